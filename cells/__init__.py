@@ -1,0 +1,1 @@
+"""Parameterized SKY130 circuit cells: one module per cell."""

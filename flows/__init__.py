@@ -1,0 +1,1 @@
+"""Flows: the `bmru` CLI, network schema and reference model, mapping, characterization, reports."""

@@ -1,0 +1,1 @@
+"""Placement, routing, pins and floorplans that assemble cells into a macro."""

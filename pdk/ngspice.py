@@ -1,0 +1,240 @@
+"""The one ngspice runner: netlist text in, named numpy vectors out.
+
+Engine: `ngspice -b -r` in a subprocess with binary raw-file parsing. Measured on this
+machine (benchmarks/engine.py) it costs ≈ 20 ms more per run than PySpice's shared
+library, and buys what the tool needs more: a crash (ngspice segfaults on some bad input)
+stays in its own process, every run draws fresh mismatch samples, jobs parallelise across
+cores without a shared-library lock, and PySpice's subprocess mode is broken with numpy 2.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+NGSPICE = "ngspice"
+
+_ERROR_PATTERNS = (
+    re.compile(r"^\s*error", re.I),
+    re.compile(r"could not find", re.I),
+    re.compile(r"unable to find definition", re.I),
+    re.compile(r"unknown (?:subckt|model|device|parameter)", re.I),
+    re.compile(r"timestep too small", re.I),
+    re.compile(r"simulation\(s\) aborted", re.I),
+    re.compile(r"no convergence", re.I),
+    re.compile(r"singular matrix", re.I),
+    re.compile(r"fatal", re.I),
+    re.compile(r"undefined parameter", re.I),
+)
+_LINE_REF = re.compile(r"line(?: no\.)?\s+(\d+)", re.I)
+
+
+class SimulationError(RuntimeError):
+    """ngspice failed: names the deck and, where ngspice gave one, the offending line."""
+
+    def __init__(self, deck: str, message: str, line: str | None = None):
+        self.deck, self.message, self.line = deck, message, line
+        text = f"ngspice failed on deck '{deck}': {message}"
+        if line:
+            text += f" (at: {line.strip()})"
+        super().__init__(text)
+
+
+@dataclass
+class Plot:
+    """One analysis of a run: its name ('DC transfer characteristic', …) and vectors."""
+
+    name: str
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        try:
+            return self.vectors[key.lower()]
+        except KeyError:
+            raise KeyError(f"no vector {key!r} in plot {self.name!r}; have {sorted(self.vectors)}") from None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A named deck for `simulate_many`."""
+
+    name: str
+    netlist: str
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("HOME", tempfile.gettempdir())  # ngspice segfaults when HOME is unset
+    env["OMP_NUM_THREADS"] = "1"  # parallel ngspice processes with OpenMP slow 100x
+    return env
+
+
+def parse_raw(data: bytes) -> list[Plot]:
+    """Parse an ngspice raw file (binary or ASCII, several plots)."""
+    plots: list[Plot] = []
+    pos = 0
+    while pos < len(data):
+        header: dict[str, str] = {}
+        names: list[str] = []
+        while True:
+            end = data.index(b"\n", pos)
+            line = data[pos:end].decode("latin-1")
+            pos = end + 1
+            if line.startswith("Variables:"):
+                # ngspice lists no variables for an analysis that produced no points
+                while data[pos:pos + 1] in (b"\t", b" "):
+                    end = data.index(b"\n", pos)
+                    names.append(data[pos:end].decode("latin-1").split()[1].lower())
+                    pos = end + 1
+                continue
+            if line.startswith(("Binary:", "Values:")):
+                kind = line[:-1].lower()
+                break
+            if ":" in line:
+                key, _, value = line.partition(":")
+                header[key.strip().lower()] = value.strip()
+        n_vars, n_points = len(names), int(header["no. points"])
+        is_complex = "complex" in header.get("flags", "")
+        width = 2 if is_complex else 1
+        if kind == "binary":
+            count = n_vars * n_points * width
+            values = np.frombuffer(data, dtype="<f8", count=count, offset=pos)
+            pos += 8 * count
+        else:
+            numbers: list[float] = []
+            while len(numbers) < n_vars * n_points * width:
+                end = data.find(b"\n", pos)
+                end = len(data) if end < 0 else end
+                tokens = data[pos:end].decode("latin-1").replace(",", " ").split()
+                pos = end + 1
+                if tokens and len(numbers) % (n_vars * width) == 0:
+                    tokens = tokens[1:]  # leading point index
+                numbers.extend(float(t) for t in tokens)
+            values = np.asarray(numbers)
+        table = values.reshape(n_points, n_vars * width)
+        if is_complex:
+            table = table[:, 0::2] + 1j * table[:, 1::2]
+        plot = Plot(header.get("plotname", "?"), {n: table[:, i].copy() for i, n in enumerate(names)})
+        plots.append(plot)
+        while pos < len(data) and data[pos:pos + 1] in (b"\n", b"\r"):
+            pos += 1
+    return plots
+
+
+def _find_error(log: str) -> tuple[str, str | None]:
+    """The first error message in an ngspice log and the deck line it quotes, if any."""
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        if any(p.search(line) for p in _ERROR_PATTERNS):
+            message = line.strip().rstrip(":")
+            offending = None
+            if _LINE_REF.search(line) and i + 1 < len(lines) and lines[i + 1][:1].isspace():
+                offending = lines[i + 1]
+                details = [l.strip() for l in lines[i + 2:i + 4] if l[:1].isspace() and l.strip()]
+                if details:
+                    message = details[0]
+            return message, offending
+    return (lines[-1].strip() if lines else "no output"), None
+
+
+_PLOT_KIND = {"operating point": ".op", "dc transfer characteristic": ".dc",
+              "transient analysis": ".tran", "ac analysis": ".ac"}
+
+
+def _missing_analysis(text: str, plots: list[Plot]) -> str | None:
+    """The first analysis line of the deck that produced no data (ngspice stays silent)."""
+    produced = [_PLOT_KIND.get(p.name.lower()) for p in plots if p.vectors
+                and len(next(iter(p.vectors.values()))) > 0]
+    for line in text.splitlines():
+        kind = line.strip().lower().split(" ", 1)[0]
+        if kind in _PLOT_KIND.values():
+            if kind in produced:
+                produced.remove(kind)
+            else:
+                return line
+    return None
+
+
+def simulate(netlist: str, name: str = "deck", timeout: float = 900.0, keep: Path | None = None) -> list[Plot]:
+    """Run one deck (analyses as dot-commands) and return its plots in order.
+
+    Raises SimulationError naming the deck and the offending line when ngspice reports an
+    error, crashes, or produces no data.
+    """
+    if shutil.which(NGSPICE) is None:
+        raise SimulationError(name, "ngspice is not installed (run 'make install' or "
+                                    "'apt-get install ngspice libngspice0')")
+    with tempfile.TemporaryDirectory(prefix="bmru-ngspice-") as tmp:
+        work = Path(tmp)
+        deck = work / f"{name}.spice"
+        raw = work / f"{name}.raw"
+        text = netlist if netlist.rstrip().lower().endswith(".end") else netlist.rstrip() + "\n.end\n"
+        deck.write_text(text)
+        try:
+            proc = subprocess.run([NGSPICE, "-b", "-r", str(raw), str(deck)], cwd=work,
+                                  capture_output=True, text=True, timeout=timeout, env=_environment())
+        except subprocess.TimeoutExpired:
+            raise SimulationError(name, f"timed out after {timeout:g} s") from None
+        log = proc.stdout + proc.stderr
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / f"{name}.spice").write_text(text)
+            (keep / f"{name}.log").write_text(log)
+        failed = proc.returncode != 0 or not raw.is_file() or raw.stat().st_size == 0
+        fatal = re.search(r"simulation\(s\) aborted|timestep too small|no convergence|singular matrix"
+                          r"|unknown subckt|could not find|unable to find", log, re.I)
+        if failed or fatal:
+            message, line = _find_error(log)
+            if proc.returncode < 0:
+                message = f"ngspice crashed (signal {-proc.returncode}); {message}"
+            raise SimulationError(name, message, line)
+        plots = parse_raw(raw.read_bytes())
+    missing = _missing_analysis(text, plots)
+    if missing is not None:
+        raise SimulationError(name, "analysis produced no data (check its arguments)", missing)
+    if not plots:
+        raise SimulationError(name, "ngspice produced no analysis results (no .op/.dc/.tran?)")
+    return plots
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = None,
+                  progress: bool | None = None, desc: str = "ngspice") -> dict[str, list[Plot]]:
+    """Run jobs in parallel (one ngspice process each, one per core by default).
+
+    Returns results keyed by job name, in submission order. The progress bar shows on a
+    terminal (or when progress=True). The first failing job raises its SimulationError.
+    """
+    from tqdm import tqdm
+
+    jobs = list(jobs)
+    names = [j.name for j in jobs]
+    if len(set(names)) != len(names):
+        raise ValueError("job names must be unique")
+    results: dict[str, list[Plot]] = {}
+    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+        futures = {pool.submit(simulate, j.netlist, j.name): j.name for j in jobs}
+        bar = tqdm(total=len(jobs), desc=desc, disable=(None if progress is None else not progress),
+                   unit="run", leave=False)
+        try:
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+        finally:
+            bar.close()
+    return {n: results[n] for n in names}
