@@ -29,7 +29,7 @@ system-packages:
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PY_SYS) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,train]'
 	@touch $@
 
 demo: install
