@@ -11,6 +11,7 @@ from flows.errors import CheckFailed, InputError
 #: Modules with a `register(subparsers)` function, in the order `bmru --help` lists them.
 COMMAND_MODULES = (
     "flows.cmd_pdk",
+    "flows.cmd_characterize",
     "flows.cmd_model",
 )
 

