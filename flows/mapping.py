@@ -242,9 +242,10 @@ def _bias_targets(layer: Layer, index: int) -> list[tuple[str, str, float]]:
     return targets
 
 
-def _check_bias_limits(network: Network, targets: list[tuple[str, str, float]]) -> None:
+def _check_bias_limits(network: Network, targets: list[tuple[str, str, float]],
+                       largest_diode: int) -> None:
     """Reject a bias current below the leakage floor, above the weak-inversion limit, or
-    needing more unit devices than one ratio may have."""
+    needing fewer than one or more than the allowed unit devices of iref."""
     for parameter, _, value in targets:
         if value == 0:
             continue
@@ -256,6 +257,9 @@ def _check_bias_limits(network: Network, targets: list[tuple[str, str, float]]) 
         if current > MAX_BRANCH_CURRENT:
             raise InputError(network.source, parameter, f"{stated} is above the "
                              f"{format_current(MAX_BRANCH_CURRENT)} weak-inversion limit")
+        if _round_units(np.array([value]), largest_diode)[0] == 0:
+            raise InputError(network.source, parameter, f"{stated} rounds to zero unit devices "
+                             f"even against the largest bias-tree diode (1/{largest_diode} of iref)")
         if _round_units(np.array([value]), 1)[0] > MAX_UNITS_PER_RATIO:
             raise InputError(network.source, parameter, f"{stated} needs more than "
                              f"{MAX_UNITS_PER_RATIO} unit devices of iref")
@@ -273,11 +277,10 @@ def _largest_bias_diode(network: Network) -> int:
 
 
 def _bias_diode(network: Network, index: int, targets: list[tuple[str, str, float]],
-                config: MappingConfig) -> int:
+                largest: int, config: MappingConfig) -> int:
     values = np.array([abs(v) for _, _, v in targets if v != 0])
     if values.size == 0:
         return 0
-    largest = _largest_bias_diode(network)
 
     def realisable(denominator: int) -> bool:
         units = _round_units(values, denominator)
@@ -305,13 +308,13 @@ def _bias_diode(network: Network, index: int, targets: list[tuple[str, str, floa
     return _choose(options, config.error_budget)
 
 
-def _map_layer(network: Network, index: int, input_max: np.ndarray,
+def _map_layer(network: Network, index: int, input_max: np.ndarray, largest_bias_diode: int,
                config: MappingConfig) -> tuple[LayerMapping, Layer]:
     layer = network.layers[index]
     targets = _bias_targets(layer, index)
-    _check_bias_limits(network, targets)
+    _check_bias_limits(network, targets, largest_bias_diode)
     weight_diode = _weight_diode(network, index, input_max, config)
-    bias_diode = _bias_diode(network, index, targets, config)
+    bias_diode = _bias_diode(network, index, targets, largest_bias_diode, config)
 
     weight_units = _round_units(layer.weight, weight_diode)
     ratios = []
@@ -366,12 +369,14 @@ def map_network(network: Network, config: MappingConfig | None = None) -> Networ
             if not 0 <= index < len(network.layers):
                 raise InputError(CONFIG_SOURCE, f"{name}[{index}]",
                                  f"no such layer; the network has {len(network.layers)}")
+    largest_bias_diode = _largest_bias_diode(network)
     bounds = signal_bounds(network, config.input_max)
     network_input = np.full(network.input_size, float(config.input_max))
     layers, realised = [], []
     for index in range(len(network.layers)):
         input_max = network_input if index == 0 else bounds[index - 1]
-        layer_mapping, realised_layer = _map_layer(network, index, input_max, config)
+        layer_mapping, realised_layer = _map_layer(network, index, input_max,
+                                                    largest_bias_diode, config)
         layers.append(layer_mapping)
         realised.append(realised_layer)
     mapped = replace(network, layers=tuple(realised))

@@ -325,8 +325,8 @@ class _Validator:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(fieldname, f"{value!r} must be an integer layer index (-1 = input)")
         if not -1 <= value < index:
-            raise self.fail(fieldname, f"{value} must point at an earlier layer (-1 … {index - 1}) "
-                                       "or -1 for the network input")
+            earlier = f"an earlier layer (0 … {index - 1}) or " if index else ""
+            raise self.fail(fieldname, f"{value} must be {earlier}-1 (the network input)")
         if sizes[value + 1] != size:
             what = "the network input" if value == -1 else f"layers[{value}]"
             raise self.fail(fieldname, f"{what} has size {sizes[value + 1]}, this layer {size}")

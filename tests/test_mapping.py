@@ -1,0 +1,197 @@
+"""Parameter mapping: exact ratios cost nothing, errors stay within 1/(2M) and 1/(2D),
+limits are rejected with the parameter named, and the mapped network behaves like the
+original."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flows.errors import InputError
+from flows.mapping import MappingConfig, map_network, signal_bounds
+from flows.model import run_network
+from flows.network import load_network, load_sequence, parse_network
+from flows.random_networks import random_bmru_case
+from pdk.limits import MAX_UNITS_PER_RATIO, MIN_BIAS_CURRENT
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def small_network(**changes) -> dict:
+    """2 → dense 2 → BMRU 2 with exact quarter/eighth values; `changes` patch layer fields
+    as {"layer_index.field": value} or top-level fields."""
+    data = {
+        "schema": "bmru-network/1", "name": "small", "unit_current": 1e-9, "input_size": 2,
+        "layers": [
+            {"kind": "dense", "weight": [[0.75, -0.25], [1.5, 0.5]], "bias": [0.125, -0.375]},
+            {"kind": "bmru", "weight": [[1.0, -0.5], [0.25, 0.75]], "bias": [0.0, 0.25],
+             "alpha": [1.0, 0.5], "beta_lo": [0.25, 0.125], "beta_hi": [0.875, 0.5]},
+        ],
+    }
+    for key, value in changes.items():
+        if "." in key:
+            index, name = key.split(".")
+            data["layers"][int(index)][name] = value
+        else:
+            data[key] = value
+    return data
+
+
+def test_exact_ratios_map_with_zero_error():
+    mapping = map_network(parse_network(small_network()))
+    assert all(row["error"] == 0.0 for row in mapping.table())
+    assert [layer.weight_diode_units for layer in mapping.layers] == [4, 4]
+    assert [layer.bias_diode_units for layer in mapping.layers] == [8, 8]
+    for original, mapped in zip(mapping.network.layers, mapping.mapped.layers):
+        np.testing.assert_array_equal(original.weight, mapped.weight)
+        np.testing.assert_array_equal(original.bias, mapped.bias)
+    np.testing.assert_array_equal(mapping.mapped.layers[1].beta_lo, [0.25, 0.125])
+
+
+def test_signs_choose_source_or_sink():
+    rows = {row["parameter"]: row for row in map_network(parse_network(small_network())).table()}
+    assert rows["layers[0].weight[0][0]"]["direction"] == "source"
+    assert rows["layers[0].weight[0][1]"]["direction"] == "sink"
+    assert rows["layers[0].weight[0][1]"]["realised"] == -0.25
+    assert rows["layers[0].bias[1]"]["direction"] == "sink"
+    assert rows["layers[0].bias[1]"]["realised_current"] == pytest.approx(-0.375e-9)
+    assert rows["layers[1].bias[0]"]["direction"] == "none"
+    assert rows["layers[1].alpha[1]"]["direction"] == "bias"
+    assert rows["layers[1].beta_hi[0]-beta_lo[0]"]["target"] == 0.625
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_errors_are_bounded_by_half_a_unit_of_the_diode(seed):
+    network = random_bmru_case(seed).network
+    mapping = map_network(network)
+    rows = mapping.table()
+    assert len(rows) == sum(layer.weight.size + layer.size + (3 * layer.size
+                                                              if layer.kind == "bmru" else 0)
+                            for layer in network.layers)
+    for row in rows:
+        assert abs(row["error"]) <= 1 / (2 * row["diode_units"]) + 1e-12
+        assert row["units"] <= MAX_UNITS_PER_RATIO and row["diode_units"] <= MAX_UNITS_PER_RATIO
+    for layer, layer_mapping, bound in zip(network.layers, mapping.layers,
+                                           (np.ones(3),) + signal_bounds(network, 1.0)):
+        np.testing.assert_array_equal(layer_mapping.input_max, bound)
+        weight_rows = [r for r in rows if r["parameter"].startswith(
+            f"layers[{layer_mapping.index}].weight")]
+        errors = np.array([abs(r["error"]) for r in weight_rows]).reshape(layer.weight.shape)
+        assert layer_mapping.weight_error_bound == pytest.approx((errors @ bound).max())
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_mapped_random_network_keeps_every_state_decision(seed):
+    case = random_bmru_case(seed)
+    mapping = map_network(case.network, MappingConfig(error_budget=case.margin / 3))
+    bmru, realised = case.network.layers[1], mapping.mapped.layers[1]
+    threshold_shift = max(np.abs(realised.beta_hi - bmru.beta_hi).max(),
+                          np.abs(realised.beta_lo - bmru.beta_lo).max())
+    assert threshold_shift <= 2 * mapping.layers[1].bias_error_max + 1e-12
+    original = run_network(case.network, case.inputs)
+    mapped = run_network(mapping.mapped, case.inputs)
+    np.testing.assert_array_equal(original.output > 0, mapped.output > 0)
+    alpha_error = max(abs(r["error"]) for r in mapping.table() if "alpha" in r["parameter"])
+    np.testing.assert_allclose(mapped.output, original.output, rtol=0, atol=alpha_error + 1e-12)
+
+
+def test_flipflop_maps_exactly_and_runs_the_same():
+    network = load_network(EXAMPLES / "flipflop.yaml")
+    mapping = map_network(network)
+    assert max(abs(row["error"]) for row in mapping.table()) == 0.0
+    inputs = load_sequence(EXAMPLES / "flipflop_mixed.csv", 2)
+    np.testing.assert_array_equal(run_network(mapping.mapped, inputs).output,
+                                  run_network(network, inputs).output)
+
+
+def test_smaller_budget_buys_precision_with_devices():
+    network = random_bmru_case(3).network
+    loose = map_network(network, MappingConfig(error_budget=0.1))
+    tight = map_network(network, MappingConfig(error_budget=0.01))
+    assert tight.device_units > loose.device_units
+    for loose_layer, tight_layer in zip(loose.layers, tight.layers):
+        assert loose_layer.weight_error_bound <= 0.1
+        assert tight_layer.weight_error_bound < loose_layer.weight_error_bound
+        assert tight_layer.weight_diode_units > loose_layer.weight_diode_units
+
+
+def test_unreachable_budget_takes_the_most_precise_choice():
+    network = parse_network(small_network(**{"0.weight": [[1 / np.pi, 0.0], [0.0, 0.0]]}))
+    mapping = map_network(network, MappingConfig(error_budget=1e-9))
+    layer = mapping.layers[0]
+    best = min(abs(1 / np.pi - round(m / np.pi) / m) for m in range(1, MAX_UNITS_PER_RATIO + 1))
+    assert layer.weight_error_bound == pytest.approx(best)
+    assert not mapping.summary()["layers"][0]["meets_budget"]
+
+
+def test_config_overrides_fix_the_diodes():
+    network = parse_network(small_network())
+    mapping = map_network(network, MappingConfig(weight_diode_units={0: 2},
+                                                 bias_diode_units={1: 16}))
+    assert mapping.layers[0].weight_diode_units == 2
+    assert mapping.layers[1].bias_diode_units == 16
+    weight_rows = [r for r in mapping.table() if r["parameter"].startswith("layers[0].weight")]
+    assert max(abs(r["error"]) for r in weight_rows) == 0.25  # 0.75 and 0.25 at halves
+
+
+@pytest.mark.parametrize("config, fieldname", [
+    (MappingConfig(weight_diode_units={0: 0}), "weight_diode_units[0]"),
+    (MappingConfig(weight_diode_units={0: 64}), "weight_diode_units[0]"),  # 1.5 → 96 units
+    (MappingConfig(bias_diode_units={1: 51}), "bias_diode_units[1]"),  # iref/51 < 20 pA
+    (MappingConfig(bias_diode_units={5: 4}), "bias_diode_units[5]"),
+])
+def test_bad_override_is_rejected(config, fieldname):
+    with pytest.raises(InputError) as caught:
+        map_network(parse_network(small_network()), config)
+    assert caught.value.source == "mapping config" and caught.value.field == fieldname
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"1.alpha": [0.004, 0.5]},
+     "layers[1].alpha[0]: 0.004 units = 4 pA is below the 20 pA leakage floor"),
+    ({"1.beta_lo": [0.25, 0.49]},
+     "layers[1].beta_hi[1]-beta_lo[1]: 0.01 units = 10 pA is below the 20 pA leakage floor"),
+    ({"0.bias": [0.125, -80.0]},
+     "layers[0].bias[1]: 80 units = 80 nA is above the 50 nA weak-inversion limit"),
+    ({"1.beta_hi": [0.875, 60.0]},
+     "layers[1].beta_hi[1]: 60 units = 60 nA is above the 50 nA weak-inversion limit"),
+    ({"0.weight": [[0.75, -80.0], [1.5, 0.5]]},
+     "layers[0].weight[0][1]: -80 needs 80 unit devices, more than the 64 allowed per ratio"),
+    ({"unit_current": 1e-11}, "unit_current: 10 pA per unit is below the 20 pA leakage floor"),
+    ({"unit_current": 1e-8, "1.alpha": [0.005, 0.5]},
+     "layers[1].alpha[0]: 0.005 units = 50 pA rounds to zero unit devices even against the "
+     "largest bias-tree diode (1/64 of iref)"),
+    ({"1.alpha": [0.02, 3.0]},
+     "layers[1]: bias currents from 0.02 to 3 units cannot share one bias-tree diode"),
+])
+def test_parameters_outside_the_limits_are_rejected_by_name(changes, message):
+    network = parse_network(small_network(**changes), "small.yaml")
+    with pytest.raises(InputError) as caught:
+        map_network(network)
+    assert str(caught.value).startswith(f"small.yaml: {message}")
+
+
+def test_limits_scale_with_unit_current():
+    """0.015 units is 15 pA at 1 nA per unit but 150 pA at 10 nA: realisable there."""
+    with pytest.raises(InputError, match="15 pA is below the 20 pA leakage floor"):
+        map_network(parse_network(small_network(**{"1.alpha": [0.015, 0.5]})))
+    network = parse_network(small_network(**{"1.alpha": [0.015, 0.5], "unit_current": 1e-8}))
+    mapping = map_network(network)
+    assert mapping.layers[1].bias_diode_units <= 1e-8 / MIN_BIAS_CURRENT
+    row = next(r for r in mapping.table() if r["parameter"] == "layers[1].alpha[0]")
+    assert row["units"] >= 1 and row["realised_current"] >= MIN_BIAS_CURRENT
+
+
+def test_table_is_json_ready_and_deterministic():
+    network = random_bmru_case(2).network
+    first = json.dumps(map_network(network).table(), sort_keys=False)
+    again = json.dumps(map_network(network).table(), sort_keys=False)
+    assert first == again
+    rows = json.loads(first)
+    assert list(rows[0]) == ["parameter", "element", "direction", "units", "diode_units",
+                             "target", "realised", "error", "realised_current"]
+    assert rows[0]["parameter"] == "layers[0].weight[0][0]"
+    assert rows[-1]["parameter"] == "layers[1].beta_hi[2]-beta_lo[2]"
+    json.dumps(map_network(network).summary())
