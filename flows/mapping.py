@@ -363,6 +363,10 @@ def map_network(network: Network, config: MappingConfig | None = None) -> Networ
     """Map every learned parameter to unit-device ratios; raise `InputError` (naming the
     layer, index and value) for a parameter outside the `pdk.limits`."""
     config = config or MappingConfig()
+    for name in ("input_max", "error_budget"):
+        value = getattr(config, name)
+        if not math.isfinite(value) or value <= 0:
+            raise InputError(CONFIG_SOURCE, name, f"{value} must be a positive number")
     for name, overrides in (("weight_diode_units", config.weight_diode_units),
                             ("bias_diode_units", config.bias_diode_units)):
         for index in overrides:

@@ -122,7 +122,7 @@ class Network:
     def to_yaml(self) -> str:
         """Deterministic YAML text: same network, same bytes; floats round-trip exactly."""
         data = self.to_dict()
-        lines = [f"schema: {SCHEMA}", f"name: {self.name}",
+        lines = [f"schema: {SCHEMA}", f"name: {_yaml_string(self.name)}",
                  f"unit_current: {_yaml_number(data['unit_current'])}",
                  f"input_size: {self.input_size}", "layers:"]
         for entry in data["layers"]:
@@ -148,6 +148,12 @@ def _yaml_number(value: float) -> str:
     return text
 
 
+def _yaml_string(text: str) -> str:
+    """Plain when YAML reads it back as the same string; quoted when it would not
+    (a network named `on` or `null` would otherwise load as a bool or None)."""
+    return text if yaml.load(text, Loader=_Loader) == text else f'"{text}"'
+
+
 def _yaml_list(values: list[float]) -> str:
     return "[" + ", ".join(_yaml_number(v) for v in values) + "]"
 
@@ -168,7 +174,7 @@ def _one_line(text: str) -> str:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # spreadsheets prepend a BOM
     except FileNotFoundError:
         raise InputError(path, None, "no such file") from None
     except IsADirectoryError:

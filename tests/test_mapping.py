@@ -141,6 +141,8 @@ def test_config_overrides_fix_the_diodes():
     (MappingConfig(weight_diode_units={0: 64}), "weight_diode_units[0]"),  # 1.5 → 96 units
     (MappingConfig(bias_diode_units={1: 51}), "bias_diode_units[1]"),  # iref/51 < 20 pA
     (MappingConfig(bias_diode_units={5: 4}), "bias_diode_units[5]"),
+    (MappingConfig(input_max=0.0), "input_max"),
+    (MappingConfig(error_budget=float("nan")), "error_budget"),
 ])
 def test_bad_override_is_rejected(config, fieldname):
     with pytest.raises(InputError) as caught:

@@ -222,6 +222,12 @@ def test_to_yaml_round_trips_exactly_and_deterministically():
     assert yaml.safe_load(text)["unit_current"] == 1e-9  # plain YAML readers agree
 
 
+@pytest.mark.parametrize("name", ["on", "null", "yes", "n", "plain_name"])
+def test_to_yaml_keeps_names_that_yaml_would_misread(name):
+    data = copy.deepcopy(BASE_NETWORK) | {"name": name}
+    assert network_from_yaml(parse_network(data).to_yaml()).name == name
+
+
 def test_shipped_flipflop_example_loads():
     network = load_network(EXAMPLES / "flipflop.yaml")
     assert network.name == "flipflop"
@@ -231,7 +237,7 @@ def test_shipped_flipflop_example_loads():
         assert inputs.shape[1] == 2 and inputs.min() >= 0
 
 
-def test_sequence_tolerates_spaces_and_blank_lines(tmp_path):
+def test_sequence_tolerates_bom_spaces_and_blank_lines(tmp_path):
     path = tmp_path / "seq.csv"
-    path.write_text("x0, x1\n0.5, 0.25\n\n1e-1,0\n")
+    path.write_text("\ufeffx0, x1\n0.5, 0.25\n\n1e-1,0\n", encoding="utf-8")
     np.testing.assert_array_equal(load_sequence(path, 2), [[0.5, 0.25], [0.1, 0.0]])
