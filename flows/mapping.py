@@ -81,6 +81,13 @@ class LayerMapping:
     ratios: tuple[Ratio, ...]
 
     @property
+    def signed_weight_units(self) -> np.ndarray:
+        """(out × in) unit counts for the netlist: +k sourced by PMOS, −k sunk by NMOS."""
+        weights = [r for r in self.ratios if r.element == WEIGHT_ELEMENT]
+        signed = [-r.units if r.direction == "sink" else r.units for r in weights]
+        return np.array(signed, dtype=np.int64).reshape(-1, len(self.input_max))
+
+    @property
     def device_units(self) -> int:
         """Area proxy: unit devices in all ratios, input and bias-tree diodes included."""
         return (len(self.input_max) * self.weight_diode_units + self.bias_diode_units
@@ -99,6 +106,14 @@ class NetworkMapping:
     @property
     def device_units(self) -> int:
         return sum(layer.device_units for layer in self.layers)
+
+    def ratio(self, parameter: str) -> Ratio:
+        """The ratio realising one parameter, by its field name (e.g. 'layers[1].alpha[0]')."""
+        for layer in self.layers:
+            for ratio in layer.ratios:
+                if ratio.parameter == parameter:
+                    return ratio
+        raise KeyError(parameter)
 
     def table(self) -> list[dict]:
         """manifest.json rows: parameter → element → target → realised → error, in layer

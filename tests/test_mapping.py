@@ -50,6 +50,14 @@ def test_exact_ratios_map_with_zero_error():
     np.testing.assert_array_equal(mapping.mapped.layers[1].beta_lo, [0.25, 0.125])
 
 
+def test_netlist_views_agree_with_the_table():
+    mapping = map_network(parse_network(small_network()))
+    np.testing.assert_array_equal(mapping.layers[0].signed_weight_units, [[3, -1], [6, 2]])
+    assert mapping.ratio("layers[1].beta_hi[1]").units == 4  # 0.5 against an 8-unit diode
+    with pytest.raises(KeyError):
+        mapping.ratio("layers[2].alpha[0]")
+
+
 def test_signs_choose_source_or_sink():
     rows = {row["parameter"]: row for row in map_network(parse_network(small_network())).table()}
     assert rows["layers[0].weight[0][0]"]["direction"] == "source"
