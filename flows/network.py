@@ -358,8 +358,10 @@ def sequence_from_csv(text: str, source: str, input_size: int | None = None) -> 
     expected = [f"x{i}" for i in range(columns)]
     if header != expected:
         because = "" if input_size is None else f" (the network has input_size {input_size})"
+        found = ",".join(header)
+        found = found if len(found) <= 60 else found[:57] + "..."
         raise InputError(source, f"line {header_line}",
-                         f"header is {','.join(header)}, expected {','.join(expected)}{because}")
+                         f"header is {found}, expected {','.join(expected)}{because}")
     if len(rows) == 1:
         raise InputError(source, None, "no data rows after the header")
     values = np.empty((len(rows) - 1, columns))
