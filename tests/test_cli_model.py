@@ -3,6 +3,7 @@ atomically; every bad input exits 2 with one stderr line naming file and field, 
 traceback and no output directory."""
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,12 @@ import pytest
 
 from flows.model import format_trace_csv, run_network
 from flows.network import load_network, load_sequence
-from test_network import BAD_NETWORKS, BAD_SEQUENCES
+
+# The bad-input cases live beside the in-process tests; import them whether or not
+# tests/ is a package.
+_network_tests = importlib.import_module(f"{__package__}.test_network" if __package__
+                                         else "test_network")
+BAD_NETWORKS, BAD_SEQUENCES = _network_tests.BAD_NETWORKS, _network_tests.BAD_SEQUENCES
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 #: One subprocess per case of the issue's list (the full lists run in-process in
