@@ -84,7 +84,8 @@ def parse_raw(data: bytes) -> list[Plot]:
     while pos < len(data):
         header: dict[str, str] = {}
         names: list[str] = []
-        while True:
+        kind = ""
+        while pos < len(data):  # an analysis without points ends the file after "Variables:"
             end = data.index(b"\n", pos)
             line = data[pos:end].decode("latin-1")
             pos = end + 1
@@ -96,15 +97,18 @@ def parse_raw(data: bytes) -> list[Plot]:
                     pos = end + 1
                 continue
             if line.startswith(("Binary:", "Values:")):
-                kind = line[:-1].lower()
+                kind = line.lower()
                 break
             if ":" in line:
                 key, _, value = line.partition(":")
                 header[key.strip().lower()] = value.strip()
+        if not kind:
+            plots.append(Plot(header.get("plotname", "?")))
+            break
         n_vars, n_points = len(names), int(header["no. points"])
         is_complex = "complex" in header.get("flags", "")
         width = 2 if is_complex else 1
-        if kind != "binary":
+        if kind != "binary:":
             raise ValueError("ASCII raw files are not produced by this runner")
         count = n_vars * n_points * width
         values = np.frombuffer(data, dtype="<f8", count=count, offset=pos)
@@ -154,7 +158,8 @@ def _missing_analysis(text: str, plots: list[Plot]) -> str | None:
 
 
 def simulate(netlist: str, name: str = "deck", timeout: float = 900.0, keep: Path | None = None) -> list[Plot]:
-    """Run one deck (analyses as dot-commands) and return its plots in order.
+    """Run one deck (analyses as dot-commands) and return its plots, in the order ngspice
+    ran them (not always deck order: select plots by name, or use one analysis per deck).
 
     Raises SimulationError naming the deck and the offending line when ngspice reports an
     error, crashes, or produces no data.

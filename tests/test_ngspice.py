@@ -1,0 +1,65 @@
+"""The ngspice runner: vectors out, one clear exception naming deck and line on failure."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pdk.devices import instance
+from pdk.models import Conditions
+from pdk.ngspice import Job, SimulationError, simulate, simulate_many
+
+pytestmark = pytest.mark.ngspice
+
+DIVIDER = "* divider\nV1 a 0 1.8\nR1 a b 1k\nR2 b 0 2k\n"
+
+
+def test_operating_point_and_sweep_vectors():
+    plots = {p.name: p for p in simulate(DIVIDER + ".op\n.dc V1 0 1.8 0.6\n", "divider")}
+    assert set(plots) == {"Operating Point", "DC transfer characteristic"}
+    assert plots["Operating Point"]["v(b)"][0] == pytest.approx(1.2)
+    np.testing.assert_allclose(plots["DC transfer characteristic"]["v(b)"], [0, 0.4, 0.8, 1.2], atol=1e-12)
+
+
+def test_transient_has_time_vector():
+    plot = simulate("* rc\nV1 a 0 PULSE(0 1 0 1n 1n 1 2)\nR1 a b 1k\nC1 b 0 1n\n.tran 0.1u 10u\n", "rc")[0]
+    assert plot["time"][-1] == pytest.approx(10e-6)
+    assert plot["v(b)"][-1] == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("broken, line_part, message_part", [
+    (instance("M", "nfet_01v8", "d", "g", "0", "0", 1, 1).replace("nfet_01v8", "nfet_bogus"),
+     "nfet_bogus", "unknown subckt"),
+    ("Vg g 0 0.5 nonsense", "vg g 0 0.5 nonsense", "unknown parameter"),
+])
+def test_errors_name_the_deck_and_the_offending_line(broken, line_part, message_part):
+    deck = Conditions().lines() + broken + "\n.op\n"
+    with pytest.raises(SimulationError) as err:
+        simulate(deck, "broken_deck")
+    text = str(err.value).lower()
+    assert "broken_deck" in text and line_part in text and message_part in text
+
+
+def test_analysis_that_silently_yields_nothing_is_an_error():
+    with pytest.raises(SimulationError, match=r"\.dc V1 1\.8 0\.6"):
+        simulate(DIVIDER + ".dc V1 1.8 0.6\n", "bad_sweep")
+
+
+def test_non_convergence_is_an_error():
+    # a current source into a capacitor-only node has no DC solution
+    deck = "* open\nI1 0 a 1m\nC1 a 0 1p\n.op\n"
+    with pytest.raises(SimulationError, match="open"):
+        simulate(deck, "open")
+
+
+def test_parallel_jobs_keep_their_names_and_order():
+    jobs = [Job(f"j{i}", DIVIDER.replace("1.8", str(i)) + ".op\n") for i in range(1, 6)]
+    results = simulate_many(jobs, workers=2, progress=False)
+    assert list(results) == [f"j{i}" for i in range(1, 6)]
+    for i in range(1, 6):
+        assert results[f"j{i}"][0]["v(b)"][0] == pytest.approx(i * 2 / 3)
+
+
+def test_a_failing_job_in_a_batch_raises():
+    jobs = [Job("good", DIVIDER + ".op\n"), Job("bad", DIVIDER + "Rx b\n.op\nX1 a b nothing\n")]
+    with pytest.raises(SimulationError, match="bad"):
+        simulate_many(jobs, workers=2, progress=False)
