@@ -28,12 +28,14 @@ system-packages:
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PY_SYS) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,train]'
 	@touch $@
 
+# The most complete flow that exists today, on the shipped examples.
 demo: install
-	$(BMRU) demo -o build/demo
+	$(BMRU) characterize devices -o build/demo/characterization
+	$(BMRU) model run examples/flipflop.yaml --inputs examples/flipflop_mixed.csv -o build/demo/flipflop
+	@echo "demo outputs in build/demo/: characterization/ (JSON + plots), flipflop/software.csv"
 
 test: install
 	$(PY) -m pytest -q

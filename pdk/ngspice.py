@@ -1,10 +1,11 @@
 """The one ngspice runner: netlist text in, named numpy vectors out.
 
 Engine: `ngspice -b -r` in a subprocess with binary raw-file parsing. Measured on this
-machine (benchmarks/engine.py) it costs ≈ 20 ms more per run than PySpice's shared
-library, and buys what the tool needs more: a crash (ngspice segfaults on some bad input)
-stays in its own process, every run draws fresh mismatch samples, jobs parallelise across
-cores without a shared-library lock, and PySpice's subprocess mode is broken with numpy 2.
+machine (benchmarks/engine.py) it is as fast as PySpice's in-process shared library
+(128 against 137 ms per run with the fast include) and buys what the tool needs more: a
+crash (ngspice segfaults on some bad input) stays in its own process, every run draws
+fresh mismatch samples, jobs parallelise across cores without a shared-library lock, and
+PySpice's subprocess mode is broken with numpy 2.
 """
 from __future__ import annotations
 
