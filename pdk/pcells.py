@@ -240,6 +240,7 @@ def fet(ly: db.Layout, device: str, w: float, l: float, nf: int = 1, m: int = 1,
     sbar = db.Box(min(s.left for s in src), s_top - bar, max(s.right for s in src), s_top)
     d_bot = snap_up(max([s.top for s in src] + [gpad.top]) + m1_sp)
     dbar = db.Box(min(s.left for s in drn), d_bot, max(s.right for s in drn), d_bot + bar)
+    sbar, dbar = _min_width(sbar, 2 * gpad_half), _min_width(dbar, 2 * gpad_half)
     for s in src:
         box(c, "met1", db.Box(s.left, sbar.bottom, s.right, s.top))
     for s in drn:
@@ -273,6 +274,14 @@ def fet(ly: db.Layout, device: str, w: float, l: float, nf: int = 1, m: int = 1,
     blk = Block(cell, ports)
     blk.geometry = FetGeometry(diff_box, tuple(sd_x), tuple(gate_x))  # type: ignore[attr-defined]
     return blk
+
+
+def _min_width(b: db.Box, w: int) -> db.Box:
+    """`b` widened symmetrically to at least `w` (bars must take a via)."""
+    if b.width() >= w:
+        return b
+    cx = b.center().x
+    return db.Box(snap_down(cx - w // 2), b.bottom, snap_up(cx + w // 2), b.top)
 
 
 def nfet(ly: db.Layout, w: float, l: float, nf: int = 1, m: int = 1, variant: str = "01v8",
@@ -419,6 +428,12 @@ def min_via_size(bottom: str, top: str) -> float:
         need = max(need, size + 2 * max(lo, hi))
     need = max(need, u(R("m3.1")) if top == "met3" else 0)
     return snap_up(need) * DBU
+
+
+def pin_pad_size() -> float:
+    """Side (µm) of a square met3 pin pad: via2 enclosure and met3 minimum area both met."""
+    side = max(min_via_size("met2", "met3"), math.sqrt(R("m3.6")))
+    return snap_up(u(side) // 2 + 1) * 2 * DBU
 
 
 def label(cell: db.Cell, text: str, at: db.Point, layer: str = layers.PIN_LABEL_LAYER) -> None:

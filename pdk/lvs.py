@@ -1,0 +1,304 @@
+"""Layout-versus-schematic with `klayout.db`.
+
+The layout side: MOS4 devices (type from implants: nsdm/psdm, lvtn, hvtp; W and L in µm;
+fingers and parallel unit devices merged) and their connectivity through poly, licon, li1,
+mcon, met1, via, met2, via2 and met3, wells and taps included; net names come from text
+labels on any of the label layers (`pdk.layers.PIN_LABEL_LAYER` is the documented one).
+
+The schematic side: the project's SPICE (`X<name> d g s b sky130_fd_pr__nfet_01v8 W=2 L=4`,
+subckt-style calls, W/L in µm because the models set `scale=1u`), turned into MOS4 devices
+by `Sky130SpiceReader`.
+
+Both netlists are flattened below the compared circuit, so a layout drawn with pcell
+sub-cells compares against a hierarchical or flat schematic alike.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import klayout.db as db
+
+from pdk import layers
+from pdk.devices import MODELS
+
+#: Relative tolerance on W and L when devices are compared.
+PARAM_TOLERANCE = 0.01
+
+_MODEL_NAMES = {v.upper(): v for v in MODELS.values()}
+
+
+def _device_class(nl: db.Netlist, model: str) -> db.DeviceClassMOS4Transistor:
+    name = model.upper()
+    dc = nl.device_class_by_name(name)
+    if dc is None:
+        dc = db.DeviceClassMOS4Transistor()
+        dc.name = name
+        nl.add(dc)
+    _set_tolerance(dc)
+    return dc
+
+
+def _set_tolerance(dc: db.DeviceClass) -> None:
+    if isinstance(dc, db.DeviceClassMOS4Transistor):
+        eq = db.EqualDeviceParameters(db.DeviceClassMOS4Transistor.PARAM_W, 0.0, PARAM_TOLERANCE)
+        eq += db.EqualDeviceParameters(db.DeviceClassMOS4Transistor.PARAM_L, 0.0, PARAM_TOLERANCE)
+        dc.equal_parameters = eq
+
+
+class Sky130SpiceReader(db.NetlistSpiceReaderDelegate):
+    """Turns `X… <sky130 fet model> W= L= [m=]` subckt calls into MOS4 devices."""
+
+    def wants_subcircuit(self, name):
+        return name.upper() in _MODEL_NAMES
+
+    def element(self, circuit, el, name, model, value, nets, params):
+        if el != "X" or model.upper() not in _MODEL_NAMES:
+            return super().element(circuit, el, name, model, value, nets, params)
+        if len(nets) != 4:
+            self.error(f"{name}: a MOS device needs 4 nets (d g s b), got {len(nets)}")
+        p = {k.upper(): v for k, v in params.items()}
+        if "W" not in p or "L" not in p:
+            self.error(f"{name}: W and L are required")
+        w, l = float(p["W"]), float(p["L"])
+        if w < 1e-3:  # given in metres (W=2u) rather than scaled microns
+            w, l = w * 1e6, l * 1e6
+        mult = float(p.get("M", p.get("MULT", 1.0)))
+        dev = circuit.create_device(_device_class(circuit.netlist(), model), name)
+        for term, net in zip(("D", "G", "S", "B"), nets):
+            dev.connect_terminal(term, net)
+        dev.set_parameter("W", w * mult)
+        dev.set_parameter("L", l)
+        return True
+
+
+def read_spice(path: str | os.PathLike) -> db.Netlist:
+    """Schematic netlist from the project's SPICE."""
+    nl = db.Netlist()
+    nl.read(str(path), db.NetlistSpiceReader(Sky130SpiceReader()))
+    return nl
+
+
+# ----------------------------------------------------------------------------- extraction
+
+#: Device type → (implant selection). Gates are poly & diff; the select layer decides n/p,
+#: lvtn/hvtp the threshold flavour.
+_FETS = (
+    ("nfet_01v8", "n", None),
+    ("nfet_01v8_lvt", "n", "lvtn"),
+    ("pfet_01v8", "p", None),
+    ("pfet_01v8_lvt", "p", "lvtn"),
+    ("pfet_01v8_hvt", "p", "hvtp"),
+)
+_LABELS = ("li1_label", "met1_label", "met2_label", "met3_label")
+_LABELED = {"li1_label": "li1", "met1_label": "met1", "met2_label": "met2",
+            "met3_label": "met3"}
+
+
+def extract(gds: str | os.PathLike) -> tuple[db.LayoutVsSchematic, str]:
+    """Extract devices and nets of the only top cell of `gds`."""
+    ly = db.Layout()
+    ly.read(str(gds))
+    tops = ly.top_cells()
+    if len(tops) != 1:
+        raise ValueError(f"{gds}: expected exactly one top cell, found "
+                         f"{', '.join(c.name for c in tops) or 'none'}")
+    top = tops[0]
+    # the substrate: a box over everything, minus nwell (the nfet body)
+    sub_idx = ly.layer(db.LayerInfo("bmru_substrate"))
+    top.shapes(sub_idx).insert(top.bbox().enlarged(1000, 1000))
+
+    lvs = db.LayoutVsSchematic(db.RecursiveShapeIterator(ly, top, []))
+
+    def mk(name):
+        a, b = layers.gds(name)
+        return lvs.make_layer(ly.layer(a, b), name)
+
+    L = {n: mk(n) for n in ("nwell", "diff", "tap", "poly", "licon", "li1", "mcon", "met1",
+                            "via", "met2", "via2", "met3", "nsdm", "psdm", "lvtn", "hvtp")}
+    T = {n: lvs.make_text_layer(ly.layer(*layers.gds(n)), n) for n in _LABELS}
+    sub = lvs.make_layer(sub_idx, "substrate")
+
+    gate = L["poly"] & L["diff"]
+    sd = L["diff"] - gate
+    nsd, psd = sd & L["nsdm"], sd & L["psdm"]
+    ntap, ptap = L["tap"] & L["nsdm"], L["tap"] & L["psdm"]
+    psub = sub - L["nwell"]
+    for name, reg in (("nsd", nsd), ("psd", psd), ("ntap", ntap), ("ptap", ptap),
+                      ("psub", psub)):
+        lvs.register(reg, name)
+
+    for dev, pol, implant in _FETS:
+        g = gate & (L["nsdm"] if pol == "n" else L["psdm"])
+        if implant:
+            g = g & L[implant]
+        else:
+            for other in ("lvtn", "hvtp"):
+                g = g - L[other]
+        lvs.register(g, f"gate_{dev}")
+        ex = db.DeviceExtractorMOS4Transistor(MODELS[dev].upper())
+        lvs.extract_devices(ex, {"SD": nsd if pol == "n" else psd, "G": g, "P": L["poly"],
+                                 "W": psub if pol == "n" else L["nwell"]})
+
+    chain = [L["poly"], nsd, psd, ntap, ptap]
+    for a in chain:
+        lvs.connect(a)
+        lvs.connect(a, L["licon"])
+    stack = ["licon", "li1", "mcon", "met1", "via", "met2", "via2", "met3"]
+    for n in stack:
+        lvs.connect(L[n])
+    for a, b in zip(stack, stack[1:]):
+        lvs.connect(L[a], L[b])
+    lvs.connect(L["nwell"])
+    lvs.connect(L["nwell"], ntap)
+    lvs.connect(psub)
+    lvs.connect(psub, ptap)
+    for t, cond in _LABELED.items():
+        lvs.connect(L[cond], T[t])
+    lvs.extract_netlist()
+    return lvs, top.name
+
+
+# ----------------------------------------------------------------------------- comparison
+
+@dataclass
+class LvsResult:
+    """Outcome of one comparison, with the differences in a designer's words."""
+    top: str
+    match: bool
+    layout_devices: int
+    schematic_devices: int
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        head = (f"LVS {self.top}: {'clean' if self.match else 'MISMATCH'} "
+                f"({self.layout_devices} layout / {self.schematic_devices} schematic devices "
+                f"after merging fingers and parallel units, {self.seconds:.2f} s)")
+        return "\n".join([head] + [f"  {p}" for p in self.problems])
+
+
+def _dev_text(d: db.Device | None) -> str:
+    if d is None:
+        return "nothing"
+    w = d.parameter("W")
+    l = d.parameter("L")
+    nets = []
+    for t in ("D", "G", "S", "B"):
+        n = d.net_for_terminal(t)
+        nets.append(f"{t.lower()}={n.expanded_name() if n else '?'}")
+    model = d.device_class().name.lower()
+    return f"{model} W={w:.3g} L={l:.3g} ({' '.join(nets)})"
+
+
+def _net_text(n: db.Net | None) -> str:
+    if n is None:
+        return "nothing"
+    terms = sorted({f"{t.device().device_class().name.lower().split('__')[-1]}."
+                    f"{t.terminal_def().name.lower()}" for t in n.each_terminal()})
+    shown = ", ".join(terms[:6]) + (" …" if len(terms) > 6 else "")
+    return f"net {n.expanded_name()!r} ({n.terminal_count()} device terminals: {shown or 'none'})"
+
+
+def _pick(nl: db.Netlist, name: str, what: str) -> db.Circuit:
+    """The circuit called `name` (any case), else the only top-level circuit."""
+    for c in nl.each_circuit():
+        if c.name.upper() == name.upper():
+            return c
+    tops = [c for c in nl.each_circuit() if not list(c.each_ref())]
+    if len(tops) == 1:
+        return tops[0]
+    raise ValueError(f"{what} has no circuit named {name!r} (has "
+                     f"{', '.join(c.name for c in nl.each_circuit()) or 'none'})")
+
+
+def _flatten_below(nl: db.Netlist, keep: db.Circuit) -> None:
+    """Flatten everything inside `keep`; drop circuits that are not part of it."""
+    for c in [c for c in nl.each_circuit() if c.name != keep.name]:
+        if list(c.each_ref()):
+            nl.flatten_circuit(c)
+    for c in [c for c in nl.each_circuit() if c.name != keep.name]:
+        nl.remove(c)
+
+
+def compare(gds: str | os.PathLike, spice: str | os.PathLike,
+            circuit: str | None = None) -> LvsResult:
+    """LVS of the top cell of `gds` against the subckt of the same name (or `circuit`)."""
+    t0 = time.monotonic()
+    lvs, top = extract(gds)
+    lay = lvs.netlist()
+    ref = read_spice(spice)
+    lc = _pick(lay, top, "layout")
+    rc = _pick(ref, circuit or top, f"schematic {spice}")
+    for nl, keep in ((lay, lc), (ref, rc)):
+        _flatten_below(nl, keep)
+        for dc in nl.each_device_class():
+            _set_tolerance(dc)
+        nl.combine_devices()
+        nl.purge_nets()
+    lay.make_top_level_pins()
+    # the layout's pins are the labelled nets; drop schematic pins that the layout lacks so
+    # that pins alone never decide (their nets are still compared)
+    lvs.reference = ref
+    cmp = db.NetlistComparer()
+    cmp.same_circuits(lc, rc)
+    for dc in lay.each_device_class():
+        other = ref.device_class_by_name(dc.name)
+        if other is not None:
+            cmp.same_device_classes(dc, other)
+    ok = lvs.compare(cmp)
+    problems = _describe(lvs, lc, rc)
+    nlay = sum(1 for _ in lc.each_device())
+    nref = sum(1 for _ in rc.each_device())
+    if nlay != nref:
+        problems.insert(0, f"device count differs: layout has {nlay}, schematic {nref}")
+    for dc in lay.each_device_class():
+        if ref.device_class_by_name(dc.name) is None and any(
+                d.device_class().name == dc.name for d in lc.each_device()):
+            problems.append(f"layout has {dc.name.lower()} devices, the schematic has none")
+    return LvsResult(top, bool(ok) and not problems, nlay, nref, problems,
+                     time.monotonic() - t0)
+
+
+def _describe(lvs: db.LayoutVsSchematic, lc: db.Circuit, rc: db.Circuit) -> list[str]:
+    """Every non-matching net, device and pin of the compared circuit, in words."""
+    xref = lvs.xref()
+    out: list[str] = []
+    cp = None
+    for pair in xref.each_circuit_pair():
+        if pair.first() is not None and pair.first().name == lc.name:
+            cp = pair
+    if cp is None:
+        return ["the layout and schematic circuits could not be paired"]
+    ok = (db.NetlistCrossReference.Match, db.NetlistCrossReference.MatchWithWarning)
+    for dp in xref.each_device_pair(cp):
+        if dp.status() in ok:
+            continue
+        a, b = dp.first(), dp.second()
+        if a is None:
+            out.append(f"schematic device {b.expanded_name()}: {_dev_text(b)} has no match in the layout")
+        elif b is None:
+            out.append(f"layout device {a.expanded_name()}: {_dev_text(a)} is not in the schematic")
+        else:
+            out.append(f"device differs: layout {_dev_text(a)} vs schematic {b.expanded_name()}: {_dev_text(b)}")
+    for np in xref.each_net_pair(cp):
+        if np.status() in ok:
+            continue
+        a, b = np.first(), np.second()
+        if a is None:
+            out.append(f"schematic {_net_text(b)} has no counterpart in the layout (open or missing wire?)")
+        elif b is None:
+            out.append(f"layout {_net_text(a)} has no counterpart in the schematic (cut wire, short or extra device?)")
+        else:
+            out.append(f"layout {_net_text(a)} does not connect like schematic {_net_text(b)}")
+    for pp in xref.each_pin_pair(cp):
+        if pp.status() in ok:
+            continue
+        a, b = pp.first(), pp.second()
+        if b is not None and a is None:
+            out.append(f"schematic pin {b.expanded_name()!r} has no labelled net in the layout "
+                       f"(label it on {layers.PIN_LABEL_LAYER})")
+        elif a is not None and b is None:
+            out.append(f"layout label {a.expanded_name()!r} is not a pin of the schematic")
+    return out
