@@ -13,6 +13,9 @@ COMMAND_MODULES = (
     "flows.cmd_pdk",
     "flows.cmd_characterize",
     "flows.cmd_model",
+    "flows.cmd_drc",
+    "flows.cmd_lvs",
+    "flows.cmd_view",
 )
 
 

@@ -1,0 +1,49 @@
+"""`bmru drc GDS`: design-rule check with the project's own rules and/or the external
+SKY130 deck; per-rule counts, exit 1 on any violation."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("drc", help="design-rule check a GDS (own rules and the SKY130 deck)")
+    p.add_argument("gds", help="GDS file with one top cell")
+    p.add_argument("--engine", choices=("own", "deck", "both"), default="both",
+                   help="own: klayout.db checks of pdk.rules (fast); deck: the public SKY130 "
+                        "KLayout runset with FEOL/BEOL/OFFGRID (needs the klayout application "
+                        "and a one-time pip download); default both")
+    p.add_argument("--report", metavar="LYRDB", default=None,
+                   help="keep the deck's marker database here (open it in KLayout)")
+    p.set_defaults(handler=_drc)
+
+
+def _drc(args: argparse.Namespace) -> int:
+    from flows.errors import CheckFailed, InputError
+    from pdk import drc
+
+    gds = Path(args.gds)
+    if not gds.is_file():
+        raise InputError(gds, None, "no such file")
+    try:
+        drc.load(gds)
+    except (RuntimeError, ValueError) as exc:
+        raise InputError(gds, None, f"not a readable GDS: {exc}") from None
+    results, failed = [], []
+    if args.engine in ("own", "both"):
+        results.append(drc.run_own(gds))
+        print(results[-1].summary())
+    if args.engine in ("deck", "both"):
+        try:
+            results.append(drc.run_deck(gds, report=args.report))
+            print(results[-1].summary())
+        except drc.DeckUnavailable as exc:
+            print(f"bmru drc: external deck unavailable: {exc} (use --engine own to skip it)",
+                  file=sys.stderr)
+            failed.append("deck unavailable")
+    bad = [f"{r.engine} {r.total}" for r in results if r.total]
+    if bad or failed:
+        raise CheckFailed(f"{gds}: " + ", ".join(
+            [f"{b} violation(s)" for b in bad] + failed))
+    return 0
