@@ -13,6 +13,8 @@ COMMAND_MODULES = (
     "flows.cmd_pdk",
     "flows.cmd_characterize",
     "flows.cmd_model",
+    "flows.cmd_features",
+    "flows.cmd_train",
     "flows.cmd_drc",
     "flows.cmd_lvs",
     "flows.cmd_view",

@@ -1,0 +1,368 @@
+"""Trainer for first-quadrant BMRU networks (needs the `[train]` extra: torch).
+
+The forward pass is the exact FQ-BMRU of ARCHITECTURE §3 (Heaviside force-high/force-low,
+hold otherwise); only the backward pass uses a surrogate derivative of the two steps, so the
+trained network is the one the circuit implements. Parameters are parametrised to stay
+realisable: α ∈ (ALPHA_MIN, ALPHA_MAX), β_lo ≥ 0, β_hi − β_lo ≥ MIN_HYSTERESIS, and weights
+and biases are projected into [−WEIGHT_MAX, WEIGHT_MAX] after every step.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ALPHA_MIN, ALPHA_MAX = 0.2, 4.0
+MIN_HYSTERESIS = 0.1
+WEIGHT_MAX = 4.0
+WEIGHT_STEP = 1 / 8      # unit-transistor ratio resolution assumed for the rounded report
+SURROGATE_SLOPE = 4.0    # 1 / width of the sigmoid surrogate, in software units
+L1_WEIGHT = 1e-4
+INIT_QUANTILE = 0.05
+LIVENESS_WEIGHT = 1.0
+LIVENESS_QUANTILE = 0.02
+LIVENESS_MARGIN = 0.05
+
+
+@dataclass
+class LayerSpec:
+    """One layer of the architecture to train (the trainable part of a §3 layer)."""
+    kind: str                 # "dense" | "bmru"
+    size: int
+    activation: str = "relu"  # dense only
+    skip_from: int | None = None
+
+
+@dataclass
+class Params:
+    """Effective (constrained) parameters of every layer, as they go into the network file."""
+    specs: list[LayerSpec]
+    input_size: int
+    layers: list[dict[str, torch.Tensor]] = field(default_factory=list)
+
+    def rounded(self, step: float = WEIGHT_STEP) -> "Params":
+        """A copy with every weight matrix rounded to a multiple of `step` (biases and
+        α/β are bias currents, not ratios, and stay as they are)."""
+        layers = [{k: (torch.round(v / step) * step if k == "weight" else v) for k, v in p.items()}
+                  for p in self.layers]
+        return Params(self.specs, self.input_size, layers)
+
+    def to_layer_dicts(self, decimals: int = 6) -> list[dict]:
+        """Plain-Python layer dicts in the field order and meaning of schema §3."""
+        out = []
+        for spec, p in zip(self.specs, self.layers):
+            def r(t: torch.Tensor):
+                return np.round(t.detach().double().numpy(), decimals).tolist()
+            layer = {"kind": spec.kind, "weight": r(p["weight"]), "bias": r(p["bias"])}
+            if spec.kind == "dense":
+                layer["activation"] = spec.activation
+            else:
+                layer.update(alpha=r(p["alpha"]), beta_lo=r(p["beta_lo"]), beta_hi=r(p["beta_hi"]))
+            if spec.skip_from is not None:
+                layer["skip_from"] = spec.skip_from
+            out.append(layer)
+        return out
+
+    @classmethod
+    def from_layer_dicts(cls, input_size: int, layers: list[dict]) -> "Params":
+        """Parameters from §3 layer dicts (e.g. a loaded network file), as float64 tensors."""
+        specs, values = [], []
+        for layer in layers:
+            weight = torch.tensor(layer["weight"], dtype=torch.float64)
+            bias = torch.tensor(layer.get("bias") or [0.0] * weight.shape[0], dtype=torch.float64)
+            p = {"weight": weight, "bias": bias}
+            if layer["kind"] == "bmru":
+                p.update({k: torch.tensor(layer[k], dtype=torch.float64)
+                          for k in ("alpha", "beta_lo", "beta_hi")})
+            specs.append(LayerSpec(layer["kind"], weight.shape[0], layer.get("activation", "relu"),
+                                   layer.get("skip_from")))
+            values.append(p)
+        return cls(specs, input_size, values)
+
+
+class _Step(torch.autograd.Function):
+    """Heaviside step (z > 0) forward; sigmoid-derivative surrogate backward."""
+
+    @staticmethod
+    def forward(ctx, z):
+        ctx.save_for_backward(z)
+        return (z > 0).to(z.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        s = torch.sigmoid(SURROGATE_SLOPE * z)
+        return grad * SURROGATE_SLOPE * s * (1 - s)
+
+
+def hold_scan(hold: torch.Tensor, drive: torch.Tensor) -> torch.Tensor:
+    """h_t = hold_t · h_{t−1} + drive_t with h_0 = 0, along dim 1, as a log-depth
+    associative scan ((a₁,b₁)∘(a₂,b₂) = (a₁a₂, a₂b₁+b₂)) so it stays cheap in autograd."""
+    a, b = hold, drive
+    offset = 1
+    while offset < a.shape[1]:
+        b = torch.cat([b[:, :offset], a[:, offset:] * b[:, :-offset] + b[:, offset:]], dim=1)
+        a = torch.cat([a[:, :offset], a[:, offset:] * a[:, :-offset]], dim=1)
+        offset *= 2
+    return b
+
+
+def _layer(spec: LayerSpec, p: dict[str, torch.Tensor], y: torch.Tensor,
+           liveness: list | None = None) -> torch.Tensor:
+    """One layer's own output (before any skip) for inputs y (B, T, n). For a BMRU,
+    appends its `liveness_penalty` to `liveness` when given."""
+    pre = y @ p["weight"].T + p["bias"]
+    if spec.kind == "dense":
+        return F.relu(pre) if spec.activation == "relu" else pre
+    if liveness is not None:
+        liveness.append(liveness_penalty(pre, p))
+    h_hat = F.relu(pre)
+    high = _Step.apply(h_hat - p["beta_hi"])
+    low = _Step.apply(p["beta_lo"] - h_hat)
+    return hold_scan(1 - high - low, high * p["alpha"])
+
+
+def liveness_penalty(pre: torch.Tensor, p: dict[str, torch.Tensor]) -> torch.Tensor:
+    """How far each BMRU unit is from switching both ways within a batch: its drive's
+    LIVENESS_QUANTILE from the top should exceed β_hi and from the bottom fall below β_lo.
+    A unit stuck high or low gets no surrogate gradient and never recovers without this."""
+    flat = pre.reshape(-1, pre.shape[-1])
+    top = torch.quantile(flat, 1 - LIVENESS_QUANTILE, dim=0)
+    bottom = torch.quantile(flat, LIVENESS_QUANTILE, dim=0)
+    return (F.relu(p["beta_hi"] + LIVENESS_MARGIN - top)
+            + F.relu(bottom - p["beta_lo"] + LIVENESS_MARGIN)).sum()
+
+
+def run(params: Params, x: torch.Tensor, liveness: list | None = None) -> torch.Tensor:
+    """Outputs (B, T, m) of the network for inputs (B, T, n): §3 semantics exactly."""
+    outputs: dict[int, torch.Tensor] = {-1: x}
+    y = x
+    for i, (spec, p) in enumerate(zip(params.specs, params.layers)):
+        y = _layer(spec, p, y, liveness)
+        if spec.skip_from is not None:
+            y = y + outputs[spec.skip_from]
+        outputs[i] = y
+    return y
+
+
+class FQNet(torch.nn.Module):
+    """Unconstrained trainable tensors; `params()` maps them to realisable §3 values."""
+
+    def __init__(self, input_size: int, specs: list[LayerSpec]):
+        super().__init__()
+        self.input_size, self.specs = input_size, specs
+        self.raw = torch.nn.ModuleList()
+        fan_in = input_size
+        for spec in specs:
+            m = torch.nn.ParameterDict()
+            bound = 1.5 / math.sqrt(fan_in)
+            m["weight"] = torch.nn.Parameter(torch.empty(spec.size, fan_in).uniform_(-bound, bound))
+            m["bias"] = torch.nn.Parameter(torch.full((spec.size,), 0.1))
+            if spec.activation == "none":
+                # A zero readout first learns which sign each state carries, instead of
+                # dragging the random-signed states towards it (which saturates them).
+                m["weight"].data.zero_()
+            if spec.kind == "bmru":
+                m["weight"].data.abs_()      # start with units that can be driven high
+                m["alpha"] = torch.nn.Parameter(torch.zeros(spec.size))        # α ≈ 1.1
+                m["beta_lo"] = torch.nn.Parameter(torch.full((spec.size,), -1.0))
+                m["width"] = torch.nn.Parameter(torch.full((spec.size,), -0.5))
+            self.raw.append(m)
+            fan_in = spec.size
+
+    def params(self) -> Params:
+        layers = []
+        for spec, m in zip(self.specs, self.raw):
+            p = {"weight": m["weight"], "bias": m["bias"]}
+            if spec.kind == "bmru":
+                lo = F.softplus(m["beta_lo"])
+                p.update(alpha=ALPHA_MIN + (ALPHA_MAX - ALPHA_MIN) * torch.sigmoid(m["alpha"] - 1.9),
+                         beta_lo=lo, beta_hi=lo + MIN_HYSTERESIS + F.softplus(m["width"]))
+            layers.append(p)
+        return Params(self.specs, self.input_size, layers)
+
+    def forward(self, x: torch.Tensor, liveness: list | None = None) -> torch.Tensor:
+        return run(self.params(), x, liveness)
+
+    @torch.no_grad()
+    def init_from_data(self, x: np.ndarray) -> None:
+        """Map each BMRU's drive affinely so that, on the data, its INIT_QUANTILE from the
+        bottom lands on β_lo and from the top on β_hi: every unit then holds most of the
+        time and switches both ways now and then, i.e. it starts as a working memory (a
+        unit stuck high or low gets no surrogate gradient; one that flips every step
+        remembers nothing)."""
+        outputs = {-1: torch.from_numpy(x)}
+        y = outputs[-1]
+        for i, (spec, m) in enumerate(zip(self.specs, self.raw)):
+            if spec.kind == "bmru":
+                p = self.params().layers[i]
+                pre = (y @ m["weight"].T + m["bias"]).reshape(-1, spec.size)
+                low = torch.quantile(pre, INIT_QUANTILE, dim=0)
+                high = torch.quantile(pre, 1 - INIT_QUANTILE, dim=0)
+                k = (p["beta_hi"] - p["beta_lo"]) / (high - low).clamp_min(1e-6)
+                m["weight"].mul_(k[:, None])
+                m["bias"].copy_((m["bias"] - low) * k + p["beta_lo"])
+            y = _layer(spec, self.params().layers[i], y)
+            if spec.skip_from is not None:
+                y = y + outputs[spec.skip_from]
+            outputs[i] = y
+
+    @torch.no_grad()
+    def project(self) -> None:
+        """Keep weights and biases within what unit-transistor ratios can realise."""
+        for m in self.raw:
+            m["weight"].clamp_(-WEIGHT_MAX, WEIGHT_MAX)
+            m["bias"].clamp_(-WEIGHT_MAX, WEIGHT_MAX)
+
+    def l1(self) -> torch.Tensor:
+        return sum(m["weight"].abs().sum() for m in self.raw)
+
+
+def setup_determinism(seed: int) -> None:
+    """Same seed → same network: one thread, deterministic kernels, seeded generators."""
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(seed)
+
+
+def fit(net: FQNet, x: np.ndarray, target: np.ndarray, loss_fn, epochs: int, batch: int,
+        lr: float, seed: int, log=None) -> None:
+    """Adam with cosine decay over shuffled mini-batches; projection after each step."""
+    xt, tt = torch.from_numpy(x), torch.from_numpy(target)
+    net.init_from_data(x[::max(1, len(x) // 512)])   # spread over the (ordered) set
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    steps = epochs * math.ceil(len(xt) / batch)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
+    gen = torch.Generator().manual_seed(seed)
+    for epoch in range(epochs):
+        order = torch.randperm(len(xt), generator=gen)
+        total = 0.0
+        for start in range(0, len(xt), batch):
+            idx = order[start:start + batch]
+            liveness: list[torch.Tensor] = []
+            loss = (loss_fn(net(xt[idx], liveness), tt[idx]) + L1_WEIGHT * net.l1()
+                    + LIVENESS_WEIGHT * sum(liveness))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            net.project()
+            total += loss.item() * len(idx)
+        if log is not None:
+            log(epoch, total / len(xt))
+
+
+def last_row_accuracy(params: Params, x: np.ndarray, labels: np.ndarray) -> float:
+    """Classifier accuracy: the decision is the index of the largest output in the last row."""
+    with torch.no_grad():
+        y = run(params, torch.from_numpy(x).to(params.layers[0]["weight"].dtype))
+    return float((y[:, -1].argmax(dim=1).numpy() == labels).mean())
+
+
+def kws_architecture(hidden: int, state: int) -> list[LayerSpec]:
+    """Two published blocks [ReLU → dense → BMRU → dense] with skips, then a linear readout."""
+    return [LayerSpec("dense", hidden), LayerSpec("bmru", state),
+            LayerSpec("dense", hidden, skip_from=0), LayerSpec("bmru", state),
+            LayerSpec("dense", hidden, skip_from=2), LayerSpec("dense", 2, activation="none")]
+
+
+def kws_row_targets(labels: np.ndarray, onset: np.ndarray, offset: np.ndarray,
+                    rows: int) -> np.ndarray:
+    """Per-row targets (N, rows) for streaming supervision: "other" (1) everywhere except
+    "yes" (0) from the frame after a "yes" ends; rows during a "yes" are not scored (-100).
+    Scoring every row after the word, not only the last, gives the memory a dense signal."""
+    t = np.arange(rows)[None, :]
+    yes = labels[:, None] == 0
+    targets = np.where(yes & (t >= offset[:, None]), 0, 1)
+    return np.where(yes & (t >= onset[:, None]) & (t < offset[:, None]), -100, targets)
+
+
+def train_kws(train_x: np.ndarray, train_targets: np.ndarray, test_x: np.ndarray,
+              test_y: np.ndarray, *, seed: int, epochs: int, hidden: int, state: int,
+              batch: int = 64, lr: float = 0.01, log=None) -> tuple[Params, dict]:
+    """Train the KWS classifier ("yes" = 0 vs other = 1) on per-row targets
+    (`kws_row_targets`) plus the last row, which is the decision."""
+    setup_determinism(seed)
+    net = FQNet(train_x.shape[2], kws_architecture(hidden, state))
+    train_y = train_targets[:, -1]
+    counts = np.bincount(train_y, minlength=2)
+    weight = torch.tensor(len(train_y) / (2.0 * np.maximum(counts, 1)), dtype=torch.float32)
+
+    def loss_fn(y, target):
+        rows = F.cross_entropy(y.reshape(-1, 2), target.reshape(-1), weight=weight,
+                               ignore_index=-100)
+        return rows + F.cross_entropy(y[:, -1], target[:, -1], weight=weight)
+
+    fit(net, train_x, train_targets.astype(np.int64), loss_fn, epochs, batch, lr, seed, log)
+    params = net.params()
+    metrics = {"train_accuracy": last_row_accuracy(params, train_x, train_y),
+               "held_out_accuracy": last_row_accuracy(params, test_x, test_y),
+               "held_out_accuracy_rounded": last_row_accuracy(params.rounded(), test_x, test_y)}
+    return params, metrics
+
+
+def flipflop_data(rng: np.random.Generator, n: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Set/reset pulses on inputs x0/x1 over a noisy floor; label per step: 0 = "on"
+    (last pulse was set), 1 = "off" (reset, or no pulse yet)."""
+    kind = rng.choice(3, size=(n, steps), p=[0.7, 0.15, 0.15])    # 0 none, 1 set, 2 reset
+    x = rng.uniform(0.0, 0.15, size=(n, steps, 2))
+    amplitude = rng.uniform(0.6, 1.0, size=(n, steps))
+    x[..., 0] = np.where(kind == 1, amplitude, x[..., 0])
+    x[..., 1] = np.where(kind == 2, amplitude, x[..., 1])
+    labels = np.ones((n, steps), dtype=np.int64)
+    label = np.ones(n, dtype=np.int64)
+    for t in range(steps):
+        label = np.where(kind[:, t] == 1, 0, np.where(kind[:, t] == 2, 1, label))
+        labels[:, t] = label
+    return x.astype(np.float32), labels
+
+
+def flipflop_accuracy(params: Params, x: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of steps whose decision (argmax: y0 = "on", y1 = "off") is the stored bit."""
+    with torch.no_grad():
+        y = run(params, torch.from_numpy(x).to(params.layers[0]["weight"].dtype))
+    return float((y.argmax(dim=-1).numpy() == labels).mean())
+
+
+def train_flipflop(*, seed: int, epochs: int, hidden: int, state: int, samples: int = 256,
+                   steps: int = 30, batch: int = 32, lr: float = 0.03,
+                   log=None) -> tuple[Params, dict]:
+    """Train dense(2→H, relu) → bmru(H→d) → dense(d→2) to tell the stored bit at every
+    step (y0 = "on", y1 = "off", as `examples/flipflop.yaml`)."""
+    setup_determinism(seed)
+    rng = np.random.default_rng(seed)
+    train_x, train_t = flipflop_data(rng, samples, steps)
+    test_x, test_t = flipflop_data(rng, samples, 4 * steps)   # longer: must hold for longer
+    net = FQNet(2, [LayerSpec("dense", hidden), LayerSpec("bmru", state),
+                    LayerSpec("dense", 2, activation="none")])
+
+    def loss_fn(y, target):
+        return F.cross_entropy(y.reshape(-1, 2), target.reshape(-1))
+
+    fit(net, train_x, train_t, loss_fn, epochs, batch, lr, seed, log)
+    params = net.params()
+    metrics = {"train_accuracy": flipflop_accuracy(params, train_x, train_t),
+               "held_out_accuracy": flipflop_accuracy(params, test_x, test_t),
+               "held_out_accuracy_rounded": flipflop_accuracy(params.rounded(), test_x, test_t)}
+    return params, metrics
+
+
+def write_network(path, name: str, unit_current: float, params: Params, header: str = ""):
+    """Validate the trained parameters as a bmru-network/1 file and write it atomically
+    (comment `header` first); returns the validated `flows.network.Network`."""
+    import os
+    from pathlib import Path
+
+    from flows.network import parse_network
+    path = Path(path)
+    network = parse_network({"schema": "bmru-network/1", "name": name,
+                             "unit_current": unit_current, "input_size": params.input_size,
+                             "layers": params.to_layer_dicts()}, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(header + network.to_yaml(), encoding="utf-8")
+    os.replace(tmp, path)
+    return network
