@@ -187,7 +187,7 @@ def _dev_text(d: db.Device | None) -> str:
     nets = []
     for t in ("D", "G", "S", "B"):
         n = d.net_for_terminal(t)
-        nets.append(f"{t.lower()}={n.expanded_name() if n else '?'}")
+        nets.append(f"{t.lower()}={n.expanded_name().lower() if n else '?'}")
     model = d.device_class().name.lower()
     return f"{model} W={w:.3g} L={l:.3g} ({' '.join(nets)})"
 
@@ -198,7 +198,12 @@ def _net_text(n: db.Net | None) -> str:
     terms = sorted({f"{t.device().device_class().name.lower().split('__')[-1]}."
                     f"{t.terminal_def().name.lower()}" for t in n.each_terminal()})
     shown = ", ".join(terms[:6]) + (" …" if len(terms) > 6 else "")
-    return f"net {n.expanded_name()!r} ({n.terminal_count()} device terminals: {shown or 'none'})"
+    return f"net {n.expanded_name().lower()!r} ({n.terminal_count()} device terminals: {shown or 'none'})"
+
+
+def _terms(n: db.Net) -> list[tuple[str, str]]:
+    return sorted((t.device().device_class().name.upper(), t.terminal_def().name)
+                  for t in n.each_terminal())
 
 
 def _pick(nl: db.Netlist, name: str, what: str) -> db.Circuit:
@@ -261,8 +266,24 @@ def compare(gds: str | os.PathLike, spice: str | os.PathLike,
                      time.monotonic() - t0)
 
 
+def _sig(d: db.Device) -> tuple:
+    """Device class and terminal net names (any case): what a resized device keeps."""
+    nets = []
+    for t in ("D", "G", "S", "B"):
+        n = d.net_for_terminal(t)
+        nets.append(n.expanded_name().lower() if n else "?")
+    return (d.device_class().name.upper(), tuple(nets))
+
+
+def _same_size(a: db.Device, b: db.Device) -> bool:
+    return all(abs(a.parameter(p) - b.parameter(p)) <= PARAM_TOLERANCE * max(abs(b.parameter(p)), 1e-9)
+               for p in ("W", "L"))
+
+
 def _describe(lvs: db.LayoutVsSchematic, lc: db.Circuit, rc: db.Circuit) -> list[str]:
-    """Every non-matching net, device and pin of the compared circuit, in words."""
+    """Every non-matching device, net and pin of the compared circuit, in words. Devices
+    that differ only in size on the same nets are reported once as resized; nets of the
+    same name are reported once with both sides' connections."""
     xref = lvs.xref()
     out: list[str] = []
     cp = None
@@ -272,32 +293,58 @@ def _describe(lvs: db.LayoutVsSchematic, lc: db.Circuit, rc: db.Circuit) -> list
     if cp is None:
         return ["the layout and schematic circuits could not be paired"]
     ok = (db.NetlistCrossReference.Match, db.NetlistCrossReference.MatchWithWarning)
+    only_lay, only_ref = [], []
     for dp in xref.each_device_pair(cp):
         if dp.status() in ok:
             continue
         a, b = dp.first(), dp.second()
         if a is None:
-            out.append(f"schematic device {b.expanded_name()}: {_dev_text(b)} has no match in the layout")
+            only_ref.append(b)
         elif b is None:
-            out.append(f"layout device {a.expanded_name()}: {_dev_text(a)} is not in the schematic")
-        else:
-            out.append(f"device differs: layout {_dev_text(a)} vs schematic {b.expanded_name()}: {_dev_text(b)}")
+            only_lay.append(a)
+        elif _sig(a)[0] != _sig(b)[0] or not _same_size(a, b):
+            out.append(f"device {b.expanded_name()} differs: layout {_dev_text(a)}, "
+                       f"schematic {_dev_text(b)}")
+    for b in list(only_ref):
+        twin = next((a for a in only_lay if _sig(a) == _sig(b)), None)
+        if twin is not None:
+            only_ref.remove(b)
+            only_lay.remove(twin)
+            out.append(f"resized device {b.expanded_name()}: schematic {_dev_text(b)}, layout has "
+                       f"W={twin.parameter('W'):.3g} L={twin.parameter('L'):.3g} on the same nets "
+                       f"(parallel units and fingers are summed)")
+    for b in only_ref:
+        out.append(f"schematic device {b.expanded_name()}: {_dev_text(b)} has no match in the layout")
+    for a in only_lay:
+        out.append(f"a layout device {_dev_text(a)} has no match in the schematic")
+    lay_nets, ref_nets = {}, {}
     for np in xref.each_net_pair(cp):
         if np.status() in ok:
             continue
         a, b = np.first(), np.second()
-        if a is None:
-            out.append(f"schematic {_net_text(b)} has no counterpart in the layout (open or missing wire?)")
-        elif b is None:
-            out.append(f"layout {_net_text(a)} has no counterpart in the schematic (cut wire, short or extra device?)")
-        else:
+        if a is not None and b is not None:
             out.append(f"layout {_net_text(a)} does not connect like schematic {_net_text(b)}")
+        elif a is not None:
+            lay_nets[a.expanded_name().lower()] = a
+        elif b is not None:
+            ref_nets[b.expanded_name().lower()] = b
+    for name in sorted(set(lay_nets) & set(ref_nets)):
+        if _terms(lay_nets[name]) == _terms(ref_nets[name]):  # follows from a device above
+            del lay_nets[name], ref_nets[name]
+            continue
+        out.append(f"net {name!r} is connected differently: layout {_net_text(lay_nets.pop(name))}; "
+                   f"schematic {_net_text(ref_nets.pop(name))}")
+    for n in ref_nets.values():
+        out.append(f"schematic {_net_text(n)} has no counterpart in the layout (open or missing wire?)")
+    for n in lay_nets.values():
+        out.append(f"layout {_net_text(n)} has no counterpart in the schematic "
+                   "(a cut wire leaves an unnamed piece; or a short, or an extra device)")
     for pp in xref.each_pin_pair(cp):
         if pp.status() in ok:
             continue
         a, b = pp.first(), pp.second()
         if b is not None and a is None:
-            out.append(f"schematic pin {b.expanded_name()!r} has no labelled net in the layout "
+            out.append(f"schematic pin {b.expanded_name().lower()!r} has no labelled net in the layout "
                        f"(label it on {layers.PIN_LABEL_LAYER})")
         elif a is not None and b is None:
             out.append(f"layout label {a.expanded_name()!r} is not a pin of the schematic")

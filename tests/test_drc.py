@@ -1,0 +1,139 @@
+"""DRC: every pcell variant and the mirror test structure are clean under both engines, and
+a deliberately broken layout is caught by both."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import klayout.db as db
+import pytest
+
+from layouts.gallery import VARIANTS, gallery
+from pdk import drc, pcells
+from pdk.pcells import u
+
+pytestmark = pytest.mark.klayout
+
+
+@pytest.fixture(scope="session")
+def deck():
+    """The external SKY130 runset; skips with the reason when it cannot be had here."""
+    try:
+        drc.klayout_app()
+        return drc.deck_path()
+    except drc.DeckUnavailable as exc:
+        pytest.skip(f"external DRC deck unavailable: {exc}")
+
+
+def _save(ly, cell, path):
+    pcells.save_gds(ly, path, cell)
+    return path
+
+
+@pytest.mark.parametrize("device,w,l,nf", VARIANTS)
+def test_every_pcell_variant_is_clean_under_own_rules(tmp_path, device, w, l, nf):
+    for tap in (True, False):
+        ly = pcells.new_layout()
+        blk = pcells.fet(ly, device, w, l, nf, tap=tap)
+        res = drc.run_own(_save(ly, blk.cell, tmp_path / f"{blk.cell.name}.gds"))
+        assert res.total == 0, res.summary()
+        assert len(res.counts) > 60  # the rules really ran
+
+
+def test_via_stacks_and_guard_rings_are_clean(tmp_path):
+    ly = pcells.new_layout()
+    top = ly.create_cell("misc")
+    x = 0
+    for lo, hi in (("li1", "met1"), ("met1", "met2"), ("met1", "met3"), ("li1", "met3")):
+        s = pcells.min_via_size(lo, hi)
+        v = pcells.via_stack(ly, lo, hi, max(s, pcells.pin_pad_size() if hi == "met3" else s), 1.0)
+        top.insert(db.CellInstArray(v.cell.cell_index(), db.Trans(x, 0)))
+        x += u(3)
+    for k, kind in enumerate("pn"):
+        r = pcells.guard_ring(ly, db.Box(0, 0, u(4), u(2)), kind, f"ring_{kind}", well=kind == "n")
+        top.insert(db.CellInstArray(r.cell.cell_index(), db.Trans(x + k * u(9), 0)))
+    res = drc.run_own(_save(ly, top, tmp_path / "misc.gds"))
+    assert res.total == 0, res.summary()
+
+
+def test_all_pcell_variants_and_the_mirror_pass_the_external_deck(tmp_path, deck):
+    from layouts.mirror import pmos_mirror
+    for tap in (True, False):
+        ly, top = gallery(tap=tap)
+        res = drc.run_deck(_save(ly, top, tmp_path / f"gallery{tap}.gds"))
+        assert res.total == 0, res.summary()
+        assert len(res.counts) > 300  # FEOL, BEOL and OFFGRID categories all present
+        assert "poly.7" in res.counts and "m1.2" in res.counts and "poly_OFFGRID" in res.counts
+    m = pmos_mirror()
+    m.save(tmp_path / "mirror.gds")
+    for res in (drc.run_deck(tmp_path / "mirror.gds"), drc.run_own(tmp_path / "mirror.gds")):
+        assert res.total == 0, res.summary()
+
+
+def _broken_spacing(tmp_path):
+    """A transistor plus a met1 wire 0.10 µm below its source bar (m1.2 asks 0.14)."""
+    ly = pcells.new_layout()
+    top = ly.create_cell("broken_spacing")
+    blk = pcells.fet(ly, "nfet_01v8", 2.0, 4.0, tap=False)
+    top.insert(db.CellInstArray(blk.cell.cell_index(), db.Trans()))
+    s = blk.ports["S"].box
+    pcells.box(top, "met1", db.Box(s.left, s.bottom - u(0.1) - u(0.5), s.right + u(1), s.bottom - u(0.1)))
+    return _save(ly, top, tmp_path / "broken_spacing.gds")
+
+
+def _broken_poly(tmp_path):
+    """Two gate fingers pulled to 0.15 µm apart (poly.2 asks 0.21)."""
+    ly = pcells.new_layout()
+    top = ly.create_cell("broken_poly")
+    blk = pcells.fet(ly, "pfet_01v8", 1.0, 0.5, tap=True)
+    top.insert(db.CellInstArray(blk.cell.cell_index(), db.Trans()))
+    g = blk.geometry.gate_x[0]
+    pcells.box(top, "poly", db.Box(g + u(0.5) + u(0.15), u(-0.13), g + u(0.5) + u(0.3), u(1.13)))
+    return _save(ly, top, tmp_path / "broken_poly.gds")
+
+
+def test_own_engine_catches_spacing_violations(tmp_path):
+    res = drc.run_own(_broken_spacing(tmp_path))
+    assert res.violations.get("m1.2", 0) >= 1, res.summary()
+    res = drc.run_own(_broken_poly(tmp_path))
+    assert res.violations.get("poly.2", 0) >= 1, res.summary()
+
+
+def test_deck_catches_spacing_violations(tmp_path, deck):
+    res = drc.run_deck(_broken_spacing(tmp_path))
+    assert res.violations.get("m1.2", 0) >= 1, res.summary()
+    res = drc.run_deck(_broken_poly(tmp_path))
+    assert res.violations.get("poly.2", 0) >= 1, res.summary()
+
+
+def _bmru(*args):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "flows.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_cli_drc_exit_codes(tmp_path):
+    bad = _bmru("drc", _broken_spacing(tmp_path), "--engine", "own")
+    assert bad.returncode == 1 and "m1.2: 1" in bad.stdout, bad.stdout + bad.stderr
+    ly = pcells.new_layout()
+    blk = pcells.fet(ly, "nfet_01v8", 2.0, 4.0)
+    good = _bmru("drc", _save(ly, blk.cell, tmp_path / "ok.gds"), "--engine", "own")
+    assert good.returncode == 0 and "0 violation(s)" in good.stdout, good.stderr
+    missing = _bmru("drc", tmp_path / "nope.gds")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert "no such file" in missing.stderr
+    (tmp_path / "junk.gds").write_text("not a gds")
+    junk = _bmru("drc", tmp_path / "junk.gds")
+    assert junk.returncode == 2 and "Traceback" not in junk.stderr
+
+
+def test_lyrdb_parser_counts_items_per_category(tmp_path):
+    p = tmp_path / "r.lyrdb"
+    p.write_text("""<?xml version="1.0" encoding="utf-8"?>
+<report-database><categories>
+<category><name>m1.2</name></category><category><name>poly.2</name></category>
+</categories><items>
+<item><category>'m1.2'</category></item><item><category>'m1.2'</category></item>
+</items></report-database>""")
+    assert drc.parse_lyrdb(p) == {"m1.2": 2, "poly.2": 0}
