@@ -1,0 +1,110 @@
+"""Transient testbench of a compiled macro, built only from the pin contract (ARCHITECTURE §4).
+
+Inputs are piecewise-constant currents into `in<i>` (one value per input row), `iref`
+takes one unit of current, every `out<j>` is held at a fixed voltage by a source whose
+current is the output. Outputs are sampled at the end of each step. Because only the
+contract is used, the same testbench checks any macro that follows it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from flows.network import BmruLayer, Network
+from pdk.models import Conditions
+from pdk.ngspice import Plot
+
+#: Seconds per input row. A 1 nA step settles in ≈ 150 µs with 4/8 unit devices and the
+#: settling time scales as 1/I, so 2 ms covers currents down to ≈ 0.1 units.
+DEFAULT_STEP = 2e-3
+
+
+@dataclass(frozen=True)
+class TransientPlan:
+    """How a sequence is played into the macro."""
+
+    step: float = DEFAULT_STEP
+    #: Input edge time: finite so the integrator sees a breakpoint, short against `step`.
+    edge: float = 5e-6
+    #: Voltage at which the testbench holds every output pin (contract: 0.2–0.9 V).
+    output_voltage: float = 0.5
+    #: Sample this far before the end of each step (just before the next edge).
+    sample_before_end: float = 1e-6
+
+
+def _pwl(values: np.ndarray, unit: float, plan: TransientPlan) -> str:
+    points = [(0.0, values[0])]
+    for k in range(1, len(values)):
+        start = k * plan.step
+        points += [(start, values[k - 1]), (start + plan.edge, values[k])]
+    return "PWL(" + " ".join(f"{t:.9g} {v * unit:.9g}" for t, v in points) + ")"
+
+
+def ports(network: Network) -> list[str]:
+    """Top-level ports in contract order."""
+    return (["vdd", "vss", "iref"] + [f"in{i}" for i in range(network.input_size)]
+            + [f"out{j}" for j in range(network.output_size)])
+
+
+def build(macro: Path, network: Network, inputs: np.ndarray, plan: TransientPlan,
+          conditions: Conditions) -> str:
+    """The deck: models, the macro included from `macro`, sources, and one `.tran`."""
+    unit = network.unit_current
+    steps = len(inputs)
+    lines = [f"* {network.name}: {steps} steps of {plan.step * 1e3:g} ms, {conditions.label()}",
+             conditions.lines().rstrip(),
+             # picoamp currents: the default abstol (1 pA) would be a 0.1–1 % error
+             ".option abstol=1e-15 reltol=1e-4",
+             f'.include "{macro}"',
+             "Vdd vdd 0 {supply}",
+             "Vss vss 0 0",
+             f"Iref 0 iref DC {unit:.9g}"]
+    lines += [f"Iin{i} 0 in{i} {_pwl(inputs[:, i], unit, plan)}" for i in range(network.input_size)]
+    lines += [f"Vout{j} out{j} 0 {plan.output_voltage:g}" for j in range(network.output_size)]
+    lines.append(f"X{network.name} {' '.join(ports(network))} {network.name}")
+    lines.append(f".tran {plan.step / 50:.6g} {steps * plan.step:.6g}")
+    return "\n".join(lines) + "\n.end\n"
+
+
+def sample_times(steps: int, plan: TransientPlan) -> np.ndarray:
+    return (np.arange(1, steps + 1) * plan.step) - plan.sample_before_end
+
+
+def outputs(plot: Plot, network: Network, steps: int, plan: TransientPlan) -> np.ndarray:
+    """Output currents at the end of each step, in software units (steps × outputs)."""
+    t = plot["time"]
+    at = sample_times(steps, plan)
+    # current sourced out of the pin flows into the holding source's + terminal
+    return np.stack([np.interp(at, t, plot[f"i(vout{j})"]) / network.unit_current
+                     for j in range(network.output_size)], axis=1)
+
+
+def supply_power(plot: Plot) -> float:
+    """Average power drawn from the supply over the run (W)."""
+    t = plot["time"]
+    power = -plot["i(vdd)"] * plot["v(vdd)"]
+    return float(np.trapezoid(power, t) / (t[-1] - t[0]))
+
+
+def agreement(network: Network, software: np.ndarray, circuit: np.ndarray) -> dict:
+    """How closely the circuit reproduces the reference model, per §4/issue 6:
+    BMRU outputs as states (high if above α/2), dense outputs as relative error against
+    the trace's full scale, and the classifier decision (argmax of the last row)."""
+    last = network.layers[-1]
+    summary: dict = {"steps": int(len(software)), "outputs": int(network.output_size)}
+    if isinstance(last, BmruLayer):
+        half = np.asarray(last.alpha) / 2
+        agree = (circuit > half) == (software > half)
+        summary["state_agreement"] = float(agree.mean())
+        summary["state_disagreements"] = int((~agree).sum())
+    else:
+        scale = max(float(np.max(np.abs(software))), 1e-12)
+        error = np.abs(circuit - software) / scale
+        summary["relative_error_max"] = float(error.max())
+        summary["relative_error_mean"] = float(error.mean())
+    summary["decision_software"] = int(np.argmax(software[-1]))
+    summary["decision_circuit"] = int(np.argmax(circuit[-1]))
+    summary["decision_agrees"] = summary["decision_software"] == summary["decision_circuit"]
+    return summary
