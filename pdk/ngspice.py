@@ -206,11 +206,15 @@ def default_workers() -> int:
 
 
 def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = None,
-                  progress: bool | None = None, desc: str = "ngspice") -> dict[str, list[Plot]]:
-    """Run jobs in parallel (one ngspice process each, one per core by default).
+                  progress: bool | None = None, desc: str = "ngspice",
+                  scheduler: str | None = None) -> dict[str, list[Plot]]:
+    """Run jobs in parallel and return results keyed by job name, in submission order.
 
-    Returns results keyed by job name, in submission order. The progress bar shows on a
-    terminal (or when progress=True). The first failing job raises its SimulationError.
+    Locally: one ngspice process per job, `workers` at a time (default one per core).
+    With `scheduler` (a Dask distributed address such as tcp://host:8786) the same jobs run
+    on that cluster's workers, which need ngspice and this package installed. The progress
+    bar shows on a terminal (or when progress=True). The first failing job raises its
+    SimulationError.
     """
     from tqdm import tqdm
 
@@ -218,11 +222,23 @@ def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = Non
     names = [j.name for j in jobs]
     if len(set(names)) != len(names):
         raise ValueError("job names must be unique")
+    bar = tqdm(total=len(jobs), desc=desc, disable=(None if progress is None else not progress),
+               unit="run", leave=False)
+    try:
+        if scheduler:
+            results = _run_on_dask(jobs, scheduler, bar)
+        else:
+            results = _run_locally(jobs, workers or default_workers(), bar)
+    finally:
+        bar.close()
+    return {n: results[n] for n in names}
+
+
+def _run_locally(jobs: list[Job], workers: int, bar) -> dict[str, list[Plot]]:
     results: dict[str, list[Plot]] = {}
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+    # threads suffice: each job's work happens in its own ngspice process
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(simulate, j.netlist, j.name): j.name for j in jobs}
-        bar = tqdm(total=len(jobs), desc=desc, disable=(None if progress is None else not progress),
-                   unit="run", leave=False)
         try:
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
@@ -231,6 +247,21 @@ def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = Non
             for f in futures:
                 f.cancel()
             raise
-        finally:
-            bar.close()
-    return {n: results[n] for n in names}
+    return results
+
+
+def _run_on_dask(jobs: list[Job], scheduler: str, bar) -> dict[str, list[Plot]]:
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    results: dict[str, list[Plot]] = {}
+    with Client(scheduler, timeout="30s") as client:
+        futures = {client.submit(simulate, j.netlist, j.name, pure=False): j.name for j in jobs}
+        try:
+            for future in dask_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+    return results

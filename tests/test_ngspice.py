@@ -63,3 +63,26 @@ def test_a_failing_job_in_a_batch_raises():
     jobs = [Job("good", DIVIDER + ".op\n"), Job("bad", DIVIDER + "Rx b\n.op\nX1 a b nothing\n")]
     with pytest.raises(SimulationError, match="bad"):
         simulate_many(jobs, workers=2, progress=False)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_jobs_run_on_a_dask_cluster_with_the_same_results(dask_cluster):
+    jobs = [Job(f"d{i}", DIVIDER.replace("1.8", str(i)) + ".op\n") for i in range(1, 5)]
+    remote = simulate_many(jobs, progress=False, scheduler=dask_cluster)
+    local = simulate_many(jobs, progress=False)
+    assert list(remote) == list(local) == [j.name for j in jobs]
+    for name in local:
+        assert remote[name][0]["v(b)"][0] == local[name][0]["v(b)"][0]
+
+
+def test_a_failing_job_on_dask_raises_the_simulation_error(dask_cluster):
+    with pytest.raises(SimulationError, match="broken_remote"):
+        simulate_many([Job("broken_remote", DIVIDER + "Xbad a b nothing\n.op\n")], progress=False,
+                      scheduler=dask_cluster)
