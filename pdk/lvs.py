@@ -171,11 +171,14 @@ class LvsResult:
     schematic_devices: int
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    dummies: int = 0  # layout devices with all terminals on one net, left out of the count
 
     def summary(self) -> str:
         head = (f"LVS {self.top}: {'clean' if self.match else 'MISMATCH'} "
                 f"({self.layout_devices} layout / {self.schematic_devices} schematic devices "
-                f"after merging fingers and parallel units, {self.seconds:.2f} s)")
+                f"after merging fingers and parallel units"
+                + (f"; {self.dummies} shorted dummy device(s) ignored" if self.dummies else "")
+                + f", {self.seconds:.2f} s)")
         return "\n".join([head] + [f"  {p}" for p in self.problems])
 
 
@@ -199,6 +202,20 @@ def _net_text(n: db.Net | None) -> str:
                     f"{t.terminal_def().name.lower()}" for t in n.each_terminal()})
     shown = ", ".join(terms[:6]) + (" …" if len(terms) > 6 else "")
     return f"net {n.expanded_name().lower()!r} ({n.terminal_count()} device terminals: {shown or 'none'})"
+
+
+def _drop_shorted(c: db.Circuit) -> int:
+    """Remove devices whose four terminals sit on one net (matching dummies: they carry no
+    current in any circuit); returns how many."""
+    gone = []
+    for d in c.each_device():
+        nets = {d.net_for_terminal(t).expanded_name() if d.net_for_terminal(t) else None
+                for t in ("D", "G", "S", "B")}
+        if len(nets) == 1 and None not in nets:
+            gone.append(d)
+    for d in gone:
+        c.remove_device(d)
+    return len(gone)
 
 
 def _terms(n: db.Net) -> list[tuple[str, str]]:
@@ -236,11 +253,13 @@ def compare(gds: str | os.PathLike, spice: str | os.PathLike,
     ref = read_spice(spice)
     lc = _pick(lay, top, "layout")
     rc = _pick(ref, circuit or top, f"schematic {spice}")
+    dummies = {False: 0, True: 0}
     for nl, keep in ((lay, lc), (ref, rc)):
         _flatten_below(nl, keep)
         for dc in nl.each_device_class():
             _set_tolerance(dc)
         nl.combine_devices()
+        dummies[nl is ref] = _drop_shorted(keep)
         nl.purge_nets()
     lay.make_top_level_pins()
     # the layout's pins are the labelled nets; drop schematic pins that the layout lacks so
@@ -262,8 +281,10 @@ def compare(gds: str | os.PathLike, spice: str | os.PathLike,
         if ref.device_class_by_name(dc.name) is None and any(
                 d.device_class().name == dc.name for d in lc.each_device()):
             problems.append(f"layout has {dc.name.lower()} devices, the schematic has none")
-    return LvsResult(top, bool(ok) and not problems, nlay, nref, problems,
-                     time.monotonic() - t0)
+    res = LvsResult(top, bool(ok) and not problems, nlay, nref, problems,
+                    time.monotonic() - t0)
+    res.dummies = dummies[False]
+    return res
 
 
 def _sig(d: db.Device) -> tuple:

@@ -374,8 +374,11 @@ def guard_ring(ly: db.Layout, inner: db.Box, kind: str, name: str, gap: float = 
     if well:
         wenc = u(R("difftap.10"))
         box(cell, "nwell", ob.enlarged(wenc, wenc))
-    bottom = db.Box(m_o.left, m_o.bottom, m_o.right, m_o.bottom + m1w)
-    return Block(cell, {"B": Port("B", "met1", bottom)})
+    sides = {"B": db.Box(m_o.left, m_o.bottom, m_o.right, m_o.bottom + m1w),
+             "T": db.Box(m_o.left, m_o.top - m1w, m_o.right, m_o.top),
+             "L": db.Box(m_o.left, m_o.bottom, m_o.left + m1w, m_o.top),
+             "R": db.Box(m_o.right - m1w, m_o.bottom, m_o.right, m_o.top)}
+    return Block(cell, {k: Port(k, "met1", b) for k, b in sides.items()})
 
 
 # cut size, cut space, enclosure by the lower and the upper conductor (both axes; the
