@@ -40,6 +40,7 @@ class CellLayout:
     top: db.Cell
     netlist: str
     order: dict[str, list[str]] = field(default_factory=dict)  # row → device names (+ DUMMY)
+    pins: dict[str, db.Box] = field(default_factory=dict)  # port → its labelled met3 track
 
     @property
     def area_um2(self) -> float:
@@ -183,12 +184,13 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None) -> CellLay
 
     half = u(STUB_W) // 2
     v2 = u(R("via2.1a"))
+    track_box: dict[tuple[str, str], db.Box] = {}
     for pol, tl in tracks.items():
         for net, ty in tl.items():
             xs = [x for (n, x, _y) in terms[pol] if n == net]
             x_lo, x_hi = min(xs) - u(0.25), spine_x.get(net, max(xs)) + u(0.25)
             x_hi = max(x_hi, x_lo + snap_up(int(R("m3.6") / (m3w * 1e-6)) + 1))  # m3.6 area
-            pcells.box(top, "met3", db.Box(x_lo, ty - m3w // 2, x_hi, ty + m3w // 2))
+            track_box[(pol, net)] = pcells.box(top, "met3", db.Box(x_lo, ty - m3w // 2, x_hi, ty + m3w // 2))
             for (n, x, y) in terms[pol]:
                 if n != net:
                     continue
@@ -202,13 +204,15 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None) -> CellLay
             pcells.box(top, "via2", db.Box(x - v2 // 2, ty - v2 // 2, x + v2 // 2, ty + v2 // 2))
 
     # pin labels on the tracks
+    pins = {}
     for p in ports:
         for pol in ("n", "p"):
             if p in tracks.get(pol, {}):
                 xs = [x for (n, x, _y) in terms[pol] if n == p]
                 pcells.label(top, p, db.Point(snap_down((min(xs) + max(xs)) // 2), tracks[pol][p]))
+                pins[p] = track_box[(pol, p)]
                 break
-    return CellLayout(ly, top, subckt_text(name, ports, devices), order)
+    return CellLayout(ly, top, subckt_text(name, ports, devices), order, pins)
 
 
 def _via1_cell(ly: db.Layout) -> db.Cell:

@@ -360,6 +360,19 @@ def _describe(lvs: db.LayoutVsSchematic, lc: db.Circuit, rc: db.Circuit) -> list
     for n in lay_nets.values():
         out.append(f"layout {_net_text(n)} has no counterpart in the schematic "
                    "(a cut wire leaves an unnamed piece; or a short, or an extra device)")
+    # topology alone cannot tell two symmetric pins apart: their labels must agree too
+    for np in xref.each_net_pair(cp):
+        a, b = np.first(), np.second()
+        if a is None or b is None or np.status() not in ok or b.pin_count() == 0:
+            continue
+        want = b.expanded_name().lower()
+        got = (a.name or "").lower()
+        if not got:
+            out.append(f"schematic pin {want!r} lands on an unlabelled layout net "
+                       f"(label it on {layers.PIN_LABEL_LAYER})")
+        elif want not in {n.lower() for n in got.split(",")}:
+            out.append(f"schematic pin {want!r} lands on the layout net labelled {got!r} "
+                       "(pins or labels swapped?)")
     for pp in xref.each_pin_pair(cp):
         if pp.status() in ok:
             continue
