@@ -137,3 +137,33 @@ def test_lyrdb_parser_counts_items_per_category(tmp_path):
 <item><category>'m1.2'</category></item><item><category>'m1.2'</category></item>
 </items></report-database>""")
     assert drc.parse_lyrdb(p) == {"m1.2": 2, "poly.2": 0}
+
+
+def test_deck_reads_gds_with_context_info(tmp_path, deck):
+    # KLayout 0.28 cannot read 0.30's context info (what gdsfactory writes): run_deck re-saves
+    ly = pcells.new_layout()
+    blk = pcells.fet(ly, "nfet_01v8", 2.0, 4.0)
+    blk.cell.add_meta_info(db.LayoutMetaInfo("kfactory:ports", {"x": 1}, None, True))
+    opt = db.SaveLayoutOptions()
+    opt.write_context_info = True
+    ly.write(str(tmp_path / "ctx.gds"), opt)
+    assert b"$$$CONTEXT_INFO$$$" in (tmp_path / "ctx.gds").read_bytes()
+    res = drc.run_deck(tmp_path / "ctx.gds")
+    assert res.total == 0 and len(res.counts) > 300, res.summary()
+
+
+def test_own_engine_finds_what_the_deck_finds_on_gdsfactory_pcells(tmp_path, deck):
+    """On third-party layouts with real errors (the wheel's own nmos/pmos pcells), every
+    rule the deck flags that the project's table also covers is flagged by the own engine."""
+    pytest.importorskip("sky130")
+    import sky130.pcells as gpc
+    from pdk.rules import RULES
+    own_names = {r.name for r in RULES}
+    for make in (gpc.nmos, gpc.pmos):
+        path = tmp_path / f"{make.__name__}.gds"
+        make().write_gds(str(path))
+        deck_bad = set(drc.run_deck(path).violations)
+        own_bad = set(drc.run_own(path).violations)
+        shared = deck_bad & own_names
+        assert len(shared) >= 3, deck_bad
+        assert shared <= own_bad, (deck_bad, own_bad)
