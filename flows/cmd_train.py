@@ -97,7 +97,9 @@ def _train_kws(args: argparse.Namespace, settings: dict, log):
     else:
         train_set = kws_data.espeak_corpus("train", cache)
         test_set = kws_data.espeak_corpus("held_out", cache)
-    params, metrics = train.train_kws(train_set.scaled(), train_set.labels, test_set.scaled(),
+    targets = train.kws_row_targets(train_set.labels, train_set.onset, train_set.offset,
+                                    train_set.mfcc.shape[1])
+    params, metrics = train.train_kws(train_set.scaled(), targets, test_set.scaled(),
                                       test_set.labels, seed=args.seed, log=log, **settings)
     if args.held_out_audio:
         for path in kws_data.write_held_out_wavs(Path(args.held_out_audio), args.held_out_count,
