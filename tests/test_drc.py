@@ -167,3 +167,18 @@ def test_own_engine_finds_what_the_deck_finds_on_gdsfactory_pcells(tmp_path, dec
         shared = deck_bad & own_names
         assert len(shared) >= 3, deck_bad
         assert shared <= own_bad, (deck_bad, own_bad)
+
+
+def test_one_pair_enclosure_rule(tmp_path):
+    """via.5a: met1 must enclose a via by 0.085 on both edges of one pair of sides."""
+    ly = pcells.new_layout()
+    top = ly.create_cell("pair")
+    v = u(0.15)
+    for k, (ex, ey) in enumerate(((0.085, 0.055), (0.055, 0.085), (0.06, 0.06))):
+        x = k * u(2)
+        pcells.box(top, "via", db.Box(x, 0, x + v, v))
+        for lay in ("met1", "met2"):
+            pcells.box(top, lay, db.Box(x - u(ex), -u(ey), x + v + u(ex), v + u(ey)))
+    res = drc.run_own(_save(ly, top, tmp_path / "pair.gds"))
+    assert res.counts["via.5a"] == 1 and res.counts["m2.5"] == 1, res.summary()
+    assert res.counts["via.4a"] == 0
