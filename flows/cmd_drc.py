@@ -14,8 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="own: klayout.db checks of pdk.rules (fast); deck: the public SKY130 "
                         "KLayout runset with FEOL/BEOL/OFFGRID (needs the klayout application "
                         "and a one-time pip download); default both")
-    p.add_argument("--report", metavar="LYRDB", default=None,
-                   help="keep the deck's marker database here (open it in KLayout)")
+    p.add_argument("--report", metavar="PREFIX", default=None,
+                   help="write marker databases PREFIX.own.lyrdb / PREFIX.deck.lyrdb "
+                        "(open them in KLayout beside the layout)")
     p.set_defaults(handler=_drc)
 
 
@@ -32,11 +33,11 @@ def _drc(args: argparse.Namespace) -> int:
         raise InputError(gds, None, f"not a readable GDS: {exc}") from None
     results, failed = [], []
     if args.engine in ("own", "both"):
-        results.append(drc.run_own(gds))
+        results.append(drc.run_own(gds, report=f"{args.report}.own.lyrdb" if args.report else None))
         print(results[-1].summary())
     if args.engine in ("deck", "both"):
         try:
-            results.append(drc.run_deck(gds, report=args.report))
+            results.append(drc.run_deck(gds, report=f"{args.report}.deck.lyrdb" if args.report else None))
             print(results[-1].summary())
         except drc.DeckUnavailable as exc:
             print(f"bmru drc: external deck unavailable: {exc} (use --engine own to skip it)",

@@ -134,51 +134,74 @@ def _pair_short(cuts: db.Region, outer: db.Region, dx: int, dy: int) -> db.Regio
     return cuts.interacting(out.sized(-dx, -dy, 2))
 
 
-def check_rule(rule: Rule, L: dict[str, db.Region]) -> int:
-    """Number of violations of one rule (0 for table constants that are not checks)."""
+def rule_markers(rule: Rule, L: dict[str, db.Region]) -> list:
+    """Violation markers of one rule (Regions and EdgePairs); empty for table constants."""
     a = L.get(rule.layer)
     b = L.get(rule.other) if rule.other else None
     d = _d(rule.value)
     k = rule.kind
     if k == "width":
-        return a.width_check(d).count()
+        return [a.width_check(d)]
     if k == "space":
-        return a.space_check(d).count()
+        return [a.space_check(d)]
     if k == "separation":  # abutting shapes (poly leaving a gate) are not a spacing
-        return a.separation_check(b, d).with_distance(1, None, False).count()
+        return [a.separation_check(b, d).with_distance(1, None, False)]
     if k == "enclosure":  # `other` encloses `layer` by d; uncovered parts count too
-        n = (a - b).count()
-        if d > 0:
-            n += b.enclosing_check(a, d).count()
-        return n
+        return [a - b] + ([b.enclosing_check(a, d)] if d > 0 else [])
     if k == "enclosure_pair":  # d on both edges of at least one pair of opposite sides
-        return (_pair_short(a, b, d, 0) & _pair_short(a, b, 0, d)).count()
+        return [_pair_short(a, b, d, 0) & _pair_short(a, b, 0, d)]
     if k == "extension":  # `other` extends beyond `layer` by d (zero-width contacts exempt)
-        return _nonzero_area(b.enclosing_check(a, d, False, db.Metrics.Projection))
+        polys = b.enclosing_check(a, d, False, db.Metrics.Projection).polygons()
+        polys.merged_semantics = False
+        return [polys.with_area(1, None, False)]
     if k == "area":
-        return a.with_area(0, int(round(rule.value / 1e-6)), False).count()
+        return [a.with_area(0, int(round(rule.value / 1e-6)), False)]
     if k == "size":
-        return sum(1 for p in a.each() if not (p.is_box() and p.bbox().width() == d
-                                                and p.bbox().height() == d))
+        return [db.Region([p for p in a.each() if not (
+            p.is_box() and p.bbox().width() == d and p.bbox().height() == d)])]
     if k == "max_width":
         wide = a.interacting(L["gate"])
-        return (wide - wide.width_check(d).polygons()).count()
+        return [wide - wide.width_check(d).polygons()]
     if k == "grid":
-        return sum(L[n].grid_check(d, d).count() for n in layers.DRAWN)
-    return 0
+        return [L[n].grid_check(d, d) for n in layers.DRAWN]
+    return []
 
 
-def run_own(gds: str | os.PathLike) -> DrcResult:
-    """All checkable rules of `pdk.rules` on `gds`."""
+def check_rule(rule: Rule, L: dict[str, db.Region]) -> int:
+    """Number of violations of one rule (0 for table constants that are not checks)."""
+    return sum(m.count() for m in rule_markers(rule, L))
+
+
+def run_own(gds: str | os.PathLike, report: str | os.PathLike | None = None) -> DrcResult:
+    """All checkable rules of `pdk.rules` on `gds`; `report` writes a KLayout marker
+    database (open it beside the layout to see every violation)."""
     t0 = time.monotonic()
     ly, top = load(gds)
     L = derived_layers(ly, top)
-    counts = {}
+    counts: dict[str, int] = {}
+    markers: dict[str, list] = {}
     for rule in RULES:
         if rule.kind == "value":
             continue
-        counts[rule.name] = counts.get(rule.name, 0) + check_rule(rule, L)
-    return DrcResult("own", top.name, counts, time.monotonic() - t0)
+        ms = rule_markers(rule, L)
+        markers[rule.name] = ms
+        counts[rule.name] = counts.get(rule.name, 0) + sum(m.count() for m in ms)
+    if report:
+        import klayout.rdb as rdb
+        r = rdb.ReportDatabase("bmru own DRC")
+        r.top_cell_name = top.name
+        cell = r.create_cell(top.name)
+        trans = db.CplxTrans(ly.dbu)
+        for rule in RULES:
+            if rule.name not in markers:
+                continue
+            cat = r.create_category(rule.name)
+            cat.description = f"{rule.name}: {rule.text} ({rule.value:g})"
+            for m in markers[rule.name]:
+                if m.count():
+                    r.create_items(cell.rdb_id(), cat.rdb_id(), trans, m)
+        r.save(str(report))
+    return DrcResult("own", top.name, counts, time.monotonic() - t0, str(report) if report else "")
 
 
 # ----------------------------------------------------------------------------- external deck

@@ -114,8 +114,10 @@ def _bmru(*args):
 
 
 def test_cli_drc_exit_codes(tmp_path):
-    bad = _bmru("drc", _broken_spacing(tmp_path), "--engine", "own")
+    bad = _bmru("drc", _broken_spacing(tmp_path), "--engine", "own", "--report", tmp_path / "m")
     assert bad.returncode == 1 and "m1.2: 1" in bad.stdout, bad.stdout + bad.stderr
+    markers = drc.parse_lyrdb(tmp_path / "m.own.lyrdb")  # the marker database shows it too
+    assert markers["m1.2"] == 1 and sum(markers.values()) == 1
     ly = pcells.new_layout()
     blk = pcells.fet(ly, "nfet_01v8", 2.0, 4.0)
     good = _bmru("drc", _save(ly, blk.cell, tmp_path / "ok.gds"), "--engine", "own")
