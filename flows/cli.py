@@ -11,6 +11,8 @@ from flows.errors import CheckFailed, InputError
 #: Modules with a `register(subparsers)` function, in the order `bmru --help` lists them.
 COMMAND_MODULES = (
     "flows.cmd_pdk",
+    "flows.cmd_compile",
+    "flows.cmd_report",
     "flows.cmd_characterize",
     "flows.cmd_model",
     "flows.cmd_features",

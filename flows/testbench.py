@@ -48,22 +48,29 @@ def ports(network: Network) -> list[str]:
             + [f"out{j}" for j in range(network.output_size)])
 
 
-def build(macro: Path, network: Network, inputs: np.ndarray, plan: TransientPlan,
-          conditions: Conditions) -> str:
-    """The deck: models, the macro included from `macro`, sources, and one `.tran`."""
+def build(macro: Path | str, network: Network, inputs: np.ndarray, plan: TransientPlan,
+          conditions: Conditions, probes: tuple[str, ...] = ()) -> str:
+    """The deck: models, the macro (included from a Path, or inline netlist text), sources,
+    and one `.tran`.
+
+    Only the supply, the output currents and `probes` (extra vectors such as
+    `v(xNAME.l1_y0)`) are saved: a macro's internal nodes would swell the raw file."""
     unit = network.unit_current
     steps = len(inputs)
     lines = [f"* {network.name}: {steps} steps of {plan.step * 1e3:g} ms, {conditions.label()}",
              conditions.lines().rstrip(),
-             # picoamp currents: the default abstol (1 pA) would be a 0.1–1 % error
-             ".option abstol=1e-15 reltol=1e-4",
-             f'.include "{macro}"',
+             # picoamp currents: the default abstol (1 pA) would be a 0.1–1 % error;
+             # gear integration: trapezoidal rings on currents into held output pins
+             ".option abstol=1e-15 reltol=1e-4 method=gear",
+             f'.include "{macro}"' if isinstance(macro, Path) else macro.rstrip(),
              "Vdd vdd 0 {supply}",
              "Vss vss 0 0",
              f"Iref 0 iref DC {unit:.9g}"]
     lines += [f"Iin{i} 0 in{i} {_pwl(inputs[:, i], unit, plan)}" for i in range(network.input_size)]
     lines += [f"Vout{j} out{j} 0 {plan.output_voltage:g}" for j in range(network.output_size)]
     lines.append(f"X{network.name} {' '.join(ports(network))} {network.name}")
+    saved = ["v(vdd)", "i(vdd)"] + [f"i(vout{j})" for j in range(network.output_size)] + list(probes)
+    lines.append(".save " + " ".join(saved))
     lines.append(f".tran {plan.step / 50:.6g} {steps * plan.step:.6g}")
     return "\n".join(lines) + "\n.end\n"
 

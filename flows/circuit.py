@@ -1,0 +1,239 @@
+"""Network → circuit: which cells a mapped network needs and how their pins are wired.
+
+Every signal between layers is a current into an NMOS diode of M unit devices (one M for
+the whole macro, so any consumer reads any signal with weights k/M); a diode's gate line
+costs nothing to read, so skips are free: a layer whose input is y_j + y_k simply reads
+both signals with the same weights. Diodes live where the signal is made: a dense ReLU
+layer's outputs are its own ReLU diodes; macro inputs and BMRU outputs get a signal diode.
+
+Blocks, per layer L (nets in brackets):
+* dense: one `DenseBlock` reading every term of its input, ReLU diodes on [l{L}_y<i>];
+* bmru: a `DenseBlock` computing ĥ = ReLU(W x + b) on [l{L}_h<i>] (its ReLU diode is the
+  cells' input diode), one `BmruCell` per unit sourcing α into [l{L}_y<i>] and a signal
+  diode there;
+* the last layer drives the `out<j>` pins directly when it can (dense without activation,
+  BMRU); otherwise (ReLU, or a skip into the last layer) an identity `DenseBlock` without
+  ReLU sources the sum of its terms into the pins.
+One `BiasTree` from `iref` feeds every bias line (bp, bn) and the cascode line (nc).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cells.bias import BiasTree
+from cells.bmru import BmruCell
+from cells.dense import DenseBlock
+from cells.diode import SignalDiode
+from cells.netlist import Device, subckt
+from flows.errors import InputError
+from flows.mapping import MappingConfig, NetworkMapping, map_network
+from flows.network import BmruLayer, Network
+
+#: NMOS feed units of the bias tree's PMOS line (its PMOS diode has as many): one PMOS bias
+#: unit then carries exactly iref/D, like one NMOS unit.
+BIAS_FEED_UNITS = 2
+
+
+@dataclass(frozen=True)
+class Block:
+    """One subckt instance of the macro: instance name, cell object and port → net."""
+
+    name: str
+    cell: object
+    nets: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A network realised as cell instances: the single source of the netlist, the layout
+    and the schematics."""
+
+    network: Network
+    mapping: NetworkMapping
+    blocks: tuple[Block, ...]
+    ports: tuple[str, ...]
+    notes: dict = field(default_factory=dict)
+
+    @staticmethod
+    def ports_of(cell) -> tuple[str, ...]:
+        """The cell's ports that reach a device: a block built without (say) a bias
+        needs no bias line, and a layout pin needs a device to land on."""
+        touched = {net for d in cell.devices() for net in (d.d, d.g, d.s, d.b)}
+        return tuple(p for p in cell.ports if p in touched)
+
+    def cells(self) -> list[object]:
+        """Distinct cells in first-use order."""
+        seen: dict[str, object] = {}
+        for block in self.blocks:
+            seen.setdefault(block.cell.name, block.cell)
+        return list(seen.values())
+
+    def netlist(self, probe_supplies: bool = False) -> str:
+        """Hierarchical SPICE: every cell's subckt, then the top subckt NAME (no sources,
+        no models, no analyses: testbenches add those).
+
+        probe_supplies: for testbenches only — each block draws its supply through a 0 V
+        source `Vsup_<block>` inside the top subckt, so power splits by block."""
+        name = self.network.name
+        parts = [f"* {name}: FQ-BMRU network compiled by bmru-sky130 for SKY130\n"
+                 f"* ports: {' '.join(self.ports)}; iref takes {self.network.unit_current:g} A\n"]
+        parts += [subckt(cell.name, self.ports_of(cell), cell.devices()) for cell in self.cells()]
+        lines = [f".subckt {name} {' '.join(self.ports)}"]
+        for block in self.blocks:
+            nets = [block.nets[p] for p in self.ports_of(block.cell)]
+            if probe_supplies and "vdd" in nets:
+                lines.append(f"Vsup_{block.name} vdd vdd_{block.name} 0")
+                nets = [f"vdd_{block.name}" if n == "vdd" else n for n in nets]
+            lines.append(f"X{block.name} {' '.join(nets)} {block.cell.name}")
+        lines.append(f".ends {name}")
+        return "\n".join(parts) + "\n".join(lines) + "\n"
+
+    def device_count(self) -> dict[str, int]:
+        """Transistors per cell instance and in total."""
+        counts = {b.name: len(b.cell.devices()) for b in self.blocks}
+        counts["total"] = sum(counts.values())
+        return counts
+
+    def supply_groups(self) -> dict[str, list[str]]:
+        """Blocks that draw from vdd, grouped for the power breakdown: the bias tree, each
+        layer's dense block and BMRU cells, the output stage."""
+        groups: dict[str, list[str]] = {}
+        for block in self.blocks:
+            if "vdd" not in self.ports_of(block.cell):
+                continue
+            if block.name == "bias":
+                group = "bias tree"
+            elif block.name.startswith("l") and "_" in block.name:
+                layer, part = block.name.split("_", 1)
+                group = f"layer {layer[1:]} {'bmru cells' if part.startswith('bmru') else 'dense'}"
+            else:
+                group = block.name.replace("_", " ")
+            groups.setdefault(group, []).append(block.name)
+        return groups
+
+
+def _uniform_mapping(network: Network, config: MappingConfig) -> NetworkMapping:
+    """Map once, then again with the largest M and D of any layer for every layer: a
+    signal's diode is shared by all its consumers and one bias tree serves the macro."""
+    first = map_network(network, config)
+    m = max(layer.weight_diode_units for layer in first.layers)
+    d = max(layer.bias_diode_units for layer in first.layers)
+    biased = {layer.index for layer in first.layers if layer.bias_diode_units}
+    uniform = MappingConfig(input_max=config.input_max, error_budget=config.error_budget,
+                            weight_diode_units={i: m for i in range(len(network.layers))},
+                            bias_diode_units={i: d for i in biased})
+    return map_network(network, uniform)
+
+
+def _units(mapping: NetworkMapping, parameter: str) -> int:
+    ratio = mapping.ratio(parameter)
+    return -ratio.units if ratio.direction == "sink" else ratio.units
+
+
+def _bias_units(mapping: NetworkMapping, index: int, size: int) -> tuple[int, ...]:
+    try:
+        return tuple(_units(mapping, f"layers[{index}].bias[{i}]") for i in range(size))
+    except KeyError:  # a layer without biases has no bias rows
+        return (0,) * size
+
+
+def build_circuit(network: Network, config: MappingConfig | None = None) -> Circuit:
+    """Choose every cell of the macro and wire it (see the module docstring)."""
+    mapping = _uniform_mapping(network, config or MappingConfig())
+    m = mapping.layers[0].weight_diode_units
+    d = max(layer.bias_diode_units for layer in mapping.layers) or 1
+    name = network.name
+    tree = BiasTree(diode_units=d, feed_units=BIAS_FEED_UNITS, pdiode_units=BIAS_FEED_UNITS, name=f"{name}_bias")
+    diode = SignalDiode(units=m, name=f"{name}_diode")
+    supplies = {"vdd": "vdd", "vss": "vss"}
+    lines = {"bp": "bp", "bn": "bn", "nc": "iref"}
+    blocks: list[Block] = [Block("bias", tree, {**supplies, "iref": "iref", "bn": "bn", "bp": "bp"})]
+
+    signal: dict[int, list[str]] = {-1: [f"in{j}" for j in range(network.input_size)]}
+    blocks += [Block(f"din{j}", diode, {"vss": "vss", "sig": net}) for j, net in enumerate(signal[-1])]
+
+    def terms(index: int) -> list[int]:
+        """Signals whose sum is the output of layer `index` (-1: the network input)."""
+        if index < 0:
+            return [-1]
+        skip = network.layers[index].skip_from
+        return [index] + ([] if skip is None else terms(skip))
+
+    last = len(network.layers) - 1
+    for index, layer in enumerate(network.layers):
+        inputs = terms(index - 1)
+        in_nets = [net for t in inputs for net in signal[t]]
+        weights = mapping.layers[index].signed_weight_units
+        tiled = np.concatenate([weights] * len(inputs), axis=1)
+        size = layer.weight.shape[0]
+        is_bmru = isinstance(layer, BmruLayer)
+        relu = is_bmru or layer.activation == "relu"
+        direct = index == last and _drives_pins(network)
+        outs = ([f"out{i}" for i in range(size)] if direct and not is_bmru
+                else [f"l{index}_{'h' if is_bmru else 'y'}{i}" for i in range(size)])
+        dense = DenseBlock(weights=tuple(tuple(int(k) for k in row) for row in tiled),
+                           bias=_bias_units(mapping, index, size), input_units=m, output_units=m,
+                           relu=relu, input_diodes=False, name=f"{name}_l{index}_dense")
+        nets = {**supplies, **lines}
+        nets.update({f"in{j}": net for j, net in enumerate(in_nets)})
+        nets.update({f"out{i}": net for i, net in enumerate(outs)})
+        blocks.append(Block(f"l{index}_dense", dense, nets))
+        if is_bmru:
+            cell_outs = [f"out{i}" if direct else f"l{index}_y{i}" for i in range(size)]
+            for i in range(size):
+                blocks.append(Block(f"l{index}_bmru{i}", _bmru_cell(mapping, index, i, m, f"{name}_l{index}_bmru{i}"),
+                                    {**supplies, "in": outs[i], "bp": "bp", "out": cell_outs[i]}))
+            if not direct:
+                blocks += [Block(f"l{index}_d{i}", diode, {"vss": "vss", "sig": net}) for i, net in enumerate(cell_outs)]
+            outs = cell_outs
+        signal[index] = outs
+
+    # what the pins still need: the whole sum when the last layer's outputs are diodes,
+    # otherwise only its skip terms (currents meet at the pin)
+    stage_terms = terms(last) if not _drives_pins(network) else terms(last)[1:]
+    if stage_terms:
+        size = network.output_size
+        identity = np.concatenate([np.eye(size, dtype=int) * m] * len(stage_terms), axis=1)
+        stage = DenseBlock(weights=tuple(tuple(int(k) for k in row) for row in identity), bias=(0,) * size,
+                           input_units=m, output_units=m, relu=False, input_diodes=False,
+                           name=f"{name}_output_stage")
+        nets = {**supplies, **lines}
+        nets.update({f"in{j}": net for j, net in enumerate(n for t in stage_terms for n in signal[t])})
+        nets.update({f"out{i}": f"out{i}" for i in range(size)})
+        blocks.append(Block("output_stage", stage, nets))
+
+    ports = tuple(["vdd", "vss", "iref"] + signal[-1] + [f"out{j}" for j in range(network.output_size)])
+    notes = {"weight_diode_units": m, "bias_diode_units": d,
+             "bias_unit_current": network.unit_current / d}
+    return Circuit(network, mapping, tuple(blocks), ports, notes)
+
+
+def _drives_pins(network: Network) -> bool:
+    """The last layer's own outputs can be the pins: a bare summing node (no activation)
+    or BMRU cells, which source α. A ReLU output is a diode inside the macro instead."""
+    layer = network.layers[-1]
+    return isinstance(layer, BmruLayer) or layer.activation == "none"
+
+
+def _bmru_cell(mapping: NetworkMapping, index: int, unit: int, m: int, name: str) -> BmruCell:
+    """One hysteretic cell from the mapped bias units (one PMOS bias unit = iref/D).
+
+    The cell compares k/M of its input against k/M-scaled thresholds: with β_lo = n_lo/D
+    and β_hi − β_lo = n_w/D it needs n_lo·k/M and n_w·k/M units, so k is the smallest
+    count that keeps both whole (k < M saves the comparison branch's current).
+    """
+    prefix = f"layers[{index}]"
+    n_hi = _units(mapping, f"{prefix}.beta_hi[{unit}]")
+    n_width = _units(mapping, f"{prefix}.beta_hi[{unit}]-beta_lo[{unit}]")
+    n_alpha = _units(mapping, f"{prefix}.alpha[{unit}]")
+    n_lo = n_hi - n_width
+    if n_lo < 1:
+        raise InputError(mapping.network.source, f"{prefix}.beta_lo[{unit}]",
+                         "a realised lower threshold of 0 cannot be built: the cell needs "
+                         "beta_lo of at least one bias unit")
+    k = m // math.gcd(m, n_lo, n_width)
+    return BmruCell(input_units=m, compare_units=k, lo_units=n_lo * k // m, width_units=n_width * k // m,
+                    gain_units=n_alpha, input_diode=False, name=name)

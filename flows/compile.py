@@ -1,0 +1,163 @@
+"""`bmru compile`: one network file to every view of its macro.
+
+Steps, in order: validate → map → netlist → layout (GDS) → DRC and LVS → schematics →
+testbenches → manifest. Everything is written into a temporary sibling of the output
+directory and renamed into place at the end, so a failure leaves nothing behind.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from flows import testbench
+from flows.circuit import Circuit, build_circuit
+from flows.errors import CheckFailed
+from flows.mapping import MappingConfig
+from flows.network import Network, load_network
+from pdk.models import Conditions
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """check: run DRC (own engine) and LVS and fail on any violation; deck: also run the
+    external SKY130 runset (slow, needs the KLayout application); mapping: knobs of the
+    parameter mapping."""
+
+    check: bool = True
+    deck: bool = False
+    mapping: MappingConfig = MappingConfig()
+
+
+STEPS = ("map", "netlist", "layout", "checks", "schematics", "testbenches", "manifest")
+
+
+def draw_macro(circuit: Circuit):
+    """Layout of the macro from the same cell objects that produced the netlist."""
+    from layouts.cell_layout import draw_cell
+    from layouts.macro import Instance, assemble
+    from pdk import pcells
+
+    ly = pcells.new_layout()
+    drawn = {cell.name: draw_cell(cell.name, circuit.ports_of(cell), cell.devices(), ly)
+             for cell in circuit.cells()}
+    instances = [Instance(b.name, drawn[b.cell.name], {p: b.nets[p] for p in circuit.ports_of(b.cell)})
+                 for b in circuit.blocks]
+    return assemble(circuit.network.name, circuit.ports, instances, ly)
+
+
+def _schematics(circuit: Circuit, directory: Path) -> list[str]:
+    from flows.schematic import Device, Instance, block, leaf
+
+    directory.mkdir()
+    written = []
+    for cell in circuit.cells():
+        devices = [Device(d.name, d.device, d.d, d.g, d.s, d.b, d.w, d.l) for d in cell.devices()]
+        (directory / f"{cell.name}.svg").write_text(leaf(cell.name, circuit.ports_of(cell), devices))
+        written.append(f"{cell.name}.svg")
+    top = [Instance(b.name, b.cell.name, {p: b.nets[p] for p in circuit.ports_of(b.cell)}) for b in circuit.blocks]
+    (directory / f"{circuit.network.name}.svg").write_text(block(circuit.network.name, circuit.ports, top))
+    written.append(f"{circuit.network.name}.svg")
+    return written
+
+
+def example_inputs(network: Network, steps: int = 8) -> np.ndarray:
+    """A deterministic input sequence for the shipped transient testbench: each input
+    stepping through 0, ½ and 1 unit out of phase with the others."""
+    levels = np.array([0.0, 0.5, 1.0, 0.5])
+    return np.array([[levels[(t + j) % len(levels)] for j in range(network.input_size)] for t in range(steps)])
+
+
+def _testbenches(circuit: Circuit, directory: Path) -> list[str]:
+    """Decks runnable from DIR/testbench/ with `ngspice -b`: they include ../NAME.spice."""
+    directory.mkdir()
+    net = circuit.network
+    macro = Path("..") / f"{net.name}.spice"
+    inputs = example_inputs(net)
+    deck = testbench.build(macro, net, inputs, testbench.TransientPlan(), Conditions())
+    (directory / "tran_example.spice").write_text(deck)
+    np.savetxt(directory / "tran_example_inputs.csv", inputs, delimiter=",", fmt="%.9g",
+               header=",".join(f"x{j}" for j in range(net.input_size)), comments="")
+    return ["tran_example.spice", "tran_example_inputs.csv"]
+
+
+def compile_network(path: Path, out: Path, options: CompileOptions = CompileOptions(),
+                    progress=None) -> dict:
+    """Compile `path` into the (temporary) directory `out`; returns the manifest."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def done(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[step] = round(now - clock, 3)
+        clock = now
+        if progress is not None:
+            progress(step)
+
+    network = load_network(path)
+    circuit = build_circuit(network, options.mapping)
+    done("map")
+    name = network.name
+    spice = out / f"{name}.spice"
+    spice.write_text(circuit.netlist())
+    done("netlist")
+    macro = draw_macro(circuit)
+    gds = out / f"{name}.gds"
+    macro.save(gds)
+    done("layout")
+    checks = _checks(gds, spice, options) if options.check or options.deck else {}
+    done("checks")
+    schematics = _schematics(circuit, out / "schematics")
+    done("schematics")
+    benches = _testbenches(circuit, out / "testbench")
+    done("testbenches")
+    manifest = {
+        "schema": "bmru-manifest/1",
+        "network": name,
+        "source": str(path),
+        "unit_current": network.unit_current,
+        "ports": list(circuit.ports),
+        "files": {"netlist": spice.name, "gds": gds.name,
+                  "schematics": [f"schematics/{s}" for s in schematics],
+                  "testbenches": [f"testbench/{t}" for t in benches]},
+        "mapping": {"summary": circuit.mapping.summary()["layers"], "table": circuit.mapping.table(),
+                    "weight_diode_units": circuit.notes["weight_diode_units"],
+                    "bias_diode_units": circuit.notes["bias_diode_units"]},
+        "blocks": [{"instance": b.name, "cell": b.cell.name, "devices": len(b.cell.devices())}
+                   for b in circuit.blocks],
+        "devices": {"total": circuit.device_count()["total"]},
+        "area": {"macro_um2": round(macro.area_um2, 3),
+                 "cells_um2": {k: round(v, 3) for k, v in sorted(macro.areas.items())}},
+        "checks": checks,
+    }
+    done("manifest")
+    manifest["timings_s"] = timings  # written last so it covers every step
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=False) + "\n")
+    failed = [engine for engine, result in checks.items() if not result["clean"]]
+    if failed:
+        details = "; ".join(f"{e}: {checks[e]['violations']}" for e in failed)
+        raise CheckFailed(f"{name}: {', '.join(failed)} not clean ({details}); "
+                          "use --no-check to keep the outputs anyway")
+    return manifest
+
+
+def _checks(gds: Path, spice: Path, options: CompileOptions) -> dict:
+    from pdk import drc, lvs
+
+    results = {}
+    if options.check:
+        own = drc.run_own(gds)
+        results["drc_own"] = {"violations": own.total, "clean": own.total == 0, "rules": own.violations,
+                              "rules_checked": len(own.counts)}
+        compared = lvs.compare(gds, spice)
+        results["lvs"] = {"violations": len(compared.problems), "clean": bool(compared.match),
+                          "problems": list(compared.problems)[:50]}
+    if options.deck:
+        deck = drc.run_deck(gds)
+        results["drc_deck"] = {"violations": deck.total, "clean": deck.total == 0, "rules": deck.violations,
+                               "rules_checked": len(deck.counts)}
+    return results

