@@ -58,6 +58,7 @@ STUB_W = 0.32  # met2 stub width: takes via1 (via.5a) and via2 (via2.4/via2.5 al
 UNIT_GAP = 0.5  # between unit bounding boxes in a row
 RING_GAP = 0.4  # guard ring to devices
 ROW_GAP = 1.5  # p+ ring to n+ ring (nwell spacing rules)
+MAX_UNITS = 16  # devices per row before a polarity folds into another row
 
 
 def interdigitate(devs: list) -> list:
@@ -81,9 +82,10 @@ def subckt_text(name: str, ports, devices) -> str:
     return "\n".join(lines + [f".ends {name}"]) + "\n"
 
 
-def draw_cell(name: str, ports, devices, ly: db.Layout | None = None) -> CellLayout:
+def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
+              max_units: int = MAX_UNITS) -> CellLayout:
     """Place and route `devices` (unit transistors, one finger each) as cell `name` with pins
-    `ports`. Raises ValueError for device lists it cannot draw (mixed body nets per row,
+    `ports`; a polarity with more than `max_units` devices folds into several rows. Raises ValueError for device lists it cannot draw (mixed body nets per row,
     gate length too short for the stub pitch, a port no device touches)."""
     ly = ly or pcells.new_layout()
     top = ly.create_cell(name)
@@ -106,113 +108,128 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None) -> CellLay
     if missing:
         raise ValueError(f"{name}: port(s) {', '.join(missing)} touch no device")
 
-    # terminal → (net, x, y) list per row; drawn rows
-    terms: dict[str, list[tuple[str, int, int]]] = {"n": [], "p": []}
-    row_boxes: dict[str, db.Box] = {}
-    order: dict[str, list[str]] = {}
-    y0 = 0
+    # rows: each polarity folded into rows of at most `max_units` devices; row k of the
+    # nfets and row k of the pfets form slice k (N channel, n row, p row, P channel)
     via1 = _via1_cell(ly)
-    for pol in ("n", "p"):
-        devs = rows[pol]
-        if not devs:
-            continue
+    chunks = {}
+    for pol, devs in rows.items():
         seq = interdigitate(devs)
-        ends = [seq[0], seq[-1]]
-        placed = []
-        x = 0
-        items = [("DUMMY", ends[0])] + [(d.name, d) for d in seq] + [("DUMMY", ends[1])]
-        for k, (nm, d) in enumerate(items):
-            blk = pcells.fet(ly, d.device, d.w, d.l, nf=1, tap=False, well=False)
-            bb = blk.bbox
-            t = db.Trans(x - bb.left, y0)
-            top.insert(db.CellInstArray(blk.cell.cell_index(), t))
-            pp = blk.ports_at(t)
-            if nm == "DUMMY":
-                nets = {"D": body[pol], "G": body[pol], "S": body[pol]}
-            else:
-                nets = {"D": d.d, "G": d.g, "S": d.s}
-            for term in ("G", "S", "D"):
-                c = pp[term].center
-                terms[pol].append((nets[term], c.x, c.y))
-                top.insert(db.CellInstArray(via1.cell_index(), db.Trans(c)))
-            placed.append(nm)
-            x += bb.width() + u(UNIT_GAP)
-        order[pol] = placed
-        rb = db.Box()
-        for inst in top.each_inst():
-            if inst.trans.disp.y == y0 and inst.cell.name.startswith(f"{pol}fet"):
-                rb += inst.bbox()
-        row_boxes[pol] = rb
-        if pol == "n" and rows["p"]:  # the pfet row starts above this row and both rings
-            lowest = min(pcells.fet(ly, d.device, d.w, d.l, nf=1, tap=False, well=False).bbox.bottom
-                         for d in rows["p"])
-            y0 = snap_up(rb.top + u(2 * (RING_GAP + 0.41) + ROW_GAP) - lowest)
-
-    # guard rings (and the shared nwell) around each row
-    ring_boxes = {}
-    for pol, rb in row_boxes.items():
-        ring = pcells.guard_ring(ly, rb, "p" if pol == "n" else "n", f"{name}_ring_{pol}",
-                                 gap=RING_GAP, well=(pol == "p"))
-        top.insert(db.CellInstArray(ring.cell.cell_index(), db.Trans()))
-        ring_boxes[pol] = ring.cell.bbox()
-        b = ring.ports["B" if pol == "n" else "T"].box
-        # the ring's stub sits left of every device stub, on the side facing its channel
-        c = db.Point(snap_down(b.left + u(0.3)), snap_down(b.center().y))
-        top.insert(db.CellInstArray(via1.cell_index(), db.Trans(c)))
-        terms[pol].append((body[pol], c.x, c.y))
-
-    # channels: one met3 track per net, below the n ring / above the p ring
+        n = max(1, -(-len(seq) // max_units)) if seq else 0
+        chunks[pol] = [seq[i::n] for i in range(n)]  # every chunk keeps the interleave
+    n_slices = max(len(chunks["n"]), len(chunks["p"]))
     m3w = u(0.38)
     pitch = m3w + u(R("m3.2"))
-    xs_all = [x for pol in terms for (_n, x, _y) in terms[pol]]
-    right = max(max(xs_all), max(b.right for b in ring_boxes.values())) + u(1.0)
-    tracks: dict[str, dict[str, int]] = {}
-    for pol in ("n", "p"):
-        if not terms[pol]:
-            continue
-        nets = sorted({n for (n, _x, _y) in terms[pol]},
-                      key=lambda n: (n not in ports, ports.index(n) if n in ports else 0, n))
-        tracks[pol] = {}
-        for i, net in enumerate(nets):
-            if pol == "n":
-                y = ring_boxes["n"].bottom - u(0.8) - i * pitch - m3w // 2
+    ring_w = u(2 * R("licon.7") + R("licon.1"))
+    terms: dict[tuple[str, int], list[tuple[str, int, int]]] = {}
+    ring_boxes: dict[tuple[str, int], db.Box] = {}
+    order: dict[str, list[str]] = {}
+    cursor = 0
+    for k in range(n_slices):
+        for pol in ("n", "p"):
+            if k >= len(chunks[pol]):
+                continue
+            key = (pol, k)
+            plan, rel = _plan_row(ly, chunks[pol][k], body[pol])
+            nets = {net for (_blk, _x, nm, tn) in plan for net in tn.values()} | {body[pol]}
+            if pol == "n":  # room for the N channel below the ring
+                bottom = cursor + ring_w + u(RING_GAP + 0.81) + (len(nets) - 1) * pitch + m3w
             else:
-                y = ring_boxes["p"].top + u(0.8) + i * pitch + m3w // 2
-            tracks[pol][net] = snap_down(y)
-    both = sorted(set(tracks.get("n", {})) & set(tracks.get("p", {})))
-    spine_x = {net: right + i * u(STUB_W + 0.3) for i, net in enumerate(both)}
+                bottom = cursor + ring_w + u(RING_GAP) + u(ROW_GAP if key[0] == "p" and
+                                                            ("n", k) in ring_boxes else 0.5)
+            y0 = snap_up(bottom - rel.bottom + u(0.02))
+            terms[key] = []
+            rb = db.Box()
+            for blk, x, nm, tn in plan:
+                t = db.Trans(x, y0)
+                top.insert(db.CellInstArray(blk.cell.cell_index(), t))
+                rb += blk.bbox.transformed(t)
+                pp = blk.ports_at(t)
+                for term in ("G", "S", "D"):
+                    c = pp[term].center
+                    terms[key].append((tn[term], c.x, c.y))
+                    top.insert(db.CellInstArray(via1.cell_index(), db.Trans(c)))
+            order[f"{pol}{k}"] = [nm for (_b, _x, nm, _t) in plan]
+            ring = pcells.guard_ring(ly, rb, "p" if pol == "n" else "n", f"{name}_ring_{pol}{k}",
+                                     gap=RING_GAP, well=(pol == "p"))
+            top.insert(db.CellInstArray(ring.cell.cell_index(), db.Trans()))
+            side = ring.ports["B" if pol == "n" else "T"].box
+            ring_boxes[key] = db.Box(side.left, ring.ports["B"].box.bottom, side.right,
+                                     ring.ports["T"].box.top)
+            # the ring's stub sits left of every device stub, on the side facing its channel
+            c = db.Point(snap_down(side.left + u(0.3)), snap_down(side.center().y))
+            top.insert(db.CellInstArray(via1.cell_index(), db.Trans(c)))
+            terms[key].append((body[pol], c.x, c.y))
+            cursor = ring.cell.bbox().top
+            if pol == "p":  # the P channel above, then the next slice
+                cursor += u(0.8) + len(nets) * pitch + u(1.0)
+
+    # channels: one met3 track per net, below each n ring / above each p ring
+    xs_all = [x for tl in terms.values() for (_n, x, _y) in tl]
+    right = max(max(xs_all), max(b.right for b in ring_boxes.values())) + u(1.5)
+    tracks: dict[tuple[str, int], dict[str, int]] = {}
+    for key, tl in terms.items():
+        nets = sorted({n for (n, _x, _y) in tl},
+                      key=lambda n: (n not in ports, ports.index(n) if n in ports else 0, n))
+        rbx = ring_boxes[key]
+        tracks[key] = {}
+        for i, net in enumerate(nets):
+            if key[0] == "n":
+                y = rbx.bottom - u(0.8) - i * pitch - m3w // 2
+            else:
+                y = rbx.top + u(0.8) + i * pitch + m3w // 2
+            tracks[key][net] = snap_down(y)
+    chans: dict[str, list[tuple[str, int]]] = {}
+    for key, tl in tracks.items():
+        for net in tl:
+            chans.setdefault(net, []).append(key)
+    multi = sorted(n for n, ks in chans.items() if len(ks) > 1)
+    spine_x = {net: right + i * u(STUB_W + 0.3) for i, net in enumerate(multi)}
 
     half = u(STUB_W) // 2
     v2 = u(R("via2.1a"))
-    track_box: dict[tuple[str, str], db.Box] = {}
-    for pol, tl in tracks.items():
+    track_box: dict[tuple[tuple[str, int], str], db.Box] = {}
+    for key, tl in tracks.items():
         for net, ty in tl.items():
-            xs = [x for (n, x, _y) in terms[pol] if n == net]
+            xs = [x for (n, x, _y) in terms[key] if n == net]
             x_lo, x_hi = min(xs) - u(0.25), spine_x.get(net, max(xs)) + u(0.25)
             x_hi = max(x_hi, x_lo + snap_up(int(R("m3.6") / (m3w * 1e-6)) + 1))  # m3.6 area
-            track_box[(pol, net)] = pcells.box(top, "met3", db.Box(x_lo, ty - m3w // 2, x_hi, ty + m3w // 2))
-            for (n, x, y) in terms[pol]:
+            track_box[(key, net)] = pcells.box(top, "met3", db.Box(x_lo, ty - m3w // 2, x_hi, ty + m3w // 2))
+            for (n, x, y) in terms[key]:
                 if n != net:
                     continue
                 lo, hi = sorted((y, ty))
                 pcells.box(top, "met2", db.Box(x - half, lo - u(0.185), x + half, hi + u(0.185)))
                 pcells.box(top, "via2", db.Box(x - v2 // 2, ty - v2 // 2, x + v2 // 2, ty + v2 // 2))
     for net, x in spine_x.items():
-        yn, yp = tracks["n"][net], tracks["p"][net]
-        pcells.box(top, "met2", db.Box(x - half, yn - u(0.185), x + half, yp + u(0.185)))
-        for ty in (yn, yp):
+        ys = [tracks[key][net] for key in chans[net]]
+        pcells.box(top, "met2", db.Box(x - half, min(ys) - u(0.185), x + half, max(ys) + u(0.185)))
+        for ty in ys:
             pcells.box(top, "via2", db.Box(x - v2 // 2, ty - v2 // 2, x + v2 // 2, ty + v2 // 2))
 
     # pin labels on the tracks
     pins = {}
     for p in ports:
-        for pol in ("n", "p"):
-            if p in tracks.get(pol, {}):
-                xs = [x for (n, x, _y) in terms[pol] if n == p]
-                pcells.label(top, p, db.Point(snap_down((min(xs) + max(xs)) // 2), tracks[pol][p]))
-                pins[p] = track_box[(pol, p)]
-                break
+        key = chans[p][0]
+        xs = [x for (n, x, _y) in terms[key] if n == p]
+        pcells.label(top, p, db.Point(snap_down((min(xs) + max(xs)) // 2), tracks[key][p]))
+        pins[p] = track_box[(key, p)]
     return CellLayout(ly, top, subckt_text(name, ports, devices), order, pins)
+
+
+def _plan_row(ly: db.Layout, seq: list, body: str):
+    """Unit pcells of one row left to right, dummies at both ends: (block, x, name, nets of
+    G/S/D) with x the placement offset; and the row's bounding box at y = 0."""
+    items = [("DUMMY", seq[0])] + [(d.name, d) for d in seq] + [("DUMMY", seq[-1])]
+    plan, x, rel = [], 0, db.Box()
+    for nm, d in items:
+        blk = pcells.fet(ly, d.device, d.w, d.l, nf=1, tap=False, well=False)
+        bb = blk.bbox
+        nets = ({"D": body, "G": body, "S": body} if nm == "DUMMY"
+                else {"D": d.d, "G": d.g, "S": d.s})
+        plan.append((blk, x - bb.left, nm, nets))
+        rel += bb.moved(x - bb.left, 0)
+        x += bb.width() + u(UNIT_GAP)
+    return plan, rel
 
 
 def _via1_cell(ly: db.Layout) -> db.Cell:

@@ -113,8 +113,20 @@ def test_matched_sets_are_spread_and_ends_are_dummies(drawn):
     ports, devs = CASES["pmos_only"]()
     seq = [d.name for d in interdigitate([d for d in devs])]
     assert seq.index("MQ0") in (1, 2, 3)  # the diode sits inside, not at an edge
-    p_row = drawn["pmos_only"][0].order["p"]
+    p_row = drawn["pmos_only"][0].order["p0"]
     assert p_row.count("DUMMY") == 2 and len(p_row) == 7
+
+
+def test_long_rows_fold_and_stay_clean(tmp_path):
+    ports, devs = bias_like()
+    cl = draw_cell("folded", ports, devs, max_units=3)
+    assert sorted(cl.order) == ["n0", "n1", "p0", "p1"]  # 6 nfets, 5 pfets
+    for row in cl.order.values():
+        assert row[0] == row[-1] == "DUMMY" and 4 <= len(row) <= 5
+    cl.save(tmp_path / "f.gds", tmp_path / "f.spice")
+    assert drc.run_own(tmp_path / "f.gds").total == 0
+    res = lvs.compare(tmp_path / "f.gds", tmp_path / "f.spice")
+    assert res.match, res.summary()
 
 
 def test_unroutable_lists_are_refused():
