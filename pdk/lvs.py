@@ -314,6 +314,10 @@ def _describe(lvs: db.LayoutVsSchematic, lc: db.Circuit, rc: db.Circuit) -> list
     if cp is None:
         return ["the layout and schematic circuits could not be paired"]
     ok = (db.NetlistCrossReference.Match, db.NetlistCrossReference.MatchWithWarning)
+    for n in lc.each_net():  # one conductor carrying two different labels
+        names = sorted({x.strip() for x in (n.name or "").split(",") if x.strip()})
+        if len(names) > 1:
+            out.append(f"short: one layout net carries the labels {', '.join(map(repr, names))}")
     only_lay, only_ref = [], []
     for dp in xref.each_device_pair(cp):
         if dp.status() in ok:

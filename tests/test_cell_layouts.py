@@ -156,3 +156,17 @@ def test_project_cells_when_present(tmp_path):
         assert drc.run_own(gds).total == 0
         res = lvs.compare(gds, sp)
         assert res.match, res.summary()
+
+
+def test_short_between_nets_is_caught(tmp_path):
+    import klayout.db as db
+    from pdk import pcells
+    ports, devs = bias_like()
+    cl = draw_cell("shorted", ports, devs)
+    a, b = cl.pins["bn"], cl.pins["bp"]  # two tracks: bridge them on met3
+    x = min(a.right, b.right) - 200
+    pcells.box(cl.top, "met3", db.Box(x - 200, min(a.bottom, b.bottom), x, max(a.top, b.top)))
+    cl.save(tmp_path / "s.gds", tmp_path / "s.spice")
+    res = lvs.compare(tmp_path / "s.gds", tmp_path / "s.spice")
+    assert not res.match
+    assert "short: one layout net carries the labels 'bn', 'bp'" in res.problems, res.summary()
