@@ -12,7 +12,7 @@ from flows.errors import InputError
 #: Per task: architecture sizes and optimiser settings that `bmru train TASK` uses unless
 #: overridden. The KWS defaults are the ones that produced `examples/kws_d4.yaml`.
 DEFAULTS = {
-    "kws": {"hidden": 8, "state": 4, "epochs": 40, "lr": 0.01, "batch": 64},
+    "kws": {"hidden": 8, "state": 4, "epochs": 100, "lr": 0.002, "batch": 64},
     "flipflop": {"hidden": 4, "state": 2, "epochs": 20, "lr": 0.03, "batch": 32},
 }
 
@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"epoch {epoch + 1}/{settings['epochs']}  loss {loss:.4f}  "
               f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
 
+    from pdk.limits import MIN_BIAS_CURRENT
+    settings["min_bias"] = MIN_BIAS_CURRENT / args.unit_current
     if args.task == "kws":
         params, metrics = _train_kws(args, settings, log)
     else:
@@ -111,7 +113,7 @@ def _train_kws(args: argparse.Namespace, settings: dict, log):
 def _header(args: argparse.Namespace, settings: dict, metrics: dict) -> str:
     """Comment lines recording how the file was made and how well it did (no timings:
     the same seed must give the same bytes)."""
-    options = " ".join(f"--{key} {value}" for key, value in settings.items())
+    options = " ".join(f"--{key} {value}" for key, value in settings.items() if key != "min_bias")
     source = f" --speech-commands {args.speech_commands}" if args.speech_commands else ""
     lines = [f"Trained by: bmru train {args.task} -o {args.output} --seed {args.seed} "
              f"{options}{source}"]

@@ -21,6 +21,8 @@ WEIGHT_MAX = 4.0
 WEIGHT_STEP = 1 / 8      # unit-transistor ratio resolution assumed for the rounded report
 SURROGATE_SLOPE = 4.0    # 1 / width of the sigmoid surrogate, in software units
 L1_WEIGHT = 1e-4
+QUANTISE_FROM = 0.8       # fraction of the epochs after which training sees rounded weights
+GRAD_CLIP = 1.0          # a Heaviside forward pass makes rare huge gradients; cap the norm
 INIT_LOW_QUANTILE = 0.002
 INIT_HIGH_QUANTILE = 0.97
 LIVENESS_WEIGHT = 1.0
@@ -49,6 +51,13 @@ class Params:
         α/β are bias currents, not ratios, and stay as they are)."""
         layers = [{k: (torch.round(v / step) * step if k == "weight" else v) for k, v in p.items()}
                   for p in self.layers]
+        return Params(self.specs, self.input_size, layers)
+
+    def without_tiny_biases(self, min_bias: float) -> "Params":
+        """A copy with every bias smaller than `min_bias` units set to exactly 0: a bias
+        current below the leakage floor (pdk.limits.MIN_BIAS_CURRENT) cannot be built."""
+        layers = [{k: (torch.where(v.abs() < min_bias, torch.zeros_like(v), v) if k == "bias"
+                       else v) for k, v in p.items()} for p in self.layers]
         return Params(self.specs, self.input_size, layers)
 
     def to_layer_dicts(self, decimals: int = 6) -> list[dict]:
@@ -174,10 +183,15 @@ class FQNet(torch.nn.Module):
             self.raw.append(m)
             fan_in = spec.size
 
-    def params(self) -> Params:
+    def params(self, round_weights: bool = False) -> Params:
+        """Effective parameters; with `round_weights` the forward pass sees weights rounded
+        to WEIGHT_STEP while gradients pass straight through (quantisation-aware training)."""
         layers = []
         for spec, m in zip(self.specs, self.raw):
-            p = {"weight": m["weight"], "bias": m["bias"]}
+            weight = m["weight"]
+            if round_weights:
+                weight = weight + (torch.round(weight / WEIGHT_STEP) * WEIGHT_STEP - weight).detach()
+            p = {"weight": weight, "bias": m["bias"]}
             if spec.kind == "bmru":
                 lo = F.softplus(m["beta_lo"])
                 p.update(alpha=ALPHA_MIN + (ALPHA_MAX - ALPHA_MIN) * torch.sigmoid(m["alpha"] - 1.9),
@@ -185,8 +199,9 @@ class FQNet(torch.nn.Module):
             layers.append(p)
         return Params(self.specs, self.input_size, layers)
 
-    def forward(self, x: torch.Tensor, liveness: list | None = None) -> torch.Tensor:
-        return run(self.params(), x, liveness)
+    def forward(self, x: torch.Tensor, liveness: list | None = None,
+                round_weights: bool = False) -> torch.Tensor:
+        return run(self.params(round_weights), x, liveness)
 
     @torch.no_grad()
     def init_from_data(self, x: np.ndarray) -> None:
@@ -231,7 +246,9 @@ def setup_determinism(seed: int) -> None:
 
 def fit(net: FQNet, x: np.ndarray, target: np.ndarray, loss_fn, epochs: int, batch: int,
         lr: float, seed: int, log=None) -> None:
-    """Adam with cosine decay over shuffled mini-batches; projection after each step."""
+    """Adam with cosine decay and clipped gradients over shuffled mini-batches;
+    projection after each step. The last epochs train through 1/8-rounded weights so that
+    the float network and its rounded version (the circuit's ratios) end up close."""
     xt, tt = torch.from_numpy(x), torch.from_numpy(target)
     net.init_from_data(x[::max(1, len(x) // 512)])   # spread over the (ordered) set
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -244,10 +261,12 @@ def fit(net: FQNet, x: np.ndarray, target: np.ndarray, loss_fn, epochs: int, bat
         for start in range(0, len(xt), batch):
             idx = order[start:start + batch]
             liveness: list[torch.Tensor] = []
-            loss = (loss_fn(net(xt[idx], liveness), tt[idx]) + L1_WEIGHT * net.l1()
+            rounded = epoch >= QUANTISE_FROM * epochs
+            loss = (loss_fn(net(xt[idx], liveness, rounded), tt[idx]) + L1_WEIGHT * net.l1()
                     + LIVENESS_WEIGHT * sum(liveness))
             opt.zero_grad()
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), GRAD_CLIP)
             opt.step()
             sched.step()
             net.project()
@@ -295,9 +314,11 @@ def kws_row_targets(labels: np.ndarray, onset: np.ndarray, offset: np.ndarray,
 
 def train_kws(train_x: np.ndarray, train_targets: np.ndarray, test_x: np.ndarray,
               test_y: np.ndarray, *, seed: int, epochs: int, hidden: int, state: int,
-              batch: int = 64, lr: float = 0.01, log=None) -> tuple[Params, dict]:
+              batch: int = 64, lr: float = 0.002, min_bias: float = 0.02,
+              log=None) -> tuple[Params, dict]:
     """Train the KWS classifier ("yes" = 0 vs other = 1) on per-row targets
-    (`kws_row_targets`) plus the last row, which is the decision."""
+    (`kws_row_targets`) plus the last row, which is the decision. Biases below `min_bias`
+    units are zeroed before evaluation (see `Params.without_tiny_biases`)."""
     setup_determinism(seed)
     net = FQNet(train_x.shape[2], kws_architecture(hidden, state))
     train_y = train_targets[:, -1]
@@ -310,7 +331,7 @@ def train_kws(train_x: np.ndarray, train_targets: np.ndarray, test_x: np.ndarray
         return rows + F.cross_entropy(y[:, -1], target[:, -1], weight=weight)
 
     fit(net, train_x, train_targets.astype(np.int64), loss_fn, epochs, batch, lr, seed, log)
-    params = net.params()
+    params = net.params().without_tiny_biases(min_bias)
     metrics = {"train_accuracy": float((last_row_decisions(params, train_x) == train_y).mean())}
     metrics.update(classifier_metrics(params, test_x, test_y, "held_out"))
     return params, metrics
@@ -341,7 +362,7 @@ def flipflop_accuracy(params: Params, x: np.ndarray, labels: np.ndarray) -> floa
 
 def train_flipflop(*, seed: int, epochs: int, hidden: int, state: int, samples: int = 256,
                    steps: int = 30, batch: int = 32, lr: float = 0.03,
-                   log=None) -> tuple[Params, dict]:
+                   min_bias: float = 0.02, log=None) -> tuple[Params, dict]:
     """Train dense(2→H, relu) → bmru(H→d) → dense(d→2) to tell the stored bit at every
     step (y0 = "on", y1 = "off", as `examples/flipflop.yaml`)."""
     setup_determinism(seed)
@@ -355,7 +376,7 @@ def train_flipflop(*, seed: int, epochs: int, hidden: int, state: int, samples: 
         return F.cross_entropy(y.reshape(-1, 2), target.reshape(-1))
 
     fit(net, train_x, train_t, loss_fn, epochs, batch, lr, seed, log)
-    params = net.params()
+    params = net.params().without_tiny_biases(min_bias)
     metrics = {"train_accuracy": flipflop_accuracy(params, train_x, train_t),
                "held_out_accuracy": flipflop_accuracy(params, test_x, test_t),
                "held_out_accuracy_rounded": flipflop_accuracy(params.rounded(), test_x, test_t)}

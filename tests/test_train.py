@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 
 from flows import train  # noqa: E402
 from flows.cli import main  # noqa: E402
+from flows.mapping import map_network  # noqa: E402
 from flows.model import run_network  # noqa: E402
 from flows.network import load_network  # noqa: E402
 
@@ -137,6 +138,9 @@ def test_tiny_flipflop_training_learns_to_remember(tmp_path, capsys):
     assert network.name == "ff"
     # evaluated by the numpy reference model on fresh, longer sequences
     assert flipflop_accuracy(network, seed=99) >= 0.97
+    # and buildable: every ratio and bias current within the pdk limits
+    mapped = map_network(network)
+    assert len(mapped.layers) == 3
 
 
 def test_same_seed_same_file_other_seed_other_file(tmp_path):
