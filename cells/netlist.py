@@ -1,0 +1,67 @@
+"""What every cell shares: the transistor record that layout, LVS and the netlist all read,
+and the `.subckt` text generated from it (so the three can never disagree)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pdk.devices import instance
+from pdk.models import CORNERS, SUPPLIES, TEMPERATURES, Conditions
+from pdk.unit import UnitDevice
+
+
+@dataclass(frozen=True)
+class Device:
+    """One transistor: instance name, device (key of `pdk.devices.MODELS`), terminals
+    drain/gate/source/bulk, W and L in µm. `group` names the matched set it belongs to
+    (devices of one group are identical units and are laid out together)."""
+
+    name: str
+    device: str
+    d: str
+    g: str
+    s: str
+    b: str
+    w: float
+    l: float
+    group: str = ""
+
+    def line(self) -> str:
+        return instance(self.name, self.device, self.d, self.g, self.s, self.b, self.w, self.l)
+
+
+def units(prefix: str, unit: UnitDevice, count: int, d: str, g: str, s: str, b: str,
+          group: str | None = None) -> list[Device]:
+    """`count` identical parallel unit devices (never one wide device, never `mult`)."""
+    return [Device(f"{prefix}{i}", unit.device, d, g, s, b, unit.w, unit.l, group or prefix)
+            for i in range(count)]
+
+
+def subckt(name: str, ports: tuple[str, ...], devices: list[Device], doc: str = "") -> str:
+    """`.subckt NAME ports … .ends` from a device list."""
+    head = [f"* {line}" for line in doc.strip().splitlines()] if doc else []
+    body = [d.line() for d in devices]
+    return "\n".join(head + [f".subckt {name} {' '.join(ports)}"] + body + [f".ends {name}"]) + "\n"
+
+
+def pvt_conditions() -> list[Conditions]:
+    """Every corner × temperature × supply the characterization runs (45 points)."""
+    return [Conditions(c, temp=t, vdd=v) for c in CORNERS for t in TEMPERATURES for v in SUPPLIES]
+
+
+def mismatch_conditions(samples: int) -> list[Conditions]:
+    """Mismatch samples at tt 27 °C 1.8 V, seeds 1…samples (each reproducible)."""
+    return [Conditions("tt", mismatch=True, seed=s) for s in range(1, samples + 1)]
+
+
+def first_crossing(x, y, level: float, rising: bool = True):
+    """x where y first crosses `level` (linear interpolation), or None."""
+    import numpy as np
+
+    y = np.asarray(y)
+    above = y >= level if rising else y <= level
+    idx = np.flatnonzero(above)
+    if idx.size == 0 or idx[0] == 0:
+        return None
+    i = idx[0]
+    x0, x1, y0, y1 = x[i - 1], x[i], y[i - 1], y[i]
+    return float(x0 + (level - y0) * (x1 - x0) / (y1 - y0)) if y1 != y0 else float(x1)
