@@ -9,6 +9,10 @@ from pathlib import Path
 #: `plot(sheet, directory) -> [png paths]`, `GOLDEN` (YAML path) and `TOLERANCES`.
 CHARACTERIZERS = {
     "devices": "pdk.characterize",
+    "bmru": "cells.bmru",
+    "mirror": "cells.mirror",
+    "bias": "cells.bias",
+    "dense": "cells.dense",
 }
 
 
