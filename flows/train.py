@@ -60,12 +60,18 @@ class Params:
                        else v) for k, v in p.items()} for p in self.layers]
         return Params(self.specs, self.input_size, layers)
 
+    def as_written(self, min_bias: float) -> "Params":
+        """The parameters exactly as the network file will hold them (tiny biases zeroed,
+        6 decimals, float64), so that reported accuracies are those of the file."""
+        written = self.without_tiny_biases(min_bias).to_layer_dicts()
+        return Params.from_layer_dicts(self.input_size, written)
+
     def to_layer_dicts(self, decimals: int = 6) -> list[dict]:
         """Plain-Python layer dicts in the field order and meaning of schema §3."""
         out = []
         for spec, p in zip(self.specs, self.layers):
             def r(t: torch.Tensor):
-                return np.round(t.detach().double().numpy(), decimals).tolist()
+                return (np.round(t.detach().double().numpy(), decimals) + 0.0).tolist()  # no -0.0
             layer = {"kind": spec.kind, "weight": r(p["weight"]), "bias": r(p["bias"])}
             if spec.kind == "dense":
                 layer["activation"] = spec.activation
@@ -318,7 +324,7 @@ def train_kws(train_x: np.ndarray, train_targets: np.ndarray, test_x: np.ndarray
               log=None) -> tuple[Params, dict]:
     """Train the KWS classifier ("yes" = 0 vs other = 1) on per-row targets
     (`kws_row_targets`) plus the last row, which is the decision. Biases below `min_bias`
-    units are zeroed before evaluation (see `Params.without_tiny_biases`)."""
+    units are zeroed; the metrics are those of the parameters as written."""
     setup_determinism(seed)
     net = FQNet(train_x.shape[2], kws_architecture(hidden, state))
     train_y = train_targets[:, -1]
@@ -331,7 +337,7 @@ def train_kws(train_x: np.ndarray, train_targets: np.ndarray, test_x: np.ndarray
         return rows + F.cross_entropy(y[:, -1], target[:, -1], weight=weight)
 
     fit(net, train_x, train_targets.astype(np.int64), loss_fn, epochs, batch, lr, seed, log)
-    params = net.params().without_tiny_biases(min_bias)
+    params = net.params().as_written(min_bias)
     metrics = {"train_accuracy": float((last_row_decisions(params, train_x) == train_y).mean())}
     metrics.update(classifier_metrics(params, test_x, test_y, "held_out"))
     return params, metrics
@@ -376,7 +382,7 @@ def train_flipflop(*, seed: int, epochs: int, hidden: int, state: int, samples: 
         return F.cross_entropy(y.reshape(-1, 2), target.reshape(-1))
 
     fit(net, train_x, train_t, loss_fn, epochs, batch, lr, seed, log)
-    params = net.params().without_tiny_biases(min_bias)
+    params = net.params().as_written(min_bias)
     metrics = {"train_accuracy": flipflop_accuracy(params, train_x, train_t),
                "held_out_accuracy": flipflop_accuracy(params, test_x, test_t),
                "held_out_accuracy_rounded": flipflop_accuracy(params.rounded(), test_x, test_t)}

@@ -149,3 +149,30 @@ def test_missing_file_and_colliding_stems_exit_2(tmp_path, capsys):
     two = write_wav(tmp_path / "a" / "x.wav", 16000, np.ones(800, dtype=np.int16))
     assert main(["features", str(one), str(two), "-o", str(tmp_path / "o")]) == 2
     assert "same stem" in capsys.readouterr().err
+
+
+def test_shipped_kws_example_and_its_sequences():
+    """examples/kws_d4.yaml is the published two-block architecture with d = 4, buildable
+    within the pdk limits, and classifies the shipped held-out sequences."""
+    from pathlib import Path
+
+    from flows.mapping import map_network
+    from flows.model import run_network
+    from flows.network import load_network, load_sequence
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    network = load_network(examples / "kws_d4.yaml")
+    assert [(layer.kind, layer.size, layer.skip_from) for layer in network.layers] == [
+        ("dense", 8, None), ("bmru", 4, None), ("dense", 8, 0), ("bmru", 4, None),
+        ("dense", 8, 2), ("dense", 2, None)]
+    assert network.input_size == 13
+    map_network(network)
+    files = sorted((examples / "kws").glob("*.csv"))
+    yes = [f.name.startswith("yes_") for f in files]
+    assert 8 <= len(files) <= 12 and sum(yes) * 2 == len(files)
+    correct = 0
+    for path, is_yes in zip(files, yes):
+        x = load_sequence(path, 13)
+        assert x.shape[0] <= 100 and x.max() <= 1.0
+        correct += int(run_network(network, x).output[-1].argmax() == (0 if is_yes else 1))
+    assert correct >= 0.8 * len(files)
