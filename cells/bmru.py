@@ -79,6 +79,18 @@ class BmruCell:
     def alpha(self, unit: float = 1.0) -> float:
         return self.gain_units * unit
 
+    @classmethod
+    def from_levels(cls, alpha: float, beta_lo: float, beta_hi: float, unit: float, input_units: int = 2,
+                    compare_units: int = 1, **kw) -> "BmruCell":
+        """The nearest cell for α, β_lo, β_hi given one PMOS bias unit `unit` (same units,
+        e.g. software units with unit = BiasTree.pmos_unit_ratio()). Check the realised
+        values with beta_lo()/beta_hi()/alpha(unit); width ≥ 1 unit keeps a hysteresis."""
+        scale = compare_units / (input_units * unit)
+        lo = max(1, round(beta_lo * scale))
+        width = max(1, round((beta_hi - beta_lo) * scale))
+        return cls(input_units=input_units, compare_units=compare_units, lo_units=lo, width_units=width,
+                   gain_units=max(1, round(alpha / unit)), **kw)
+
     def devices(self) -> list[Device]:
         m, k = self.input_units, self.compare_units
         devs: list[Device] = []

@@ -4,6 +4,7 @@ mismatch seeds) by default; the full PVT × mismatch sweep is marked slow (it is
 from __future__ import annotations
 
 import copy
+import functools
 import re
 
 import pytest
@@ -34,11 +35,15 @@ def _golden_subset(golden, sheet):
     return out
 
 
-@pytest.fixture(scope="module", params=MODULES, ids=lambda m: m.__name__.split(".")[-1])
+@functools.lru_cache(maxsize=None)
+def _fast(module):
+    """Nominal tt point and two mismatch seeds, run once per module for all tests."""
+    return _measured_subset(module.characterize(workers=2, conditions=FAST, samples=2))
+
+
+@pytest.fixture(params=MODULES, ids=lambda m: m.__name__.split(".")[-1])
 def fast_sheet(request):
-    module = request.param
-    sheet = _measured_subset(module.characterize(workers=2, conditions=FAST, samples=2))
-    return module, sheet
+    return request.param, _fast(request.param)
 
 
 @pytest.mark.ngspice
@@ -57,18 +62,16 @@ def test_perturbed_value_fails(fast_sheet):
     name = next(iter(sheet.values))
     cond = next(iter(sheet.values[name]))
     band = golden["specs"][name]["bands"][cond]
-    sheet = copy.deepcopy(sheet)
+    sheet = copy.deepcopy(sheet)  # the cached sheet stays intact
     sheet.values[name][cond] = band["max"] + (band["max"] - band["min"]) + 1.0
     violations = check(sheet, golden)
     assert len(violations) == 1 and violations[0].spec == name and violations[0].condition == cond
 
 
 @pytest.mark.ngspice
-def test_bmru_targets_at_nominal(fast_sheet):
+def test_bmru_targets_at_nominal():
     """Issue targets at 27 °C 1.8 V tt (measured, not copied from the golden)."""
-    module, sheet = fast_sheet
-    if module is not bmru:
-        pytest.skip("BMRU targets")
+    sheet = _fast(bmru)
     v = {name: vals["tt 27C 1.8V"] for name, vals in sheet.values.items() if "tt 27C 1.8V" in vals}
     assert abs(v["switch_up_error"]) <= 1.0 and abs(v["switch_down_error"]) <= 1.0
     assert abs(v["alpha_error"]) <= 1.0 and abs(v["alpha_vout_error"]) <= 1.0
@@ -81,6 +84,26 @@ def test_bmru_targets_at_nominal(fast_sheet):
 @pytest.mark.slow
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.split(".")[-1])
 def test_full_characterization_inside_goldens(module):
-    sheet = module.characterize(workers=2)
+    sheet = _full(module)
     violations = check(sheet, load_golden(module.GOLDEN))
     assert not violations, "\n".join(map(str, violations[:20]))
+
+
+@functools.lru_cache(maxsize=None)
+def _full(module):
+    return module.characterize(workers=2)
+
+
+@pytest.mark.ngspice
+@pytest.mark.slow
+def test_bmru_targets_over_pvt_and_mismatch():
+    """Issue targets at every PVT point (thresholds, α ≤ 1 %) and σ(switch-up) ≤ 3 %."""
+    sheet = _full(bmru)
+    nominal = lambda name: {c: v for c, v in sheet.values[name].items() if " mm" not in c}
+    for name in ("switch_up_error", "switch_down_error", "alpha_error", "alpha_vout_error"):
+        worst = max(nominal(name).items(), key=lambda kv: abs(kv[1]))
+        assert abs(worst[1]) <= 1.0, (name, worst)
+    hot = [v for c, v in nominal("low_leakage").items() if "85C" in c]
+    assert max(hot) <= 5.0  # pA: 0.5 % of α = 1 nA
+    sigma = next(v for c, v in sheet.values["mismatch_sigma"].items() if c.startswith("switch_up_error"))
+    assert sigma <= 3.0

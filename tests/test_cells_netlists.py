@@ -63,6 +63,14 @@ def test_bmru_ideal_levels_and_counts():
         BmruCell(lo_units=0)
 
 
+def test_bmru_from_levels_rounds_to_units():
+    cell = BmruCell.from_levels(alpha=1.5, beta_lo=0.5, beta_hi=1.25, unit=0.25)
+    assert (cell.gain_units, cell.lo_units, cell.width_units) == (6, 1, 2)
+    assert cell.beta_hi(0.25) == pytest.approx(1.5) and cell.beta_lo(0.25) == pytest.approx(0.5)
+    fine = BmruCell.from_levels(alpha=1.0, beta_lo=0.5, beta_hi=1.25, unit=0.125)
+    assert fine.beta_hi(0.125) == pytest.approx(1.25) and fine.beta_lo(0.125) == pytest.approx(0.5)
+
+
 def test_bias_tree_unit_currents():
     tree = BiasTree(diode_units=4, feed_units=2, pdiode_units=2, outputs=(("p", 4), ("n", 8)))
     assert tree.pmos_unit_ratio() == pytest.approx(0.25)
