@@ -92,3 +92,20 @@ def test_placed_word_lies_within_its_onset_and_offset_frames():
         window_start, window_end = frames - features.FRAME, frames
         overlaps = (window_start < end) & (window_end > start)
         np.testing.assert_array_equal(np.flatnonzero(overlaps[:, 0]), np.arange(onset, offset))
+
+
+@needs_espeak
+def test_train_kws_on_a_speech_commands_tree(tree, tmp_path, capsys):
+    pytest.importorskip("torch")
+    from flows.cli import main
+    from flows.network import load_network
+
+    out = tmp_path / "sc.yaml"
+    assert main(["train", "kws", "-o", str(out), "--seed", "0", "--epochs", "1", "--hidden", "4",
+                 "--state", "2", "--speech-commands", str(tree)]) == 0
+    network = load_network(out)
+    assert (network.input_size, network.output_size) == (13, 2)
+    assert f"--speech-commands {tree}" in out.read_text().splitlines()[0]
+    printed = capsys.readouterr().out
+    # the tiny testing split holds one "yes" and no other clip: no recall for "other"
+    assert "held_out_yes_recall" in printed and "held_out_other_recall" not in printed
