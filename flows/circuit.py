@@ -71,16 +71,23 @@ class Circuit:
             seen.setdefault(block.cell.name, block.cell)
         return list(seen.values())
 
-    def netlist(self, probe_supplies: bool = False) -> str:
+    def netlist(self, probe_supplies: bool = False, merge_parallel: bool = False) -> str:
         """Hierarchical SPICE: every cell's subckt, then the top subckt NAME (no sources,
         no models, no analyses: testbenches add those).
 
-        probe_supplies: for testbenches only — each block draws its supply through a 0 V
-        source `Vsup_<block>` inside the top subckt, so power splits by block."""
+        Testbench-only variants: `probe_supplies` draws each block's supply through a 0 V
+        source `Vsup_<block>` inside the top subckt, so power splits by block;
+        `merge_parallel` writes identical parallel unit devices as one instance with the
+        ngspice multiplier m=k — exact without mismatch (tests/test_circuit.py), tens of
+        times faster, wrong with mismatch, where every unit draws its own sample."""
         name = self.network.name
         parts = [f"* {name}: FQ-BMRU network compiled by bmru-sky130 for SKY130\n"
                  f"* ports: {' '.join(self.ports)}; iref takes {self.network.unit_current:g} A\n"]
-        parts += [subckt(cell.name, self.ports_of(cell), cell.devices()) for cell in self.cells()]
+        for cell in self.cells():
+            if merge_parallel:
+                parts.append(_merged_subckt(cell.name, self.ports_of(cell), cell.devices()))
+            else:
+                parts.append(subckt(cell.name, self.ports_of(cell), cell.devices()))
         lines = [f".subckt {name} {' '.join(self.ports)}"]
         for block in self.blocks:
             nets = [block.nets[p] for p in self.ports_of(block.cell)]
@@ -113,6 +120,16 @@ class Circuit:
                 group = block.name.replace("_", " ")
             groups.setdefault(group, []).append(block.name)
         return groups
+
+
+def _merged_subckt(name: str, ports: tuple[str, ...], devices: list[Device]) -> str:
+    """A subckt with every set of identical parallel devices as one `m=k` instance."""
+    groups: dict[tuple, list[Device]] = {}
+    for d in devices:
+        groups.setdefault((d.device, d.d, d.g, d.s, d.b, d.w, d.l), []).append(d)
+    lines = [f".subckt {name} {' '.join(ports)}"]
+    lines += [f"{members[0].line()} m={len(members)}" for members in groups.values()]
+    return "\n".join(lines + [f".ends {name}"]) + "\n"
 
 
 def _uniform_mapping(network: Network, config: MappingConfig) -> NetworkMapping:

@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--temp", type=float, default=27.0, help="temperature, °C (default 27)")
     s.add_argument("--vdd", type=float, default=1.8, help="supply, V (default 1.8)")
     s.add_argument("--step", type=float, default=None,
-                   help="seconds per input row (default 2e-3: a 0.1-unit current settles)")
+                   help="seconds per input row (default: 2 ms, or 0.5 ms per signal-diode unit "
+                        "when larger, so the circuit settles)")
     s.add_argument("--seed", type=int, default=None, help="turn on mismatch with this seed")
     s.set_defaults(handler=_simulate)
 
@@ -59,7 +60,6 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from flows import testbench
     from flows.errors import InputError
     from flows.outdir import atomic_output
     from flows.simulate import SimulationRun, run
@@ -69,11 +69,10 @@ def _simulate(args: argparse.Namespace) -> int:
         raise InputError("command line", "--step", f"{args.step} must be a positive number of seconds")
     if not 1.0 <= args.vdd <= 2.0:
         raise InputError("command line", "--vdd", f"{args.vdd} V is outside the 1.0–2.0 V range of 01v8 devices")
-    plan = testbench.TransientPlan() if args.step is None else testbench.TransientPlan(step=args.step)
     conditions = Conditions(args.corner, temp=args.temp, vdd=args.vdd, mismatch=args.seed is not None,
                             seed=args.seed)
     with atomic_output(args.output) as out:
-        summary = run(SimulationRun(args.network, args.inputs, conditions, plan), out)
+        summary = run(SimulationRun(args.network, args.inputs, conditions, args.step), out)
     a = summary["agreement"]
     agreement = (f"state agreement {a['state_agreement'] * 100:.1f} %" if "state_agreement" in a
                  else f"max relative error {a['relative_error_max'] * 100:.2f} %")

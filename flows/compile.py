@@ -77,7 +77,8 @@ def _testbenches(circuit: Circuit, directory: Path) -> list[str]:
     net = circuit.network
     macro = Path("..") / f"{net.name}.spice"
     inputs = example_inputs(net)
-    deck = testbench.build(macro, net, inputs, testbench.TransientPlan(), Conditions())
+    plan = testbench.TransientPlan(step=testbench.settling_step(circuit.notes["weight_diode_units"]))
+    deck = testbench.build(macro, net, inputs, plan, Conditions())
     (directory / "tran_example.spice").write_text(deck)
     np.savetxt(directory / "tran_example_inputs.csv", inputs, delimiter=",", fmt="%.9g",
                header=",".join(f"x{j}" for j in range(net.input_size)), comments="")

@@ -20,7 +20,8 @@ class SimulationRun:
     network: Path
     inputs: Path
     conditions: Conditions = Conditions()
-    plan: testbench.TransientPlan = testbench.TransientPlan()
+    #: None: the settling step of the compiled circuit (testbench.settling_step)
+    step: float | None = None
 
 
 def run(spec: SimulationRun, out: Path) -> dict:
@@ -29,13 +30,15 @@ def run(spec: SimulationRun, out: Path) -> dict:
     network = load_network(spec.network)
     inputs = load_sequence(spec.inputs, network.input_size)
     circuit = build_circuit(network)
+    plan = testbench.TransientPlan(step=spec.step or testbench.settling_step(circuit.notes["weight_diode_units"]))
     groups = circuit.supply_groups()
     probes = tuple(f"i(v.x{network.name}.vsup_{b})" for blocks in groups.values() for b in blocks)
-    deck = testbench.build(circuit.netlist(probe_supplies=True), network, inputs, spec.plan, spec.conditions,
+    netlist = circuit.netlist(probe_supplies=True, merge_parallel=not spec.conditions.mismatch)
+    deck = testbench.build(netlist, network, inputs, plan, spec.conditions,
                            probes=probes)
     (out / "testbench.spice").write_text(deck)
     plot = simulate(deck, f"{network.name}_tran")[0]
-    measured = testbench.outputs(plot, network, len(inputs), spec.plan)
+    measured = testbench.outputs(plot, network, len(inputs), plan)
     software = run_network(network, inputs).output
     write_trace_csv(out / "circuit.csv", measured)
     write_trace_csv(out / "software.csv", software)
@@ -53,7 +56,7 @@ def run(spec: SimulationRun, out: Path) -> dict:
         "conditions": spec.conditions.label(),
         "corner": spec.conditions.corner, "temp_c": spec.conditions.temp, "vdd_v": vdd,
         "mismatch_seed": spec.conditions.seed if spec.conditions.mismatch else None,
-        "step_s": spec.plan.step,
+        "step_s": plan.step,
         "agreement": testbench.agreement(network, software, measured),
         "power": {"total_W": testbench.supply_power(plot),
                   "reference_W": network.unit_current * vdd,

@@ -1,0 +1,128 @@
+"""`bmru compile`, `bmru simulate` and `bmru report` on the shipped flipflop: every view
+is written, DRC and LVS are clean, outputs are deterministic, the transistor-level circuit
+reproduces the model, bad input leaves nothing behind."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flows import testbench
+from flows.circuit import build_circuit
+from flows.network import load_network, load_sequence
+from pdk.models import Conditions
+from pdk.ngspice import simulate
+from tests.conftest import run_bmru
+from tests.test_cli_model import CLI_BAD_NETWORKS, GOOD_SEQUENCE
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+FLIPFLOP = EXAMPLES / "flipflop.yaml"
+
+pytestmark = [pytest.mark.ngspice, pytest.mark.klayout]
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("compile") / "flipflop"
+    result = run_bmru("compile", FLIPFLOP, "-o", out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_compile_writes_every_view_with_clean_checks(build):
+    manifest = json.loads((build / "manifest.json").read_text())
+    assert manifest["checks"]["drc_own"] == {"violations": 0, "clean": True, "rules": {}, "rules_checked": 80}
+    assert manifest["checks"]["lvs"]["clean"] and manifest["checks"]["lvs"]["violations"] == 0
+    netlist = (build / "flipflop.spice").read_text()
+    assert ".subckt flipflop vdd vss iref in0 in1 out0 out1\n" in netlist
+    assert not re.search(r"^\s*[VI]\w* ", netlist, re.M)  # subckts only: no sources
+    subckts = re.findall(r"^\.subckt (\S+)", netlist, re.M)
+    assert sorted(f"{s}.svg" for s in subckts) == sorted(p.name for p in (build / "schematics").iterdir())
+    # transistors on chip: each subckt's devices times its instances in the top cell
+    per_subckt = {name: len(re.findall(r"^X\S+ .* sky130_fd_pr__", body, re.M))
+                  for name, body in re.findall(r"^\.subckt (\S+)[^\n]*\n(.*?)^\.ends", netlist, re.M | re.S)}
+    top = netlist.split(".subckt flipflop ")[1]
+    on_chip = sum(per_subckt[line.split()[-1]] for line in top.splitlines() if line.startswith("X"))
+    assert manifest["devices"]["total"] == on_chip == 65
+    assert manifest["area"]["macro_um2"] > sum(v for k, v in manifest["area"]["cells_um2"].items()
+                                               if k != "flipflop") > 0
+    rows = manifest["mapping"]["table"]
+    assert {r["parameter"] for r in rows} >= {"layers[1].alpha[0]", "layers[1].beta_hi[0]", "layers[0].weight[1][1]"}
+
+
+def test_compile_is_byte_identical(build, tmp_path):
+    again = tmp_path / "again"
+    assert run_bmru("compile", FLIPFLOP, "-o", again, "--no-check").returncode == 0
+    for name in ("flipflop.spice", "flipflop.gds"):
+        assert (again / name).read_bytes() == (build / name).read_bytes()
+
+
+def test_shipped_testbench_runs_from_its_folder(build, tmp_path):
+    copy = tmp_path / "b"
+    shutil.copytree(build, copy)
+    deck = (copy / "testbench" / "tran_example.spice").read_text()
+    assert '.include "../flipflop.spice"' in deck
+    plot = simulate(deck.replace('"../flipflop.spice"', f'"{copy / "flipflop.spice"}"'), "shipped")[0]
+    assert plot["time"][-1] == pytest.approx(8 * testbench.DEFAULT_STEP)
+
+
+@pytest.mark.parametrize("case", CLI_BAD_NETWORKS, ids=[c[0] for c in CLI_BAD_NETWORKS])
+def test_compile_rejects_bad_networks_like_model_run(case, tmp_path):
+    _, text, fieldname, _ = case
+    (tmp_path / "bad_net.yaml").write_text(text)
+    result = run_bmru("compile", "bad_net.yaml", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and "bad_net.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad_net.yaml"]
+
+
+def test_merged_parallel_units_simulate_identically():
+    network = load_network(FLIPFLOP)
+    inputs = load_sequence(GOOD_SEQUENCE, network.input_size)[:6]
+    circuit = build_circuit(network)
+    plan = testbench.TransientPlan()
+    traces = []
+    for merge in (False, True):
+        deck = testbench.build(circuit.netlist(merge_parallel=merge), network, inputs, plan, Conditions())
+        traces.append(testbench.outputs(simulate(deck, f"merge_{merge}")[0], network, len(inputs), plan))
+    np.testing.assert_allclose(traces[1], traces[0], rtol=1e-3, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def simulated(build) -> Path:
+    out = build / "simulations" / "mixed"
+    result = run_bmru("simulate", FLIPFLOP, "--inputs", GOOD_SEQUENCE, "-o", out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_simulate_reproduces_the_flipflop(simulated):
+    summary = json.loads((simulated / "summary.json").read_text())
+    agreement = summary["agreement"]
+    assert agreement["decision_agrees"]
+    assert agreement["relative_error_max"] < 0.03  # measured 1.55 %
+    power = summary["power"]
+    assert sum(power["by_block"].values()) == pytest.approx(power["total_W"], rel=1e-3)
+    assert 2e-9 < power["total_W"] < 50e-9
+    header = (simulated / "circuit.csv").read_text().splitlines()[0]
+    assert header == (simulated / "software.csv").read_text().splitlines()[0] == "step,y0,y1"
+
+
+def test_simulate_rejects_a_bad_step(tmp_path):
+    result = run_bmru("simulate", FLIPFLOP, "--inputs", GOOD_SEQUENCE, "-o", tmp_path / "s", "--step", "0")
+    assert result.returncode == 2 and "--step" in result.stderr and not (tmp_path / "s").exists()
+
+
+def test_report_is_self_contained(build, simulated):
+    result = run_bmru("report", build)
+    assert result.returncode == 0, result.stderr
+    html = (build / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 4  # mapping, trace, power, layout
+    md = (build / "report.md").read_text()
+    assert "| drc_own | 0 | clean |" in md and "| lvs | 0 | clean |" in md
+    assert "mixed" in md
