@@ -31,11 +31,20 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev,train]'
 	@touch $@
 
-# The most complete flow that exists today, on the shipped examples.
+# Compile → simulate → report of the shipped KWS example (M = 8: the network was trained to
+# keep its accuracy with weights on a 1/8 grid, see examples/README.md).
+DEMO := build/demo/kws_d4
+DEMO_SEQUENCES := yes_en-029-f4_s192_p65_0 noise_50
 demo: install
-	$(BMRU) characterize devices -o build/demo/characterization
-	$(BMRU) model run examples/flipflop.yaml --inputs examples/flipflop_mixed.csv -o build/demo/flipflop
-	@echo "demo outputs in build/demo/: characterization/ (JSON + plots), flipflop/software.csv"
+	$(BMRU) compile examples/kws_d4.yaml -o $(DEMO) --diode-units 8
+	@for s in $(DEMO_SEQUENCES); do \
+	  $(BMRU) simulate examples/kws_d4.yaml --inputs examples/kws/$$s.csv --diode-units 8 \
+	    -o $(DEMO)/simulations/$$s || exit 1; \
+	done
+	$(BMRU) report $(DEMO)
+	@echo
+	@echo "GDS:    $(DEMO)/kws_d4.gds   (open: $(BMRU) view $(DEMO)/kws_d4.gds)"
+	@echo "report: $(DEMO)/report.html  ($(DEMO)/report.md)"
 
 test: install
 	$(PY) -m pytest -q

@@ -31,6 +31,7 @@ from cells.netlist import Device, subckt
 from flows.errors import InputError
 from flows.mapping import MappingConfig, NetworkMapping, map_network
 from flows.network import BmruLayer, Network
+from pdk.limits import MAX_UNITS_PER_RATIO
 
 #: NMOS feed units of the bias tree's PMOS line (its PMOS diode has as many): one PMOS bias
 #: unit then carries exactly iref/D, like one NMOS unit.
@@ -132,15 +133,20 @@ def _merged_subckt(name: str, ports: tuple[str, ...], devices: list[Device]) -> 
     return "\n".join(lines + [f".ends {name}"]) + "\n"
 
 
-def _uniform_mapping(network: Network, config: MappingConfig) -> NetworkMapping:
-    """Map once, then again with the largest M and D of any layer for every layer: a
-    signal's diode is shared by all its consumers and one bias tree serves the macro."""
+def _uniform_mapping(network: Network, config: MappingConfig, diode_units: int | None) -> NetworkMapping:
+    """One M and one D for the whole macro: a signal's diode is shared by all its consumers
+    and one bias tree serves every layer. M is `diode_units` when given, otherwise the
+    largest M any layer's error budget asks for, capped where the largest weight still fits
+    in MAX_UNITS_PER_RATIO units."""
     first = map_network(network, config)
-    m = max(layer.weight_diode_units for layer in first.layers)
+    if diode_units is None:
+        largest = max(float(np.max(np.abs(layer.weight))) for layer in network.layers)
+        fits = max(1, int(MAX_UNITS_PER_RATIO // max(largest, 1e-12)))
+        diode_units = min(max(layer.weight_diode_units for layer in first.layers), fits)
     d = max(layer.bias_diode_units for layer in first.layers)
     biased = {layer.index for layer in first.layers if layer.bias_diode_units}
     uniform = MappingConfig(input_max=config.input_max, error_budget=config.error_budget,
-                            weight_diode_units={i: m for i in range(len(network.layers))},
+                            weight_diode_units={i: diode_units for i in range(len(network.layers))},
                             bias_diode_units={i: d for i in biased})
     return map_network(network, uniform)
 
@@ -157,9 +163,11 @@ def _bias_units(mapping: NetworkMapping, index: int, size: int) -> tuple[int, ..
         return (0,) * size
 
 
-def build_circuit(network: Network, config: MappingConfig | None = None) -> Circuit:
-    """Choose every cell of the macro and wire it (see the module docstring)."""
-    mapping = _uniform_mapping(network, config or MappingConfig())
+def build_circuit(network: Network, config: MappingConfig | None = None,
+                  diode_units: int | None = None) -> Circuit:
+    """Choose every cell of the macro and wire it (see the module docstring). `diode_units`
+    fixes M (weights realised as k/M); by default the mapping's error budget chooses it."""
+    mapping = _uniform_mapping(network, config or MappingConfig(), diode_units)
     m = mapping.layers[0].weight_diode_units
     d = max(layer.bias_diode_units for layer in mapping.layers) or 1
     name = network.name

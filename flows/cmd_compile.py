@@ -14,6 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, type=Path, help="output directory (replaced atomically)")
     p.add_argument("--no-check", action="store_true", help="skip DRC and LVS")
     p.add_argument("--deck", action="store_true", help="also run the external SKY130 DRC runset (slow)")
+    _diode_units(p)
     p.set_defaults(handler=_compile)
 
     s = sub.add_parser("simulate", help="transient ngspice of the macro against the reference model",
@@ -29,7 +30,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds per input row (default: 2 ms, or 0.5 ms per signal-diode unit "
                         "when larger, so the circuit settles)")
     s.add_argument("--seed", type=int, default=None, help="turn on mismatch with this seed")
+    _diode_units(s)
     s.set_defaults(handler=_simulate)
+
+
+def _diode_units(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--diode-units", type=int, default=None, metavar="M",
+                        help="unit devices of every signal diode: weights become k/M (default: the "
+                             "mapping's error budget decides; fewer units settle faster, more are "
+                             "more precise)")
 
 
 def _progress(total: int):
@@ -45,11 +54,21 @@ def _progress(total: int):
     return step
 
 
+def _check_diode_units(args: argparse.Namespace) -> None:
+    from flows.errors import InputError
+    from pdk.limits import MAX_UNITS_PER_RATIO
+
+    if args.diode_units is not None and not 1 <= args.diode_units <= MAX_UNITS_PER_RATIO:
+        raise InputError("command line", "--diode-units",
+                         f"{args.diode_units} must be between 1 and {MAX_UNITS_PER_RATIO}")
+
+
 def _compile(args: argparse.Namespace) -> int:
     from flows.compile import STEPS, CompileOptions, compile_network
     from flows.outdir import atomic_output
 
-    options = CompileOptions(check=not args.no_check, deck=args.deck)
+    _check_diode_units(args)
+    options = CompileOptions(check=not args.no_check, deck=args.deck, diode_units=args.diode_units)
     with atomic_output(args.output) as out:
         manifest = compile_network(args.network, out, options, progress=_progress(len(STEPS)))
     checks = ", ".join(f"{k} {'clean' if v['clean'] else v['violations']}" for k, v in manifest["checks"].items())
@@ -65,6 +84,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from flows.simulate import SimulationRun, run
     from pdk.models import Conditions
 
+    _check_diode_units(args)
     if args.step is not None and not (args.step > 0):
         raise InputError("command line", "--step", f"{args.step} must be a positive number of seconds")
     if not 1.0 <= args.vdd <= 2.0:
@@ -72,7 +92,7 @@ def _simulate(args: argparse.Namespace) -> int:
     conditions = Conditions(args.corner, temp=args.temp, vdd=args.vdd, mismatch=args.seed is not None,
                             seed=args.seed)
     with atomic_output(args.output) as out:
-        summary = run(SimulationRun(args.network, args.inputs, conditions, args.step), out)
+        summary = run(SimulationRun(args.network, args.inputs, conditions, args.step, args.diode_units), out)
     a = summary["agreement"]
     agreement = (f"state agreement {a['state_agreement'] * 100:.1f} %" if "state_agreement" in a
                  else f"max relative error {a['relative_error_max'] * 100:.2f} %")

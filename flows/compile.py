@@ -25,11 +25,12 @@ from pdk.models import Conditions
 class CompileOptions:
     """check: run DRC (own engine) and LVS and fail on any violation; deck: also run the
     external SKY130 runset (slow, needs the KLayout application); mapping: knobs of the
-    parameter mapping."""
+    parameter mapping; diode_units: M of every signal diode (None: the mapping decides)."""
 
     check: bool = True
     deck: bool = False
     mapping: MappingConfig = MappingConfig()
+    diode_units: int | None = None
 
 
 STEPS = ("map", "netlist", "layout", "checks", "schematics", "testbenches", "manifest")
@@ -100,7 +101,7 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
             progress(step)
 
     network = load_network(path)
-    circuit = build_circuit(network, options.mapping)
+    circuit = build_circuit(network, options.mapping, options.diode_units)
     done("map")
     name = network.name
     spice = out / f"{name}.spice"

@@ -22,6 +22,8 @@ class SimulationRun:
     conditions: Conditions = Conditions()
     #: None: the settling step of the compiled circuit (testbench.settling_step)
     step: float | None = None
+    #: None: the mapping chooses M (see build_circuit)
+    diode_units: int | None = None
 
 
 def run(spec: SimulationRun, out: Path) -> dict:
@@ -29,7 +31,7 @@ def run(spec: SimulationRun, out: Path) -> dict:
     deck (testbench.spice) into `out`; return the summary."""
     network = load_network(spec.network)
     inputs = load_sequence(spec.inputs, network.input_size)
-    circuit = build_circuit(network)
+    circuit = build_circuit(network, diode_units=spec.diode_units)
     plan = testbench.TransientPlan(step=spec.step or testbench.settling_step(circuit.notes["weight_diode_units"]))
     groups = circuit.supply_groups()
     probes = tuple(f"i(v.x{network.name}.vsup_{b})" for blocks in groups.values() for b in blocks)
