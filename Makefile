@@ -34,7 +34,7 @@ $(VENV)/.installed: pyproject.toml
 # Compile → simulate → report of the shipped KWS example (M = 8: the network was trained to
 # keep its accuracy with weights on a 1/8 grid, see examples/README.md).
 DEMO := build/demo/kws_d4
-DEMO_SEQUENCES := yes_en-029-f4_s192_p65_0 noise_50
+DEMO_SEQUENCES := yes_en-gb-scotland-m8_s156_p28_0 noise_50
 demo: install
 	$(BMRU) compile examples/kws_d4.yaml -o $(DEMO) --diode-units 8
 	@for s in $(DEMO_SEQUENCES); do \
