@@ -51,13 +51,12 @@ def draw_macro(circuit: Circuit):
 
 
 def _schematics(circuit: Circuit, directory: Path) -> list[str]:
-    from flows.schematic import Device, Instance, block, leaf
+    from flows.schematic import Instance, block, leaf
 
     directory.mkdir()
     written = []
     for cell in circuit.cells():
-        devices = [Device(d.name, d.device, d.d, d.g, d.s, d.b, d.w, d.l) for d in cell.devices()]
-        (directory / f"{cell.name}.svg").write_text(leaf(cell.name, circuit.ports_of(cell), devices))
+        (directory / f"{cell.name}.svg").write_text(leaf(cell.name, circuit.ports_of(cell), cell.devices()))
         written.append(f"{cell.name}.svg")
     top = [Instance(b.name, b.cell.name, {p: b.nets[p] for p in circuit.ports_of(b.cell)}) for b in circuit.blocks]
     (directory / f"{circuit.network.name}.svg").write_text(block(circuit.network.name, circuit.ports, top))

@@ -17,22 +17,10 @@ matplotlib.use("Agg")
 import schemdraw  # noqa: E402
 import schemdraw.elements as elm  # noqa: E402
 
+from cells.netlist import Device  # noqa: E402
+
 SUPPLY_NETS = {"vdd": "top", "vss": "bottom"}
 _PITCH = 4.2  # horizontal distance between devices, schemdraw units
-
-
-@dataclass(frozen=True)
-class Device:
-    """One transistor as the schematic needs it."""
-
-    name: str
-    model: str
-    d: str
-    g: str
-    s: str
-    b: str
-    w: float
-    l: float
 
 
 @dataclass(frozen=True)
@@ -51,8 +39,8 @@ def _label(drawing: schemdraw.Drawing, at, net: str, loc: str) -> None:
 def leaf(title: str, ports: Sequence[str], devices: Iterable[Device]) -> str:
     """Transistor-level schematic of a leaf cell, as SVG text."""
     devices = list(devices)
-    pmos = [d for d in devices if "pfet" in d.model]
-    nmos = [d for d in devices if "pfet" not in d.model]
+    pmos = [d for d in devices if d.device.startswith("p")]
+    nmos = [d for d in devices if not d.device.startswith("p")]
     width = max(len(pmos), len(nmos), 1) * _PITCH
     with schemdraw.Drawing(show=False, canvas="svg") as drawing:
         drawing.config(fontsize=10, unit=2)

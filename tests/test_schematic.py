@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from flows.schematic import Device, Instance, block, leaf
+from cells.netlist import Device
+from flows.schematic import Instance, block, leaf
 
 DEVICES = [Device("p_diode", "pfet_01v8", "p", "p", "vdd", "vdd", 2, 4),
            Device("p_out", "pfet_01v8", "out0", "p", "vdd", "vdd", 2, 4),
