@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "flows.cmd_drc",
     "flows.cmd_lvs",
     "flows.cmd_view",
+    "flows.cmd_sweep",
 )
 
 
