@@ -3,6 +3,7 @@ feed-forward mirrors against d, with fitted exponents (flows/sweep.py)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -22,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--vectors", type=int, default=None, help="random input vectors per d (default 8)")
     s.add_argument("--fit-min", type=int, default=None,
                    help="fit the power law over d ≥ this (default 4: below it constant terms dominate)")
+    s.add_argument("--timeout", type=float, default=None,
+                   help="seconds one d may take in ngspice (default 7200; d = 64 parses ≈ 4800 SKY130 "
+                        "model instances); a d that fails is listed under 'failed' and the exit status is 1")
     s.set_defaults(handler=_power)
 
 
@@ -50,7 +54,8 @@ def _power(args: argparse.Namespace) -> int:
     if vectors < 1:
         raise InputError("--vectors", None, f"{vectors} must be at least 1")
     spec = sweep.SweepSpec(dims=dims, seed=args.seed, vectors=vectors, workers=args.workers,
-                           fit_min=sweep.DEFAULT_FIT_MIN if args.fit_min is None else args.fit_min)
+                           fit_min=sweep.DEFAULT_FIT_MIN if args.fit_min is None else args.fit_min,
+                           **({} if args.timeout is None else {"timeout": args.timeout}))
 
     def progress(row: dict) -> None:
         print(f"d={row['d']:>3}: recurrent {row['recurrent_W'] * 1e9:9.3f} nW, feed-forward "
@@ -63,4 +68,6 @@ def _power(args: argparse.Namespace) -> int:
         exponent = "n/a" if fit["exponent"] is None else f"{fit['exponent']:.3f} (R² {fit['r2']:.4f})"
         print(f"{part} exponent over d in {fit['dims']}: {exponent}")
     print(f"wrote {args.output / 'power.json'} and {args.output / 'power.png'}")
-    return 0
+    for d, message in result["failed"].items():
+        print(f"bmru sweep: d={d} not measured: {message}", file=sys.stderr)
+    return 1 if result["failed"] else 0

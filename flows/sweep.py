@@ -39,7 +39,7 @@ from flows.mapping import MappingConfig
 from flows.model import run_network
 from flows.network import BmruLayer, Network, parse_network
 from pdk.models import Conditions
-from pdk.ngspice import Plot, simulate
+from pdk.ngspice import Plot, SimulationError, simulate
 
 #: Signal-diode units M for every d (weights are k/M).
 DIODE_UNITS = 8
@@ -197,14 +197,22 @@ def _one(d: int, spec: SweepSpec) -> dict:
 def run(spec: SweepSpec, out: Path, progress=None) -> dict:
     """Measure every d, fit both parts, write out/power.json and out/power.png."""
     rows: dict[int, dict] = {}
+    failed: dict[int, str] = {}
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, spec.workers)) as pool:
         # largest first: it dominates the wall time, the small ones fill the other worker
         futures = {pool.submit(_one, d, spec): d for d in sorted(set(spec.dims), reverse=True)}
         for future in as_completed(futures):
-            rows[futures[future]] = future.result()
+            d = futures[future]
+            try:
+                rows[d] = future.result()
+            except SimulationError as exc:  # e.g. a timeout at large d: keep the others
+                failed[d] = str(exc)
+                continue
             if progress:
-                progress(rows[futures[future]])
+                progress(rows[d])
+    if not rows:
+        raise RuntimeError("no dimension could be simulated: " + "; ".join(failed.values()))
     table = [rows[d] for d in sorted(rows)]
     dims = np.array([r["d"] for r in table])
     fits = {}
@@ -227,6 +235,7 @@ def run(spec: SweepSpec, out: Path, progress=None) -> dict:
         "feedforward_r2": fits["fit"][FEEDFORWARD]["r2"],
         "fits": fits,
         "per_d": table,
+        "failed": {str(d): failed[d] for d in sorted(failed)},
         "wall_seconds": round(time.perf_counter() - start, 1),
         "method": ("DC operating points over random input vectors (DC sweep of a selector; hold-band "
                    "units keep the previous vector's state); power = vdd × current of each block's "
