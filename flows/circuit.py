@@ -157,10 +157,8 @@ def _units(mapping: NetworkMapping, parameter: str) -> int:
 
 
 def _bias_units(mapping: NetworkMapping, index: int, size: int) -> tuple[int, ...]:
-    try:
-        return tuple(_units(mapping, f"layers[{index}].bias[{i}]") for i in range(size))
-    except KeyError:  # a layer without biases has no bias rows
-        return (0,) * size
+    """Signed bias units of a layer (the mapping has a row for every bias, 0 units if zero)."""
+    return tuple(_units(mapping, f"layers[{index}].bias[{i}]") for i in range(size))
 
 
 def build_circuit(network: Network, config: MappingConfig | None = None,
