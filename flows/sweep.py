@@ -139,6 +139,20 @@ def deck(circuit: Circuit, inputs: np.ndarray, conditions: Conditions) -> str:
     return "\n".join(lines) + "\n.end\n"
 
 
+def ideal_dense_W(network: Network, inputs: np.ndarray, vdd: float) -> np.ndarray:
+    """Supply power the dense block should draw per vector if every mirror copied exactly:
+    one conversion branch I_j per input with a positive weight, every positive weight's
+    PMOS source w·x_j, every positive bias (negative weights and biases sink from the
+    summing node: no extra supply current). Explains the measured exponent: two terms
+    linear in d beside the d² weights."""
+    layer = network.layers[0]
+    weight, unit = np.asarray(layer.weight), network.unit_current
+    positive_inputs = (weight > 0).any(axis=0)
+    current = (inputs[:, positive_inputs].sum(axis=1) + (inputs @ np.maximum(weight, 0).T).sum(axis=1)
+               + np.maximum(np.asarray(layer.bias), 0).sum())
+    return current * unit * vdd
+
+
 def measure(circuit: Circuit, inputs: np.ndarray, plot: Plot, vdd: float) -> dict:
     """Per-vector and mean power of each part (W) from one DC sweep."""
     network = circuit.network
@@ -162,6 +176,8 @@ def measure(circuit: Circuit, inputs: np.ndarray, plot: Plot, vdd: float) -> dic
         "feedforward_W": float(per_part[FEEDFORWARD].mean()),
         "total_W": float(total.mean()),
         "bias_tree_W": float(tree.mean()),
+        "dense_W": float(sum((probe(b) for b in parts(circuit)[FEEDFORWARD]), np.zeros(k)).mean()),
+        "dense_ideal_W": float(ideal_dense_W(network, inputs, vdd).mean()),
         "bias_tree_share_recurrent": shares[RECURRENT],
         "per_vector": {"recurrent_W": per_part[RECURRENT].tolist(), "feedforward_W": per_part[FEEDFORWARD].tolist(),
                        "total_W": total.tolist()},
@@ -221,6 +237,10 @@ def run(spec: SweepSpec, out: Path, progress=None) -> dict:
             selected = np.ones(len(dims), bool)
         fits[label] = {part: fit_power_law(dims[selected], np.array([r[f"{part}_W"] for r in table])[selected])
                        for part in (RECURRENT, FEEDFORWARD)}
+    local = {part: [{"from_d": a["d"], "to_d": b["d"],
+                     "exponent": float(np.log(b[f"{part}_W"] / a[f"{part}_W"]) / np.log(b["d"] / a["d"]))}
+                    for a, b in zip(table, table[1:])]
+             for part in (RECURRENT, FEEDFORWARD)}
     result = {
         "schema": "bmru-power-sweep/1",
         "conditions": spec.conditions.label(),
@@ -234,6 +254,7 @@ def run(spec: SweepSpec, out: Path, progress=None) -> dict:
         "recurrent_r2": fits["fit"][RECURRENT]["r2"],
         "feedforward_r2": fits["fit"][FEEDFORWARD]["r2"],
         "fits": fits,
+        "local_exponents": local,
         "per_d": table,
         "failed": {str(d): failed[d] for d in sorted(failed)},
         "wall_seconds": round(time.perf_counter() - start, 1),
