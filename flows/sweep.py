@@ -50,7 +50,7 @@ BIAS_RANGE = (2, 8)       # 0.125 … 0.5
 LO_RANGE = (3, 6)         # β_lo 0.19 … 0.375
 WIDTH_RANGE = (5, 8)      # β_hi − β_lo 0.31 … 0.5
 ALPHA_RANGE = (8, 16)     # α 0.5 … 1.0
-DEFAULT_DIMS = (1, 2, 4, 8, 16, 32, 64)
+DEFAULT_DIMS = (1, 2, 4, 8, 16, 32)
 DEFAULT_VECTORS = 8
 #: The power law is fitted over d >= this by default: at small d the constant terms (bias
 #: tree feed, one conversion line) are comparable with the scaling terms.
