@@ -4,7 +4,8 @@ A build directory is what `bmru compile` wrote (manifest.json, NAME.gds, schemat
 plus any `bmru simulate` outputs placed under DIR/simulations/<run>/ (circuit.csv,
 software.csv, summary.json). The report shows circuit-vs-software traces, the power
 breakdown, a histogram of mapping errors, a layout image rendered from the GDS, the
-DRC/LVS summary, device count and area.
+DRC/LVS summary, device count and area, and, when `bmru pvt … -o DIR/pvt` ran, the PVT
+and mismatch yield.
 """
 from __future__ import annotations
 
@@ -164,9 +165,26 @@ def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Pat
             lines += ["", f"![{sim.name}]({rel['trace:' + sim.name]})"]
         if "power" in rel:
             lines += ["", "## Power by block", "", f"![power]({rel['power']})"]
+    lines += pvt_section(base)
     if "layout" in rel:
         lines += ["", "## Layout", "", f"![layout]({rel['layout']})"]
     return "\n".join(lines) + "\n"
+
+
+def pvt_section(directory: Path) -> list[str]:
+    """Yield and worst-case tables and plots of DIR/pvt (bmru pvt), if present."""
+    from flows.pvt import FIGURES, tables
+
+    path = directory / "pvt" / "pvt.json"
+    if not path.is_file():
+        return []
+    result = json.loads(path.read_text())
+    lines = ["", "## PVT and mismatch yield", "", f"`{result['inputs']}`, {len(result['runs'])} runs.", ""]
+    lines += tables(result)
+    for title, name in FIGURES.items():
+        if (path.parent / name).is_file():
+            lines += ["", f"![{title}](pvt/{name})"]
+    return lines
 
 
 def to_html(markdown_text: str, base: Path) -> str:

@@ -1,4 +1,9 @@
-"""`bmru simulate`: transient ngspice of the transistor-level macro against the model."""
+"""`bmru simulate`: transient ngspice of the transistor-level macro against the model.
+
+`Bench` holds what every transient of one network and sequence shares (circuit, plan,
+reference trace) and turns Conditions into a deck and a Plot into a score, so that one
+run (`bmru simulate`) and many (`bmru pvt`) build and judge their decks the same way.
+"""
 from __future__ import annotations
 
 import json
@@ -7,12 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from cells.bmru import BmruCell
 from flows import testbench
-from flows.circuit import build_circuit
-from flows.model import run_network, write_trace_csv
-from flows.network import load_network, load_sequence
+from flows.circuit import Block, Circuit, build_circuit
+from flows.model import ModelTrace, run_network, write_trace_csv
+from flows.network import Network, load_network, load_sequence
 from pdk.models import Conditions
-from pdk.ngspice import simulate
+from pdk.ngspice import Plot, simulate
 
 
 @dataclass(frozen=True)
@@ -26,43 +32,109 @@ class SimulationRun:
     diode_units: int | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class Bench:
+    """One network and input sequence, ready to run under any Conditions."""
+
+    network: Network
+    inputs: np.ndarray
+    circuit: Circuit
+    plan: testbench.TransientPlan
+    reference: ModelTrace
+
+    @classmethod
+    def load(cls, network_path: Path, inputs_path: Path, step: float | None = None,
+             diode_units: int | None = None) -> "Bench":
+        """Validate both files (InputError on bad input) and build the circuit."""
+        network = load_network(network_path)
+        inputs = load_sequence(inputs_path, network.input_size)
+        circuit = build_circuit(network, diode_units=diode_units)
+        plan = testbench.TransientPlan(step=step or testbench.settling_step(circuit.notes["weight_diode_units"]))
+        return cls(network, inputs, circuit, plan, run_network(network, inputs))
+
+    def cells(self) -> list[tuple[int, int, Block]]:
+        """Every BMRU cell as (layer index, unit, block)."""
+        out = []
+        for block in self.circuit.blocks:
+            if isinstance(block.cell, BmruCell):  # named l<layer>_bmru<unit> by build_circuit
+                layer, unit = block.name[1:].split("_bmru")
+                out.append((int(layer), int(unit), block))
+        return out
+
+    def _node(self, block: Block, node: str) -> str:
+        return f"x{self.network.name}.x{block.name}.{node}"
+
+    def _supply_probes(self) -> tuple[str, ...]:
+        return tuple(f"i(v.x{self.network.name}.vsup_{b})"
+                     for blocks in self.circuit.supply_groups().values() for b in blocks)
+
+    def deck(self, conditions: Conditions) -> str:
+        """The transient deck under `conditions`: per-block supply probes, every cell's
+        logic node `qb` saved (its state), and every cell started in its low state
+        (h₀ = 0, §3): with a first input in the hold band the macro has two operating
+        points, and ngspice would otherwise pick one arbitrarily."""
+        netlist = self.circuit.netlist(probe_supplies=True, merge_parallel=not conditions.mismatch)
+        cells = self.cells()
+        probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in cells)
+        nodeset = {}
+        for _, _, block in cells:
+            nodeset[self._node(block, "q")] = "0"
+            nodeset[self._node(block, "v0")] = "{supply}"
+        return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
+                               probes=probes, nodeset=nodeset)
+
+    def outputs(self, plot: Plot) -> np.ndarray:
+        """Output currents at the end of each step, software units."""
+        return testbench.outputs(plot, self.network, len(self.inputs), self.plan)
+
+    def states(self, plot: Plot, conditions: Conditions) -> dict:
+        """Every BMRU cell's state at the end of each step against the model's h_t: high
+        when the cell's logic node `qb` is below half the supply (it closes the α switch)."""
+        cells = self.cells()
+        if not cells:
+            return {"cells": 0, "samples": 0, "agreement": None, "disagreements": 0}
+        at = testbench.sample_times(len(self.inputs), self.plan)
+        circuit = np.stack([np.interp(at, plot["time"], plot[f"v({self._node(b, 'qb')})"]) < conditions.vdd / 2
+                            for _, _, b in cells], axis=1)
+        model = np.stack([self.reference.activations[layer][:, unit] > 0 for layer, unit, _ in cells], axis=1)
+        agree = circuit == model
+        return {"cells": len(cells), "samples": int(agree.size), "agreement": float(agree.mean()),
+                "disagreements": int((~agree).sum())}
+
+    def score(self, plot: Plot, conditions: Conditions) -> dict:
+        """Conditions, output agreement, cell-state agreement and power of one run."""
+        time = plot["time"]
+        vdd = conditions.vdd
+
+        def average(current: np.ndarray) -> float:
+            return float(np.trapezoid(current, time) / (time[-1] - time[0])) * vdd
+
+        name = self.network.name
+        by_block = {group: sum(average(plot[f"i(v.x{name}.vsup_{b})"]) for b in blocks)
+                    for group, blocks in self.circuit.supply_groups().items()}
+        return {
+            "conditions": conditions.label(),
+            "corner": conditions.corner, "temp_c": conditions.temp, "vdd_v": vdd,
+            "mismatch_seed": conditions.seed if conditions.mismatch else None,
+            "step_s": self.plan.step,
+            "agreement": testbench.agreement(self.network, self.reference.output, self.outputs(plot)),
+            "states": self.states(plot, conditions),
+            "power": {"total_W": testbench.supply_power(plot),
+                      "reference_W": self.network.unit_current * vdd,
+                      "by_block": by_block},
+        }
+
+
 def run(spec: SimulationRun, out: Path) -> dict:
     """Simulate one input sequence; write circuit.csv, software.csv, summary.json and the
     deck (testbench.spice) into `out`; return the summary."""
-    network = load_network(spec.network)
-    inputs = load_sequence(spec.inputs, network.input_size)
-    circuit = build_circuit(network, diode_units=spec.diode_units)
-    plan = testbench.TransientPlan(step=spec.step or testbench.settling_step(circuit.notes["weight_diode_units"]))
-    groups = circuit.supply_groups()
-    probes = tuple(f"i(v.x{network.name}.vsup_{b})" for blocks in groups.values() for b in blocks)
-    netlist = circuit.netlist(probe_supplies=True, merge_parallel=not spec.conditions.mismatch)
-    deck = testbench.build(netlist, network, inputs, plan, spec.conditions,
-                           probes=probes)
+    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units)
+    deck = bench.deck(spec.conditions)
     (out / "testbench.spice").write_text(deck)
-    plot = simulate(deck, f"{network.name}_tran")[0]
-    measured = testbench.outputs(plot, network, len(inputs), plan)
-    software = run_network(network, inputs).output
-    write_trace_csv(out / "circuit.csv", measured)
-    write_trace_csv(out / "software.csv", software)
-    time = plot["time"]
-    vdd = spec.conditions.vdd
-
-    def average(current: np.ndarray) -> float:
-        return float(np.trapezoid(current, time) / (time[-1] - time[0])) * vdd
-
-    by_block = {group: sum(average(plot[f"i(v.x{network.name}.vsup_{b})"]) for b in blocks)
-                for group, blocks in groups.items()}
-    summary = {
-        "network": network.name,
-        "inputs": str(spec.inputs),
-        "conditions": spec.conditions.label(),
-        "corner": spec.conditions.corner, "temp_c": spec.conditions.temp, "vdd_v": vdd,
-        "mismatch_seed": spec.conditions.seed if spec.conditions.mismatch else None,
-        "step_s": plan.step,
-        "agreement": testbench.agreement(network, software, measured),
-        "power": {"total_W": testbench.supply_power(plot),
-                  "reference_W": network.unit_current * vdd,
-                  "by_block": by_block},
-    }
+    plot = simulate(deck, f"{bench.network.name}_tran")[0]
+    write_trace_csv(out / "circuit.csv", bench.outputs(plot))
+    write_trace_csv(out / "software.csv", bench.reference.output)
+    summary = {"network": bench.network.name, "inputs": str(spec.inputs),
+               **bench.score(plot, spec.conditions)}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary

@@ -1,0 +1,97 @@
+"""`bmru pvt NET --inputs SEQ -o DIR`: corners × temperatures × supplies plus mismatch
+samples, locally or on a Dask cluster (flows/pvt.py)."""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from pdk.models import CORNERS, SUPPLIES, TEMPERATURES
+
+    p = sub.add_parser("pvt", help="PVT corners and mismatch samples: yield and worst cases",
+                       description="Run the transient of `bmru simulate` over corners × temperatures × "
+                                   "supplies and N mismatch samples (tt 27 °C 1.8 V); a run passes when "
+                                   "≥ 99 %% of the BMRU cell states agree with the model. Writes DIR/pvt.json, "
+                                   "DIR/pvt.md and PNG plots. Exit 0 when every PVT point passes and ≥ 99 %% "
+                                   "of the samples pass, 1 when not (all files still written), 2 on bad input.")
+    p.add_argument("network", type=Path, help="network file (schema bmru-network/1)")
+    p.add_argument("--inputs", required=True, type=Path, help="input sequence CSV (x0,…)")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="output directory (replaced atomically); BUILD/pvt adds a section to `bmru report BUILD`")
+    p.add_argument("--mc", type=int, default=0, metavar="N", help="mismatch samples (default 0)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the first mismatch sample; sample i uses "
+                                                       "seed + i (default 1)")
+    p.add_argument("--workers", type=int, default=None, metavar="K",
+                   help="parallel ngspice runs on this machine (default one per core)")
+    p.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="run the jobs on a Dask distributed cluster (e.g. tcp://host:8786); its workers need "
+                        "ngspice and this package installed at the same paths")
+    p.add_argument("--corners", default=",".join(CORNERS),
+                   help=f"comma-separated corners (default {','.join(CORNERS)})")
+    p.add_argument("--temps", default=",".join(f"{t:g}" for t in TEMPERATURES),
+                   help=f"comma-separated °C (default {','.join(f'{t:g}' for t in TEMPERATURES)}; "
+                        "write --temps=-40,27 when the list starts with a minus sign)")
+    p.add_argument("--vdds", default=",".join(f"{v:g}" for v in SUPPLIES),
+                   help=f"comma-separated supplies, V (default {','.join(f'{v:g}' for v in SUPPLIES)})")
+    p.add_argument("--step", type=float, default=None,
+                   help="seconds per input row (default as bmru simulate: the circuit's settling step)")
+    p.add_argument("--diode-units", type=int, default=None, metavar="M",
+                   help="unit devices of every signal diode, as bmru compile/simulate")
+    p.set_defaults(handler=_pvt)
+
+
+def _numbers(option: str, text: str, low: float, high: float, unit: str) -> tuple[float, ...]:
+    from flows.errors import InputError
+
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise InputError("command line", option, f"{text!r} is not a comma-separated list of numbers") from None
+    for v in values:
+        if not (math.isfinite(v) and low <= v <= high):
+            bounds = f"at least {low:g} {unit}" if math.isinf(high) else f"within {low:g} … {high:g} {unit}"
+            raise InputError("command line", option, f"{v:g} {unit} must be finite and {bounds}")
+    if len(set(values)) != len(values):
+        raise InputError("command line", option, f"{text!r} lists a value twice")
+    return values
+
+
+def _pvt(args: argparse.Namespace) -> int:
+    from flows import pvt
+    from flows.errors import InputError
+    from flows.outdir import atomic_output
+    from pdk.limits import MAX_UNITS_PER_RATIO
+    from pdk.models import CORNERS
+
+    corners = tuple(c.strip() for c in args.corners.split(","))
+    unknown = [c for c in corners if c not in CORNERS]
+    if unknown or len(set(corners)) != len(corners):
+        raise InputError("command line", "--corners", f"{args.corners!r}: give distinct corners from "
+                                                      f"{', '.join(CORNERS)}")
+    temps = _numbers("--temps", args.temps, -273.15, math.inf, "°C")
+    vdds = _numbers("--vdds", args.vdds, 1.0, 2.0, "V")  # the range `bmru simulate` accepts
+    for option, value, low in (("--mc", args.mc, 0), ("--workers", args.workers, 1), ("--seed", args.seed, 1)):
+        if value is not None and value < low:
+            raise InputError("command line", option, f"{value} must be at least {low}")
+    if args.step is not None and not (args.step > 0):
+        raise InputError("command line", "--step", f"{args.step} must be a positive number of seconds")
+    if args.diode_units is not None and not 1 <= args.diode_units <= MAX_UNITS_PER_RATIO:
+        raise InputError("command line", "--diode-units", f"{args.diode_units} must be between 1 and "
+                                                          f"{MAX_UNITS_PER_RATIO}")
+    if args.scheduler is not None and not args.scheduler.strip():
+        raise InputError("command line", "--scheduler", "is empty; give a Dask address such as tcp://host:8786")
+    spec = pvt.PvtSpec(args.network, args.inputs, corners, temps, vdds, mc=args.mc, seed=args.seed,
+                       step=args.step, diode_units=args.diode_units, workers=args.workers,
+                       scheduler=args.scheduler)
+    with atomic_output(args.output) as out:
+        result = pvt.run(spec, out)
+    for line in pvt.tables(result):
+        print(line)
+    print(f"wrote {args.output / 'pvt.json'}, {args.output / 'pvt.md'} and plots")
+    if not result["goal"]["met"]:
+        print("bmru pvt: yield goal not met (see the tables above)", file=sys.stderr)
+        return 1
+    return 0

