@@ -1,8 +1,10 @@
 """`bmru compile`: one network file to every view of its macro.
 
 Steps, in order: validate → map → netlist → layout (GDS) → DRC and LVS → schematics →
-testbenches → manifest. Everything is written into a temporary sibling of the output
-directory and renamed into place at the end, so a failure leaves nothing behind.
+testbenches → manifest. The own-engine DRC reads the saved GDS in a second process while
+this one runs LVS, schematics and testbenches (the two longest steps share nothing); the
+compile waits for it before the manifest. Everything is written into a temporary sibling of
+the output directory and renamed into place at the end, so a failure leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ class CompileOptions:
     diode_units: int | None = None
 
 
-STEPS = ("map", "netlist", "layout", "checks", "schematics", "testbenches", "manifest")
+STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", "manifest")
 
 
 def draw_macro(circuit: Circuit):
@@ -110,12 +112,17 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     gds = out / f"{name}.gds"
     macro.save(gds)
     done("layout")
-    checks = _checks(gds, spice, options) if options.check or options.deck else {}
-    done("checks")
-    schematics = _schematics(circuit, out / "schematics")
-    done("schematics")
-    benches = _testbenches(circuit, out / "testbench")
-    done("testbenches")
+    with _BackgroundDrc(gds, options.check) as own_drc:
+        checks = _lvs(gds, spice) if options.check else {}
+        done("lvs")
+        schematics = _schematics(circuit, out / "schematics")
+        done("schematics")
+        benches = _testbenches(circuit, out / "testbench")
+        done("testbenches")
+        checks = {**own_drc.result(), **checks}
+    if options.deck:
+        checks.update(_deck(gds))
+    done("drc")
     manifest = {
         "schema": "bmru-manifest/1",
         "network": name,
@@ -146,19 +153,47 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     return manifest
 
 
-def _checks(gds: Path, spice: Path, options: CompileOptions) -> dict:
-    from pdk import drc, lvs
+class _BackgroundDrc:
+    """The own-engine DRC of a saved GDS in a child process (or nothing when `enabled` is
+    false); `result()` waits for it and gives the manifest entry."""
 
-    results = {}
-    if options.check:
-        own = drc.run_own(gds)
-        results["drc_own"] = {"violations": own.total, "clean": own.total == 0, "rules": own.violations,
-                              "rules_checked": len(own.counts)}
-        compared = lvs.compare(gds, spice)
-        results["lvs"] = {"violations": len(compared.problems), "clean": bool(compared.match),
-                          "problems": list(compared.problems)[:50]}
-    if options.deck:
-        deck = drc.run_deck(gds)
-        results["drc_deck"] = {"violations": deck.total, "clean": deck.total == 0, "rules": deck.violations,
-                               "rules_checked": len(deck.counts)}
-    return results
+    def __init__(self, gds: Path, enabled: bool):
+        self.gds, self.enabled = gds, enabled
+
+    def __enter__(self) -> "_BackgroundDrc":
+        if self.enabled:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            from pdk import drc
+
+            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+            self.future = self.pool.submit(drc.run_own, self.gds)
+        return self
+
+    def result(self) -> dict:
+        if not self.enabled:
+            return {}
+        own = self.future.result()
+        return {"drc_own": {"violations": own.total, "clean": own.total == 0, "rules": own.violations,
+                            "rules_checked": len(own.counts), "seconds": round(own.seconds, 3)}}
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _lvs(gds: Path, spice: Path) -> dict:
+    from pdk import lvs
+
+    compared = lvs.compare(gds, spice)
+    return {"lvs": {"violations": len(compared.problems), "clean": bool(compared.match),
+                    "problems": list(compared.problems)[:50]}}
+
+
+def _deck(gds: Path) -> dict:
+    from pdk import drc
+
+    deck = drc.run_deck(gds)
+    return {"drc_deck": {"violations": deck.total, "clean": deck.total == 0, "rules": deck.violations,
+                         "rules_checked": len(deck.counts), "seconds": round(deck.seconds, 3)}}

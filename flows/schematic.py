@@ -3,7 +3,9 @@ produce the netlists, so a drawing can never disagree with the circuit it shows.
 
 Leaf cells are transistor-level: PMOS devices in the top row hanging from the vdd rail,
 NMOS devices in the bottom row standing on the vss rail, every other terminal carrying its
-net's name, every device its name and W/L. Composite cells are block-level: one box per
+net's name, every device its name and W/L. Identical unit devices in parallel (same model,
+W/L and nets: one weight of k units) are one symbol marked ×k, as a designer would draw an
+m-factor, so a mirror array stays legible. Composite cells are block-level: one box per
 subckt instance with its ports and the nets they connect to.
 """
 from __future__ import annotations
@@ -36,11 +38,20 @@ def _label(drawing: schemdraw.Drawing, at, net: str, loc: str) -> None:
     drawing.add(elm.Label().at(at).label(net, loc=loc, fontsize=9, color="#1f4e9c"))
 
 
+def parallel_groups(devices: Iterable[Device]) -> list[tuple[Device, int]]:
+    """Devices merged with their identical parallel twins: (first device, count), in the
+    order of first appearance."""
+    groups: dict[tuple, list] = {}
+    for d in devices:
+        groups.setdefault((d.device, d.w, d.l, d.d, d.g, d.s, d.b), [d, 0])[1] += 1
+    return [(d, k) for d, k in groups.values()]
+
+
 def leaf(title: str, ports: Sequence[str], devices: Iterable[Device]) -> str:
     """Transistor-level schematic of a leaf cell, as SVG text."""
-    devices = list(devices)
-    pmos = [d for d in devices if d.device.startswith("p")]
-    nmos = [d for d in devices if not d.device.startswith("p")]
+    groups = parallel_groups(devices)
+    pmos = [(d, k) for d, k in groups if d.device.startswith("p")]
+    nmos = [(d, k) for d, k in groups if not d.device.startswith("p")]
     width = max(len(pmos), len(nmos), 1) * _PITCH
     with schemdraw.Drawing(show=False, canvas="svg") as drawing:
         drawing.config(fontsize=10, unit=2)
@@ -48,14 +59,15 @@ def leaf(title: str, ports: Sequence[str], devices: Iterable[Device]) -> str:
         drawing.add(elm.Line().at((-1, top)).to((width, top)).label("vdd", loc="left"))
         drawing.add(elm.Line().at((-1, bottom)).to((width, bottom)).label("vss", loc="left"))
         for row, rail, flip in ((pmos, top, True), (nmos, bottom, False)):
-            for i, dev in enumerate(row):
+            for i, (dev, count) in enumerate(row):
                 x = i * _PITCH
                 fet = (elm.AnalogPFet if flip else elm.AnalogNFet)(bulk=True)
                 y = rail - 2.2 if flip else rail + 2.2
                 # gate on the left; PMOS source up to vdd, NMOS source down to vss
                 element = drawing.add(fet.right().reverse().at((x, y)).anchor("center"))
-                drawing.add(elm.Label().at((x + 1.0, y)).label(f"{dev.name}\n{dev.w:g}/{dev.l:g}",
-                                                               fontsize=8, halign="left"))
+                drawing.add(elm.Label().at((x + 1.0, y)).label(
+                    f"{dev.name}{f' ×{count}' if count > 1 else ''}\n{dev.w:g}/{dev.l:g}",
+                    fontsize=8, halign="left"))
                 source = element.absanchors["source"]
                 drain = element.absanchors["drain"]
                 gate = element.absanchors["gate"]

@@ -122,16 +122,11 @@ def _nonzero_area(ep: db.EdgePairs) -> int:
     return sum(1 for p in ep.polygons().each() if p.area() > 0)
 
 
-def _pair_short(cuts: db.Region, outer: db.Region, dx: int, dy: int) -> db.Region:
-    """Cuts that, grown by (dx, dy), stick out of `outer` (each cut on its own; a direct
-    enclosing check against large ring polygons with holes was minutes slower)."""
-    grown = cuts.dup()
-    grown.merged_semantics = False
-    grown = grown.sized(dx, dy, 2)
-    grown.merged_semantics = False
-    out = grown.interacting(grown - outer)
-    out.merged_semantics = False
-    return cuts.interacting(out.sized(-dx, -dy, 2))
+def _short_on_both_axes(cuts: db.Region, outer: db.Region, d: int) -> db.Region:
+    """Cuts that are not enclosed by d on both sides along x, nor on both sides along y:
+    a cut passes when it lies inside `outer` eroded by d along one axis."""
+    outer = outer.merged()
+    return cuts.not_inside(outer.sized(-d, 0, 2)).not_inside(outer.sized(0, -d, 2))
 
 
 def rule_markers(rule: Rule, L: dict[str, db.Region]) -> list:
@@ -149,7 +144,7 @@ def rule_markers(rule: Rule, L: dict[str, db.Region]) -> list:
     if k == "enclosure":  # `other` encloses `layer` by d; uncovered parts count too
         return [a - b] + ([b.enclosing_check(a, d)] if d > 0 else [])
     if k == "enclosure_pair":  # d on both edges of at least one pair of opposite sides
-        return [_pair_short(a, b, d, 0) & _pair_short(a, b, 0, d)]
+        return [_short_on_both_axes(a, b, d)]
     if k == "extension":  # `other` extends beyond `layer` by d (zero-width contacts exempt)
         polys = b.enclosing_check(a, d, False, db.Metrics.Projection).polygons()
         polys.merged_semantics = False
@@ -157,8 +152,7 @@ def rule_markers(rule: Rule, L: dict[str, db.Region]) -> list:
     if k == "area":
         return [a.with_area(0, int(round(rule.value / 1e-6)), False)]
     if k == "size":
-        return [db.Region([p for p in a.each() if not (
-            p.is_box() and p.bbox().width() == d and p.bbox().height() == d)])]
+        return [a.non_squares(), a.squares().with_bbox_width(d, d + 1, True)]
     if k == "max_width":
         wide = a.interacting(L["gate"])
         return [wide - wide.width_check(d).polygons()]

@@ -67,10 +67,13 @@ class Block:
     """A drawn cell and its ports."""
     cell: db.Cell
     ports: dict[str, Port] = field(default_factory=dict)
+    #: the cell's bounding box when known at drawing time (asking KLayout re-computes the
+    #: bounding boxes of a layout that is still being drawn)
+    known_bbox: db.Box | None = None
 
     @property
     def bbox(self) -> db.Box:
-        return self.cell.bbox()
+        return self.known_bbox if self.known_bbox is not None else self.cell.bbox()
 
     def ports_at(self, trans: db.Trans) -> dict[str, Port]:
         return {k: p.moved(trans) for k, p in self.ports.items()}
@@ -169,10 +172,11 @@ def fet(ly: db.Layout, device: str, w: float, l: float, nf: int = 1, m: int = 1,
     name = f"{device}_W{_fmt(w)}_L{_fmt(l)}_nf{nfin}" + ("" if tap else "_notap") + \
         ("" if well or pol == "n" else "_nowell")
     cell = _existing(ly, name)
-    draw = cell is None
-    if draw:
-        cell = ly.create_cell(name)
-    c = cell if draw else ly.create_cell("__scratch__")
+    if cell is not None and name in _FET_PORTS:
+        return _fet_block(cell, name)
+    c = cell if cell is not None else ly.create_cell(name)
+    if cell is not None:  # drawn by someone else into this layout: redraw into a scratch cell for the ports
+        c = ly.create_cell("__scratch__")
 
     lic, lic_sp = u(R("licon.1")), u(R("licon.2"))
     g2lic = u(R("licon.11"))
@@ -268,11 +272,21 @@ def fet(ly: db.Layout, device: str, w: float, l: float, nf: int = 1, m: int = 1,
         wb = c.bbox()
         enc = u(R("difftap.10"))
         box(c, "nwell", wb.enlarged(enc, enc))
-    if not draw:
+    _FET_PORTS[name] = (ports, FetGeometry(diff_box, tuple(sd_x), tuple(gate_x)), c.bbox())
+    if cell is not None:
         ly.delete_cell(c.cell_index())
-        c = cell
-    blk = Block(cell, ports)
-    blk.geometry = FetGeometry(diff_box, tuple(sd_x), tuple(gate_x))  # type: ignore[attr-defined]
+    return _fet_block(ly.cell(name), name)
+
+
+#: Ports and geometry of every fet cell drawn so far, by cell name (the name encodes every
+#: parameter, so one entry serves every layout): placing a known unit costs no redraw.
+_FET_PORTS: dict[str, tuple[dict[str, Port], FetGeometry, db.Box]] = {}
+
+
+def _fet_block(cell: db.Cell, name: str) -> Block:
+    ports, geometry, bbox = _FET_PORTS[name]
+    blk = Block(cell, dict(ports), bbox)
+    blk.geometry = geometry  # type: ignore[attr-defined]
     return blk
 
 
@@ -325,6 +339,13 @@ def tap_strip(cell: db.Cell, kind: str, left: int, right: int, top_m1: int) -> d
     return m1
 
 
+#: Pitch (µm) of the licon and mcon rows along a guard ring. A ring carries only leakage
+#: (picoamperes), and its li1 and met1 are continuous, so a cut every 2 µm ties the body as
+#: well as a full row does, with a tenth of the shapes (rings held two thirds of a macro's
+#: shapes and dominated GDS size, layout, DRC and LVS time).
+RING_CUT_PITCH = 2.0
+
+
 def guard_ring(ly: db.Layout, inner: db.Box, kind: str, name: str, gap: float = 0.4,
                well: bool = False) -> Block:
     """A closed tap ring around `inner` (database units) at `gap` µm: 'p' = p+ substrate
@@ -365,10 +386,10 @@ def guard_ring(ly: db.Layout, inner: db.Box, kind: str, name: str, gap: float = 
             (ob.left + corner, ob.right - corner, ob.top - c_off - lic, True),
             (ob.bottom + corner, ob.top - corner, ob.left + c_off, False),
             (ob.bottom + corner, ob.top - corner, ob.right - c_off - lic, False)):
-        for p in _cut_positions(lo, hi, lic, lic_sp):
+        for p in _cut_positions(lo, hi, lic, max(lic_sp, u(RING_CUT_PITCH) - lic)):
             b = db.Box(p, fixed, p + lic, fixed + lic) if horiz else db.Box(fixed, p, fixed + lic, p + lic)
             box(cell, "licon", b)
-        for p in _cut_positions(lo, hi, mc, mc_sp):
+        for p in _cut_positions(lo, hi, mc, max(mc_sp, u(RING_CUT_PITCH) - mc)):
             b = db.Box(p, fixed, p + mc, fixed + mc) if horiz else db.Box(fixed, p, fixed + mc, p + mc)
             box(cell, "mcon", b)
     if well:

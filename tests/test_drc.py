@@ -184,3 +184,15 @@ def test_one_pair_enclosure_rule(tmp_path):
     res = drc.run_own(_save(ly, top, tmp_path / "pair.gds"))
     assert res.counts["via.5a"] == 1 and res.counts["m2.5"] == 1, res.summary()
     assert res.counts["via.4a"] == 0
+
+
+def test_cut_size_rule_flags_oblong_and_oversized_cuts(tmp_path):
+    """licon.1: a licon is exactly 0.17 × 0.17; an oblong and an oversized cut are caught."""
+    ly = pcells.new_layout()
+    top = ly.create_cell("cuts")
+    for k, (w, h) in enumerate(((0.17, 0.17), (0.17, 0.34), (0.2, 0.2))):
+        x = k * u(2)
+        pcells.box(top, "licon", db.Box(x, 0, x + u(w), u(h)))
+        pcells.box(top, "li1", db.Box(x - u(0.1), -u(0.1), x + u(w) + u(0.1), u(h) + u(0.1)))
+    res = drc.run_own(_save(ly, top, tmp_path / "cuts.gds"))
+    assert res.counts["licon.1"] == 2, res.summary()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from cells.netlist import Device
-from flows.schematic import Instance, block, leaf
+from flows.schematic import Instance, block, leaf, parallel_groups
 
 DEVICES = [Device("p_diode", "pfet_01v8", "p", "p", "vdd", "vdd", 2, 4),
            Device("p_out", "pfet_01v8", "out0", "p", "vdd", "vdd", 2, 4),
@@ -27,3 +27,11 @@ def test_leaf_and_block_are_deterministic():
     assert a == b
     texts = set(re.findall(r"<tspan[^>]*>([^<]*)</tspan>", a))
     assert {"x0", "x1", "dense_l0", "bmru_l1", "h0", "in", "out"} <= texts
+
+
+def test_parallel_units_are_one_symbol_marked_with_their_count():
+    units = [Device(f"k{i}", "pfet_01v8", "out0", "p", "vdd", "vdd", 4, 16) for i in range(5)]
+    other = Device("lone", "pfet_01v8", "out1", "p", "vdd", "vdd", 4, 16)
+    assert [(d.name, k) for d, k in parallel_groups(units + [other])] == [("k0", 5), ("lone", 1)]
+    texts = set(re.findall(r"<tspan[^>]*>([^<]*)</tspan>", leaf("w", ["out0"], units + [other])))
+    assert {"k0 ×5", "lone"} <= texts and "k1" not in texts
