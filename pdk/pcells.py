@@ -134,6 +134,13 @@ def _bbox_of(boxes: list[db.Box]) -> db.Box:
 
 # ---------------------------------------------------------------- transistors
 
+#: Pitch (µm) of the licon and mcon columns on a source/drain. At the nanoampere currents of
+#: this design a contact's resistance (tens of ohms) is nothing beside the device's
+#: gigaohms, and the li1/met1 strips run the full width, so a cut per micrometre serves as
+#: well as a full column, with less than half of a unit device's shapes.
+SD_CUT_PITCH = 1.0
+
+
 @dataclass(frozen=True)
 class FetGeometry:
     """Where a device's terminals landed, for array generators."""
@@ -203,9 +210,9 @@ def fet(ly: db.Layout, device: str, w: float, l: float, nf: int = 1, m: int = 1,
     box(c, "diff", diff_box)
 
     # licon columns, li1 strips, mcons and met1 strips
-    lic_y = _cut_positions(d_enc, W - d_enc, lic, lic_sp)
+    lic_y = _cut_positions(d_enc, W - d_enc, lic, max(lic_sp, u(SD_CUT_PITCH) - lic))
     li_lo, li_hi = lic_y[0] - li_ext, lic_y[-1] + lic + li_ext
-    mc_y = _cut_positions(li_lo, li_hi, mc, mc_sp)
+    mc_y = _cut_positions(li_lo, li_hi, mc, max(mc_sp, u(SD_CUT_PITCH) - mc))
     strips = []
     for sx in sd_x:
         for y in lic_y:
