@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,11 +35,9 @@ import numpy as np
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
-from flows import testbench  # noqa: E402
-from flows.circuit import build_circuit  # noqa: E402
 from flows.circuit_model import circuit_model  # noqa: E402
 from flows.model import ModelTrace, run_network  # noqa: E402
-from flows.network import Network, load_network, load_sequence  # noqa: E402
+from flows.network import Network, load_network  # noqa: E402
 from flows.random_networks import random_bmru_case  # noqa: E402
 from flows.simulate import Bench  # noqa: E402
 from pdk.models import Conditions  # noqa: E402
@@ -53,38 +52,32 @@ CONDITIONS = Conditions()
 @dataclass(frozen=True)
 class Case:
     label: str
-    network: Network
-    inputs: np.ndarray
+    network: Path
+    inputs: Path
     diode_units: int | None = None
 
 
-def cases(random_seeds: list[int], kws: int) -> list[Case]:
-    flipflop = load_network(EXAMPLES / "flipflop.yaml")
-    out = [Case(f"flipflop {s}", flipflop, load_sequence(EXAMPLES / f"{s}.csv", 2)) for s in FLIPFLOP_SEQUENCES]
+def cases(random_seeds: list[int], kws: int, work: Path) -> list[Case]:
+    """Every case as files, the way `bmru simulate` takes them (random ones written to `work`)."""
+    out = [Case(f"flipflop {s}", EXAMPLES / "flipflop.yaml", EXAMPLES / f"{s}.csv") for s in FLIPFLOP_SEQUENCES]
     for seed in random_seeds:
         case = random_bmru_case(seed)
-        out.append(Case(f"random 3x3 seed {seed}", case.network, case.inputs))
-    if kws:
-        network = load_network(EXAMPLES / "kws_d4.yaml")
-        paths = sorted((EXAMPLES / "kws").glob("*.csv"), key=lambda p: (p.stem not in KWS_FIRST, p.stem))
-        for path in paths[:kws]:
-            out.append(Case(f"kws_d4 {path.stem[:24]}", network, load_sequence(path, 13), diode_units=8))
+        network, inputs = work / f"random{seed}.yaml", work / f"random{seed}.csv"
+        network.write_text(case.network.to_yaml())
+        np.savetxt(inputs, case.inputs, delimiter=",", fmt="%.17g", comments="",
+                   header=",".join(f"x{j}" for j in range(case.network.input_size)))
+        out.append(Case(f"random 3x3 seed {seed}", network, inputs))
+    paths = sorted((EXAMPLES / "kws").glob("*.csv"), key=lambda p: (p.stem not in KWS_FIRST, p.stem))
+    out += [Case(f"kws_d4 {p.stem[:24]}", EXAMPLES / "kws_d4.yaml", p, diode_units=8) for p in paths[:kws]]
     return out
 
 
-def bench_of(case: Case) -> Bench:
-    """What `bmru simulate` builds for a network and sequence (flows.simulate.Bench.load,
-    without the files)."""
-    circuit = build_circuit(case.network, diode_units=case.diode_units)
-    plan = testbench.TransientPlan(step=testbench.settling_step(circuit.notes["weight_diode_units"]))
-    return Bench(case.network, case.inputs, circuit, plan, run_network(case.network, case.inputs))
-
-
 def circuit_run(case: Case) -> tuple[float, Bench, Plot]:
-    """The `bmru simulate` transient, timed from the network to the sampled outputs."""
+    """The `bmru simulate` transient (flows.simulate.Bench), timed from the files to the
+    sampled outputs."""
     start = time.perf_counter()
-    bench = bench_of(case)
-    plot = simulate(bench.deck(CONDITIONS), f"{case.network.name}_bench")[0]
+    bench = Bench.load(case.network, case.inputs, diode_units=case.diode_units)
+    plot = simulate(bench.deck(CONDITIONS), f"{bench.network.name}_bench")[0]
     bench.outputs(plot)
     return time.perf_counter() - start, bench, plot
 
@@ -117,6 +110,20 @@ def output_error(model: np.ndarray, circuit: np.ndarray) -> float:
     return float(np.abs(model - circuit).max() / max(np.abs(circuit).max(), 1e-12) * 100)
 
 
+def measure(case: Case, model: Network, repeat: int) -> dict:
+    """One case: ngspice time (best of `repeat`), model time per call, state agreement and
+    output error of the circuit-aware and of the ideal model against the circuit."""
+    seconds, bench, plot = min((circuit_run(case) for _ in range(repeat)), key=lambda r: r[0])
+    circuit_out = bench.outputs(plot)
+    aware, ideal = run_network(model, bench.inputs), bench.reference
+    aware_agreement, states = state_agreement(bench, plot, aware)
+    per_call = time_per_call(model, bench.inputs)
+    return {"steps": len(bench.inputs), "cells": len(bench.cells()), "states": states,
+            "seconds": seconds, "model": per_call, "speedup": seconds / per_call,
+            "aware": aware_agreement, "ideal": state_agreement(bench, plot, ideal)[0],
+            "aware_err": output_error(aware.output, circuit_out), "ideal_err": output_error(ideal.output, circuit_out)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -128,32 +135,24 @@ def main() -> None:
     if args.repeat < 1 or args.kws < 0:
         parser.error("--repeat must be >= 1 and --kws >= 0")
     seeds = [int(s) for s in args.random_seeds.split(",") if s.strip()]
-    built: dict[int, tuple[str, Network, float]] = {}  # by network object: cases share them
+    built: dict[tuple[Path, int | None], tuple[str, Network, float]] = {}  # cases share networks
     rows = []
     print(f"conditions {CONDITIONS.label()}; ngspice time = best of {args.repeat} runs; "
           "model time = median of 5 batches of repeated calls, one sequence per call")
     print(f"{'case':<34} {'steps':>5} {'units':>5} {'ngspice s':>9} {'model µs':>9} {'speed-up':>9} "
           f"{'aware agr.':>10} {'ideal agr.':>10} {'aware err%':>10} {'ideal err%':>10}")
-    for case in cases(seeds, args.kws):
-        if id(case.network) not in built:
-            start = time.perf_counter()
-            model = circuit_model(case.network, CONDITIONS, diode_units=case.diode_units)
-            built[id(case.network)] = (case.label, model, time.perf_counter() - start)
-        _, model, _ = built[id(case.network)]
-        runs = [circuit_run(case) for _ in range(args.repeat)]
-        seconds, bench, plot = min(runs, key=lambda r: r[0])
-        circuit_out = bench.outputs(plot)
-        aware, ideal = run_network(model, case.inputs), bench.reference
-        aware_agreement, states = state_agreement(bench, plot, aware)
-        per_call = time_per_call(model, case.inputs)
-        row = {"seconds": seconds, "model": per_call, "speedup": seconds / per_call,
-               "aware": aware_agreement, "ideal": state_agreement(bench, plot, ideal)[0],
-               "aware_err": output_error(aware.output, circuit_out), "ideal_err": output_error(ideal.output, circuit_out),
-               "states": states, "cells": len(bench.cells())}
-        rows.append(row)
-        print(f"{case.label:<34} {len(case.inputs):>5} {row['cells']:>5} {seconds:>9.2f} {per_call * 1e6:>9.1f} "
-              f"{row['speedup']:>8.3g}x {row['aware'] * 100:>9.2f}% {row['ideal'] * 100:>9.2f}% "
-              f"{row['aware_err']:>10.2f} {row['ideal_err']:>10.2f}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-circuit-model-") as work:
+        for case in cases(seeds, args.kws, Path(work)):
+            key = (case.network, case.diode_units)
+            if key not in built:
+                start = time.perf_counter()
+                model = circuit_model(load_network(case.network), CONDITIONS, diode_units=case.diode_units)
+                built[key] = (case.label, model, time.perf_counter() - start)
+            row = measure(case, built[key][1], args.repeat)
+            rows.append(row)
+            print(f"{case.label:<34} {row['steps']:>5} {row['cells']:>5} {row['seconds']:>9.2f} "
+                  f"{row['model'] * 1e6:>9.1f} {row['speedup']:>8.3g}x {row['aware'] * 100:>9.2f}% "
+                  f"{row['ideal'] * 100:>9.2f}% {row['aware_err']:>10.2f} {row['ideal_err']:>10.2f}", flush=True)
     states = sum(r["states"] for r in rows)
     pooled = lambda k: sum(r[k] * r["states"] for r in rows) / states * 100
     print()

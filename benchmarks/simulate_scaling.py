@@ -4,7 +4,8 @@ For each d the power-sweep network `input(d) → BMRU(d)` (flows/sweep.py: d × 
 fixed per-entry statistics, M = 8 so the step is the same at every d) runs through
 `flows.simulate.run` (what `bmru simulate` does: build the circuit, the deck, one ngspice
 transient, score, write files) on T random input rows. Prints the wall time of every
-(d, T) and two fits: the power law time ≈ c · d^a · T^b over all points, and, because a
+(d, T) in wall time and in ngspice CPU time (its processes' user + system time: steadier
+on a shared machine), and for each two fits: the power law time ≈ c · d^a · T^b over all points, and, because a
 fixed cost per run (Python, parsing the deck, the operating point) hides the part that grows
 with T, per d the line time = setup + T · per-step, with power laws of setup and per-step
 against d.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -29,9 +31,9 @@ from flows.simulate import SimulationRun, run  # noqa: E402
 from flows.sweep import DIODE_UNITS, sweep_inputs, sweep_network  # noqa: E402
 
 
-def measure(d: int, steps: int, work: Path) -> float:
-    """Seconds of one `bmru simulate` of the d-network on `steps` input rows (a fresh
-    output folder each time)."""
+def measure(d: int, steps: int, work: Path) -> tuple[float, float]:
+    """(wall seconds, ngspice CPU seconds) of one `bmru simulate` of the d-network on
+    `steps` input rows, into a fresh output folder."""
     network = sweep_network(d)
     path = work / f"{network.name}.yaml"
     path.write_text(network.to_yaml())
@@ -39,9 +41,12 @@ def measure(d: int, steps: int, work: Path) -> float:
     np.savetxt(inputs, sweep_inputs(d, steps), delimiter=",", fmt="%.6g",
                header=",".join(f"x{j}" for j in range(d)), comments="")
     out = Path(tempfile.mkdtemp(prefix=f"sim_d{d}_T{steps}_", dir=work))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     run(SimulationRun(network=path, inputs=inputs, diode_units=DIODE_UNITS), out)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def power_law(x: list[float], y: list[float]) -> tuple[float, float]:
@@ -75,36 +80,42 @@ def main() -> None:
     lengths = [int(x) for x in args.steps.split(",")]
     if len(dims) < 2 or len(lengths) < 2:
         parser.error("the fit needs at least two values of d and two of T")
-    times: dict[tuple[int, int], float] = {}
+    wall: dict[tuple[int, int], float] = {}
+    cpu: dict[tuple[int, int], float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-simulate-") as tmp:
         for d in dims:
             devices = build_circuit(sweep_network(d), diode_units=DIODE_UNITS).device_count()["total"]
             for steps in lengths:
-                times[d, steps] = min(measure(d, steps, Path(tmp)) for _ in range(args.repeat))
-                print(f"d={d:>3} ({devices:>5} devices) T={steps:>4}: {times[d, steps]:8.2f} s  "
-                      f"({times[d, steps] / steps * 1e3:7.1f} ms per step)", flush=True)
-    print()
-    print("wall time (s)   " + "".join(f"T={t:<10}" for t in lengths))
+                runs = [measure(d, steps, Path(tmp)) for _ in range(args.repeat)]
+                wall[d, steps] = min(r[0] for r in runs)
+                cpu[d, steps] = min(r[1] for r in runs)
+                print(f"d={d:>3} ({devices:>5} devices) T={steps:>4}: {wall[d, steps]:8.2f} s wall, "
+                      f"{cpu[d, steps]:8.2f} s ngspice CPU", flush=True)
+    for label, times in (("wall time", wall), ("ngspice CPU time", cpu)):
+        report(label, times, dims, lengths)
+
+
+def report(label: str, times: dict[tuple[int, int], float], dims: list[int], lengths: list[int]) -> None:
+    """Table, power-law fit and setup + per-step decomposition of one time measure."""
+    print(f"\n{label} (s)".ljust(18) + "".join(f"T={t:<10}" for t in lengths))
     for d in dims:
-        print(f"d={d:<13}" + "".join(f"{times[d, t]:<12.2f}" for t in lengths))
+        print(f"d={d:<15}" + "".join(f"{times[d, t]:<12.2f}" for t in lengths))
     c, a, b, r2 = fit(times)
-    print(f"\nfit: time ≈ {c:.3g} s · d^{a:.2f} · T^{b:.2f}   (R² {r2:.3f}, {len(times)} points)")
+    print(f"fit: {label} ≈ {c:.3g} s · d^{a:.2f} · T^{b:.2f}   (R² {r2:.3f}, {len(times)} points)")
     setup, per_step = [], []
     for d in dims:
         slope, intercept = np.polyfit(lengths, [times[d, t] for t in lengths], 1)
         setup.append(float(intercept))
         per_step.append(float(slope))
-        print(f"d={d:>3}: time ≈ {intercept:6.2f} s + T · {slope * 1e3:7.1f} ms")
+        print(f"d={d:>3}: {label} ≈ {intercept:6.2f} s + T · {slope * 1e3:7.1f} ms")
     for name, values in (("setup", setup), ("per step", per_step)):
         if min(values) > 0:
-            c, a = power_law(dims, values)
-            print(f"{name:>8} ∝ d^{a:.2f}")
+            print(f"{name:>8} ∝ d^{power_law(dims, values)[1]:.2f}")
         else:
             print(f"{name:>8}: not fitted (a non-positive value: the times are too noisy at small d)")
     d0, d1, t0, t1 = dims[0], dims[-1], lengths[0], lengths[-1]
     print(f"d {d0} → {d1} at T={t1}: x{times[d1, t1] / times[d0, t1]:.1f};  "
           f"T {t0} → {t1} at d={d1}: x{times[d1, t1] / times[d1, t0]:.1f}")
-
 
 if __name__ == "__main__":
     main()
