@@ -52,8 +52,12 @@ test: install
 test-all: install
 	$(PY) -m pytest -q -m ''
 
+# Speed claims: each script prints its numbers and ratios from one run (minutes each).
 bench: install
 	$(PY) benchmarks/model_load.py
+	$(PY) benchmarks/circuit_model.py
+	$(PY) benchmarks/monte_carlo.py
+	$(PY) benchmarks/simulate_scaling.py
 
 clean:
 	rm -rf build .pytest_cache
