@@ -1,6 +1,7 @@
 """Design-rule checks, two independent engines.
 
-* `own`: every checkable rule of `pdk.rules` on flat `klayout.db` Regions, in-process.
+* `own`: every checkable rule of `pdk.rules` on hierarchical (deep) `klayout.db` Regions,
+  in-process.
 * `deck`: the public SKY130 KLayout runset shipped inside the `glayout` 0.2.0 wheel
   (GPLv3, never committed): downloaded at run time with pip into
   `~/.cache/bmru-sky130/`, FEOL switched on (its default is off), run by the KLayout
@@ -77,17 +78,21 @@ def load(gds: str | os.PathLike) -> tuple[db.Layout, db.Cell]:
     return ly, tops[0]
 
 
-def _flat(ly: db.Layout, top: db.Cell, name: str) -> db.Region:
+def _layer(ly: db.Layout, top: db.Cell, name: str, store: db.DeepShapeStore | None) -> db.Region:
     a, b = layers.gds(name)
     idx = ly.find_layer(a, b)
     if idx is None:
         return db.Region()
-    return db.Region(top.begin_shapes_rec(idx))
+    if store is None:
+        return db.Region(top.begin_shapes_rec(idx))
+    return db.Region(top.begin_shapes_rec(idx), store)
 
 
-def derived_layers(ly: db.Layout, top: db.Cell) -> dict[str, db.Region]:
-    """Drawn layers plus the derived layers the rule table names."""
-    L = {n: _flat(ly, top, n) for n in layers.DRAWN}
+def derived_layers(ly: db.Layout, top: db.Cell, store: db.DeepShapeStore | None = None) -> dict[str, db.Region]:
+    """Drawn layers plus the derived layers the rule table names; with `store` the regions
+    keep the layout's hierarchy (KLayout deep mode: a unit device placed a thousand times
+    is checked once per distinct neighbourhood, not a thousand times)."""
+    L = {n: _layer(ly, top, n, store) for n in layers.DRAWN}
     for r in L.values():
         r.merge()
     diff, tap, poly, licon = L["diff"], L["tap"], L["poly"], L["licon"]
@@ -161,9 +166,22 @@ def rule_markers(rule: Rule, L: dict[str, db.Region]) -> list:
     return []
 
 
+def _distinct(markers):
+    """The markers once each, flat: in deep mode one violation seen from two hierarchy
+    levels (a cell's shape and its parent's) comes back twice."""
+    if not markers.count():
+        return markers
+    unique = sorted(set(markers.each()), key=str)
+    return db.EdgePairs(unique) if isinstance(markers, db.EdgePairs) else db.Region(unique)
+
+
+def _count(markers) -> int:
+    return _distinct(markers).count()
+
+
 def check_rule(rule: Rule, L: dict[str, db.Region]) -> int:
     """Number of violations of one rule (0 for table constants that are not checks)."""
-    return sum(m.count() for m in rule_markers(rule, L))
+    return sum(_count(m) for m in rule_markers(rule, L))
 
 
 def run_own(gds: str | os.PathLike, report: str | os.PathLike | None = None) -> DrcResult:
@@ -171,7 +189,9 @@ def run_own(gds: str | os.PathLike, report: str | os.PathLike | None = None) -> 
     database (open it beside the layout to see every violation)."""
     t0 = time.monotonic()
     ly, top = load(gds)
-    L = derived_layers(ly, top)
+    store = db.DeepShapeStore()
+    store.threads = 1  # callers (compile) run other work on the second core meanwhile
+    L = derived_layers(ly, top, store)
     counts: dict[str, int] = {}
     markers: dict[str, list] = {}
     for rule in RULES:
@@ -179,7 +199,7 @@ def run_own(gds: str | os.PathLike, report: str | os.PathLike | None = None) -> 
             continue
         ms = rule_markers(rule, L)
         markers[rule.name] = ms
-        counts[rule.name] = counts.get(rule.name, 0) + sum(m.count() for m in ms)
+        counts[rule.name] = counts.get(rule.name, 0) + sum(_count(m) for m in ms)
     if report:
         import klayout.rdb as rdb
         r = rdb.ReportDatabase("bmru own DRC")
@@ -193,7 +213,7 @@ def run_own(gds: str | os.PathLike, report: str | os.PathLike | None = None) -> 
             cat.description = f"{rule.name}: {rule.text} ({rule.value:g})"
             for m in markers[rule.name]:
                 if m.count():
-                    r.create_items(cell.rdb_id(), cat.rdb_id(), trans, m)
+                    r.create_items(cell.rdb_id(), cat.rdb_id(), trans, _distinct(m))
         r.save(str(report))
     return DrcResult("own", top.name, counts, time.monotonic() - t0, str(report) if report else "")
 
