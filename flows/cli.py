@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "flows.cmd_lvs",
     "flows.cmd_view",
     "flows.cmd_sweep",
+    "flows.cmd_noise",
     "flows.cmd_pvt",
 )
 
