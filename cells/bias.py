@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from cells.netlist import Device, first_crossing, mismatch_conditions, pvt_conditions, subckt, units
-from pdk.datasheet import Datasheet, Spec
+from pdk.datasheet import Datasheet, ErrorRecorder, Spec, worst
 from pdk.models import Conditions
 from pdk.ngspice import Job, simulate_many
 from pdk.unit import NMOS, PMOS
@@ -127,10 +127,6 @@ def deck(tree: BiasTree, cond: Conditions, vout_sweep: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _worst(err: np.ndarray) -> float:
-    return float(err[np.argmax(np.abs(err))])
-
-
 def characterize(workers: int | None = None, progress: bool | None = None, tree: BiasTree | None = None,
                  conditions: list[Conditions] | None = None, samples: int = MISMATCH_SAMPLES) -> Datasheet:
     """Ratio errors of every output against iref and output voltage, over PVT and mismatch."""
@@ -142,23 +138,14 @@ def characterize(workers: int | None = None, progress: bool | None = None, tree:
     jobs += [Job(f"bias_i_{key(c)}", deck(tree, c, False)) for c in mm]
     res = simulate_many(jobs, workers=workers, progress=progress, desc="bias")
     sheet = Datasheet("bias")
-    curves: dict = {}
-    mm_vals: dict[str, list[float]] = {}
+    recorder = ErrorRecorder(sheet, ERROR, MM_ERROR, SIGMA)
     for c in pvt + mm:
         p = res[f"bias_i_{key(c)}"][0]
         iref = p["i(i-sweep)"]
         k1 = int(np.argmin(np.abs(iref - 1e-9)))
         for i, (pol, n) in enumerate(tree.outputs):
             err = (np.abs(p[f"i(vm{i})"]) / (tree.output_ratio(i) * iref) - 1) * 100
-            label = f"{pol}{n}"
-            if c.mismatch:
-                at1 = float(np.interp(1e-9, iref, err))
-                sheet.add(MM_ERROR, f"{label} {c.label()}", at1)
-                mm_vals.setdefault(label, []).append(at1)
-                continue
-            sheet.add(ERROR, f"{label} {c.label()}", _worst(err))
-            if c.corner == "tt" and c.temp == 27.0 and c.vdd == 1.8:
-                curves[f"{label} iref"] = {"x": iref.tolist(), "error_pct": err.round(4).tolist()}
+            recorder.record(f"{pol}{n}", c, iref, err, curve=f"{pol}{n} iref")
         if c.mismatch:
             continue
         sourced = sum(abs(p[f"i(vm{i})"][k1]) for i, (pol, _) in enumerate(tree.outputs) if pol == "p")
@@ -166,11 +153,8 @@ def characterize(workers: int | None = None, progress: bool | None = None, tree:
         v = res[f"bias_v_{key(c)}"][0]
         for i, (pol, n) in enumerate(tree.outputs):
             err = (np.abs(v[f"i(vm{i})"]) / (tree.output_ratio(i) * 1e-9) - 1) * 100
-            sheet.add(VOUT_ERROR, f"{pol}{n} {c.label()}", _worst(err))
-    for label, vals in mm_vals.items():
-        if len(vals) > 1:
-            sheet.add(SIGMA, f"{label} n={len(vals)}", float(np.std(vals, ddof=1)))
-    sheet.curves = curves
+            sheet.add(VOUT_ERROR, f"{pol}{n} {c.label()}", worst(err))
+    recorder.finish()
     return sheet
 
 

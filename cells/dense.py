@@ -27,7 +27,7 @@ import numpy as np
 
 from cells.bias import BiasTree
 from cells.netlist import Device, mismatch_conditions, pvt_conditions, subckt, units
-from pdk.datasheet import Datasheet, Spec
+from pdk.datasheet import Datasheet, ErrorRecorder, Spec, is_nominal
 from pdk.devices import MODELS
 from pdk.models import Conditions
 from pdk.ngspice import Job, simulate_many
@@ -169,8 +169,7 @@ def characterize(workers: int | None = None, progress: bool | None = None, block
                         workers=workers, progress=progress, desc="dense")
     sheet = Datasheet("dense")
     unit = IREF * TREE.pmos_unit_ratio()
-    curves: dict = {}
-    mm_vals: dict[str, list[float]] = {}
+    recorder = ErrorRecorder(sheet, ERROR, MM_ERROR, SIGMA)
     for c in pvt + mm:
         p = res[f"dense_{key(c)}"][0]
         x0 = p["i(i-sweep)"]
@@ -181,25 +180,20 @@ def characterize(workers: int | None = None, progress: bool | None = None, block
             out = p[f"i(vm{i})"]
             err = (out - ideal[:, i]) / 1e-9 * 100
             label = f"out{i}"
+            recorder.record(label, c, x0, err)
             if c.mismatch:
-                sheet.add(MM_ERROR, f"{label} {c.label()}", err[k1])
-                mm_vals.setdefault(label, []).append(float(err[k1]))
                 continue
-            sheet.add(ERROR, f"{label} {c.label()}", float(err[np.argmax(np.abs(err))]))
             net = np.asarray(x @ block.ratios()[i] + block.bias[i] * unit)
             off = net < -0.5e-9
             if off.any():
                 sheet.add(ZERO, f"{label} {c.label()}", float(np.max(np.abs(out[off]))) * 1e12)
-            if c.corner == "tt" and c.temp == 27.0 and c.vdd == 1.8:
-                curves[label] = {"x0": x0.tolist(), "out": out.tolist(), "ideal": ideal[:, i].tolist()}
+            if is_nominal(c):
+                sheet.curves[label] = {"x0": x0.tolist(), "out": out.tolist(), "ideal": ideal[:, i].tolist()}
         if not c.mismatch:
             sheet.add(POWER, c.label(), float(-p["i(vblk)"][k1] * c.vdd * 1e9))
-    for label, vals in mm_vals.items():
-        if len(vals) > 1:
-            sheet.add(SIGMA, f"{label} n={len(vals)}", float(np.std(vals, ddof=1)))
-    curves["block"] = {"weights": [list(r) for r in block.weights], "bias": list(block.bias),
-                       "input_units": block.input_units}
-    sheet.curves = curves
+    recorder.finish()
+    sheet.curves["block"] = {"weights": [list(r) for r in block.weights], "bias": list(block.bias),
+                             "input_units": block.input_units}
     return sheet
 
 

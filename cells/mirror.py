@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cells.netlist import Device, mismatch_conditions, pvt_conditions, subckt, units
-from pdk.datasheet import Datasheet, Spec
+from pdk.datasheet import Datasheet, ErrorRecorder, Spec, is_nominal, worst
 from pdk.devices import MODELS
 from pdk.models import Conditions
 from pdk.ngspice import Job, simulate_many
@@ -113,10 +113,6 @@ GOLDEN = Path(__file__).parent / "goldens" / "mirror.yaml"
 MISMATCH_SAMPLES = 30
 
 
-def _worst(err: np.ndarray) -> float:
-    return float(err[np.argmax(np.abs(err))])
-
-
 def characterize(workers: int | None = None, progress: bool | None = None,
                  conditions: list[Conditions] | None = None, samples: int = MISMATCH_SAMPLES) -> Datasheet:
     """Both polarities × 7 ratios over PVT (input sweep and output sweep) and mismatch."""
@@ -128,8 +124,7 @@ def characterize(workers: int | None = None, progress: bool | None = None,
     jobs += [Job(f"mir_{p}_i_{key(c)}", _deck(p, c, False)) for p in "np" for c in mm]
     res = simulate_many(jobs, workers=workers, progress=progress, desc="mirror")
     sheet = Datasheet("mirror")
-    curves: dict = {}
-    mm_values: dict[str, list[float]] = {}
+    recorder = ErrorRecorder(sheet, ERROR, MM_ERROR, SIGMA)
     for p in "np":
         for c in pvt + mm:
             plot = res[f"mir_{p}_i_{key(c)}"][0]
@@ -137,15 +132,7 @@ def characterize(workers: int | None = None, progress: bool | None = None,
             for i, (m, k) in enumerate(RATIOS):
                 r = k / m
                 err = (np.abs(plot[f"i(vm{i})"]) / (r * i_in) - 1) * 100
-                label = f"{p}fet r={r:g}"
-                if c.mismatch:
-                    at1 = float(np.interp(1e-9, i_in, err))
-                    sheet.add(MM_ERROR, f"{label} {c.label()}", at1)
-                    mm_values.setdefault(label, []).append(at1)
-                    continue
-                sheet.add(ERROR, f"{label} {c.label()}", _worst(err))
-                if c.corner == "tt" and c.temp == 27.0 and c.vdd == 1.8:
-                    curves[f"{label} iin"] = {"x": i_in.tolist(), "error_pct": err.round(4).tolist()}
+                recorder.record(f"{p}fet r={r:g}", c, i_in, err, curve=f"{p}fet r={r:g} iin")
             if c.mismatch:
                 continue
             vplot = res[f"mir_{p}_v_{key(c)}"][0]
@@ -153,15 +140,11 @@ def characterize(workers: int | None = None, progress: bool | None = None,
             for i, (m, k) in enumerate(RATIOS):
                 r = k / m
                 err = (np.abs(vplot[f"i(vm{i})"]) / (r * 1e-9) - 1) * 100
-                sheet.add(VOUT_ERROR, f"{p}fet r={r:g} {c.label()}", _worst(err))
-                if c.corner == "tt" and c.temp == 27.0 and c.vdd == 1.8:
-                    curves[f"{p}fet r={r:g} vout"] = {"x": vo.tolist(), "error_pct": err.round(4).tolist()}
-    for label, vals in mm_values.items():
-        if len(vals) > 1:
-            sheet.add(SIGMA, f"{label} n={len(vals)}", float(np.std(vals, ddof=1)))
-    sheet.curves = curves
+                sheet.add(VOUT_ERROR, f"{p}fet r={r:g} {c.label()}", worst(err))
+                if is_nominal(c):
+                    sheet.curves[f"{p}fet r={r:g} vout"] = {"x": vo.tolist(), "error_pct": err.round(4).tolist()}
+    recorder.finish()
     return sheet
-
 
 def plot(sheet: Datasheet, directory: Path) -> list[Path]:
     """Error against input current and against output voltage at tt, worst over PVT."""

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 
@@ -40,6 +41,45 @@ class Datasheet:
                       for n, s in self.specs.items()},
             "curves": self.curves,
         }
+
+
+def worst(err: np.ndarray) -> float:
+    """The signed value of largest magnitude."""
+    return float(err[np.argmax(np.abs(err))])
+
+
+def is_nominal(condition) -> bool:
+    """tt, 27 °C, 1.8 V without mismatch: the point whose curves are kept for plots."""
+    return (condition.corner, condition.temp, condition.vdd, condition.mismatch) == ("tt", 27.0, 1.8, False)
+
+
+@dataclass
+class ErrorRecorder:
+    """How every cell records a ratio-error curve (percent against its sweep `x`): at a PVT
+    point the worst value, for a mismatch sample the value at `at` (σ over the samples by
+    `finish()`), and at the nominal point the curve itself for plots."""
+
+    sheet: Datasheet
+    error: Spec
+    mismatch_error: Spec
+    sigma: Spec
+    at: float = 1e-9
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+    def record(self, label: str, condition, x: np.ndarray, err: np.ndarray, curve: str | None = None) -> None:
+        if condition.mismatch:
+            value = float(np.interp(self.at, x, err))
+            self.sheet.add(self.mismatch_error, f"{label} {condition.label()}", value)
+            self.samples.setdefault(label, []).append(value)
+            return
+        self.sheet.add(self.error, f"{label} {condition.label()}", worst(err))
+        if curve and is_nominal(condition):
+            self.sheet.curves[curve] = {"x": x.tolist(), "error_pct": err.round(4).tolist()}
+
+    def finish(self) -> None:
+        for label, values in self.samples.items():
+            if len(values) > 1:
+                self.sheet.add(self.sigma, f"{label} n={len(values)}", float(np.std(values, ddof=1)))
 
 
 @dataclass(frozen=True)
