@@ -412,12 +412,14 @@ def summarise(spec: NoiseSpec, runs: list[dict], device: list[dict]) -> dict:
             (rows if r["kind"] == "bmru" else linear_rows).append(row)
     worst = min(rows, key=lambda row: row["S"])
     linear_worst = min(linear_rows, key=lambda row: row["S"])
-    table = {}
+    table: dict[str, dict[str, float]] = {}
+    bounded: dict[str, bool] = {}
     for row in rows:
         key = f"{row['region']}_{row['state']}"
         entry = table.setdefault(key, {})
         level = f"{row['level']:g}"
         entry[level] = min(entry.get(level, math.inf), row["S"])
+        bounded[key] = bounded.get(key, False) or row["bounded"]
     # flips against distance to the threshold a cell would cross (β_hi from low, β_lo from high)
     flips = []
     for r in runs:
@@ -473,6 +475,7 @@ def summarise(spec: NoiseSpec, runs: list[dict], device: list[dict]) -> dict:
         "suppression_min_is_bound": worst["bounded"],
         "suppression_min_at": {k: worst[k] for k in ("region", "state", "level", "layer")},
         "suppression_by_region": table,
+        "suppression_by_region_is_bound": bounded,
         "linear_suppression_min": linear_worst["S"],
         "linear_suppression_max": max(row["S"] for row in linear_rows),
         "boundaries": rows,
@@ -502,7 +505,9 @@ def plot_noise(result: dict, out) -> None:
     ax = axes[0]
     for key, by_level in result["suppression_by_region"].items():
         levels = sorted(by_level, key=float)
-        ax.semilogy([float(l) * 100 for l in levels], [by_level[l] for l in levels], "o-", label=f"BMRU {key}")
+        bound = result["suppression_by_region_is_bound"][key]
+        ax.semilogy([float(l) * 100 for l in levels], [by_level[l] for l in levels], "o--" if bound else "o-",
+                    label=f"BMRU {key}" + (" (lower bound: solver floor)" if bound else ""))
     levels = sorted({row["level"] for row in result["linear_boundaries"]})
     ax.semilogy([l * 100 for l in levels],
                 [min(r["S"] for r in result["linear_boundaries"] if r["level"] == l) for l in levels],

@@ -85,8 +85,35 @@ def test_flip_families_sit_at_their_distance():
 
 
 @pytest.mark.ngspice
+def test_hold_band_suppression_beats_linear_chain():
+    """One short run of a 2-layer chain in the hold band (high state, where the output
+    deviation is resolved above the solver floor) against the linear chain at the same
+    operating point: S ≥ 20 and far above the linear chain's, whose S is near 1 and whose
+    error grows along the chain."""
+    spec = noise.NoiseSpec(layers=2, window=8e-3)
+    w, b = noise.FAMILIES["hold"]
+    points = {"bmru": noise.Case("bmru", "hold", w, b, "high", noise.ALPHA, 0.05),
+              "linear": noise.Case("linear", "hold", 1.0, 0.0, "high", b + w * noise.ALPHA, 0.05)}
+    rows = {}
+    for kind, case in points.items():
+        circuit = noise.build_circuit(noise.chain_network(2, case.w, case.b, linear=kind == "linear"),
+                                      diode_units=noise.DIODE_UNITS)
+        run = {c.key: noise.traces(simulate(noise.deck(circuit, c, spec), c.key)[0], c, 2, spec)
+               for c in (case, replace(case, level=0.0), replace(case, level=0.0, variant="grid"))}
+        rows[kind] = noise.boundaries(run[case.key], run[replace(case, level=0.0).key],
+                                      run[replace(case, level=0.0, variant="grid").key], case)
+    for row in rows["bmru"]:
+        assert row["state"] == "high" and row["flips"] == 0 and not row["bounded"]
+        assert row["S"] >= 20
+        assert row["S"] > 100 * max(r["S"] for r in rows["linear"])
+    assert all(0.5 < r["S"] < 3 for r in rows["linear"])
+    assert rows["linear"][1]["output_dev"] > 1.1 * rows["linear"][0]["output_dev"]
+
+
+@pytest.mark.slow
+@pytest.mark.ngspice
 def test_quick_noise_run(tmp_path):
-    """A 2-layer chain at one level: the BMRU boundaries suppress (S ≥ 20, far above the
+    """The CLI on a 2-layer chain at one level (≈ 3 CPU-minutes): the BMRU boundaries suppress (S ≥ 20, far above the
     linear chain, whose S is near 1 by construction), noise accumulates along the linear
     chain, and nothing flips far from the thresholds."""
     out = tmp_path / "noise"
