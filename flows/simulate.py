@@ -41,6 +41,8 @@ class Bench:
     circuit: Circuit
     plan: testbench.TransientPlan
     reference: ModelTrace
+    #: the model run with the realised (quantized) parameters: explains, never replaces, the reference
+    mapped: ModelTrace
 
     @classmethod
     def load(cls, network_path: Path, inputs_path: Path, step: float | None = None,
@@ -50,7 +52,8 @@ class Bench:
         inputs = load_sequence(inputs_path, network.input_size)
         circuit = build_circuit(network, diode_units=diode_units)
         plan = testbench.TransientPlan(step=step or testbench.settling_step(circuit.notes["weight_diode_units"]))
-        return cls(network, inputs, circuit, plan, run_network(network, inputs))
+        return cls(network, inputs, circuit, plan, run_network(network, inputs),
+                   run_network(circuit.mapping.mapped, inputs))
 
     def cells(self) -> list[tuple[int, int, Block]]:
         """Every BMRU cell as (layer index, unit, block)."""
@@ -71,35 +74,37 @@ class Bench:
     def deck(self, conditions: Conditions) -> str:
         """The transient deck under `conditions`: per-block supply probes, every cell's
         logic node `qb` saved (its state), and every cell started in its low state
-        (h₀ = 0, §3): with a first input in the hold band the macro has two operating
-        points, and ngspice would otherwise pick one arbitrarily."""
+        (h₀ = 0, §3) by `.ic`: with a first input in the hold band the macro has two
+        operating points, and ngspice would otherwise pick one arbitrarily."""
         netlist = self.circuit.netlist(probe_supplies=True, merge_parallel=not conditions.mismatch)
         cells = self.cells()
         probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in cells)
-        nodeset = {}
+        initial = {}
         for _, _, block in cells:
-            nodeset[self._node(block, "q")] = "0"
-            nodeset[self._node(block, "v0")] = "{supply}"
+            initial[self._node(block, "q")] = "0"
+            initial[self._node(block, "v0")] = "{supply}"
         return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
-                               probes=probes, nodeset=nodeset)
+                               probes=probes, initial=initial)
 
     def outputs(self, plot: Plot) -> np.ndarray:
         """Output currents at the end of each step, software units."""
         return testbench.outputs(plot, self.network, len(self.inputs), self.plan)
 
     def states(self, plot: Plot, conditions: Conditions) -> dict:
-        """Every BMRU cell's state at the end of each step against the model's h_t: high
-        when the cell's logic node `qb` is below half the supply (it closes the α switch)."""
+        """Every BMRU cell's state at the end of each step against the model's h_t (and,
+        to tell circuit error from quantization, against the mapped model's): high when the
+        cell's logic node `qb` is below half the supply (it closes the α switch)."""
         cells = self.cells()
         if not cells:
-            return {"cells": 0, "samples": 0, "agreement": None, "disagreements": 0}
+            return {"cells": 0, "samples": 0, "agreement": None, "disagreements": 0, "mapped_agreement": None}
         at = testbench.sample_times(len(self.inputs), self.plan)
         circuit = np.stack([np.interp(at, plot["time"], plot[f"v({self._node(b, 'qb')})"]) < conditions.vdd / 2
                             for _, _, b in cells], axis=1)
-        model = np.stack([self.reference.activations[layer][:, unit] > 0 for layer, unit, _ in cells], axis=1)
+        model, mapped = (np.stack([trace.activations[layer][:, unit] > 0 for layer, unit, _ in cells], axis=1)
+                         for trace in (self.reference, self.mapped))
         agree = circuit == model
         return {"cells": len(cells), "samples": int(agree.size), "agreement": float(agree.mean()),
-                "disagreements": int((~agree).sum())}
+                "disagreements": int((~agree).sum()), "mapped_agreement": float((circuit == mapped).mean())}
 
     def score(self, plot: Plot, conditions: Conditions) -> dict:
         """Conditions, output agreement, cell-state agreement and power of one run."""

@@ -59,14 +59,17 @@ def ports(network: Network) -> list[str]:
 
 def build(macro: Path | str, network: Network, inputs: np.ndarray, plan: TransientPlan,
           conditions: Conditions, probes: tuple[str, ...] = (),
-          nodeset: dict[str, str] | None = None) -> str:
+          initial: dict[str, str] | None = None) -> str:
     """The deck: models, the macro (included from a Path, or inline netlist text), sources,
     and one `.tran`.
 
     Only the supply, the output currents and `probes` (extra vectors such as
     `v(xNAME.l1_y0)`) are saved: a macro's internal nodes would swell the raw file.
-    `nodeset` (node → value) steers the initial operating point where the macro has more
-    than one, e.g. a BMRU cell whose first input lies in its hold band."""
+    `initial` (node → value) holds those nodes (`.ic`) while ngspice solves the starting
+    operating point and releases them at t = 0: it picks the state of a macro that has more
+    than one, e.g. a BMRU cell whose first input lies in its hold band. (`.nodeset` only
+    hints and was measured to be lost when the operating point needs gmin or source
+    stepping: 19 of 45 flip-flop PVT points started in the wrong state.)"""
     unit = network.unit_current
     steps = len(inputs)
     lines = [f"* {network.name}: {steps} steps of {plan.step * 1e3:g} ms, {conditions.label()}",
@@ -83,8 +86,8 @@ def build(macro: Path | str, network: Network, inputs: np.ndarray, plan: Transie
     lines.append(f"X{network.name} {' '.join(ports(network))} {network.name}")
     saved = ["v(vdd)", "i(vdd)"] + [f"i(vout{j})" for j in range(network.output_size)] + list(probes)
     lines.append(".save " + " ".join(saved))
-    if nodeset:
-        lines.append(".nodeset " + " ".join(f"v({node})={value}" for node, value in nodeset.items()))
+    if initial:
+        lines.append(".ic " + " ".join(f"v({node})={value}" for node, value in initial.items()))
     lines.append(f".tran {plan.step / 50:.6g} {steps * plan.step:.6g}")
     return "\n".join(lines) + "\n.end\n"
 

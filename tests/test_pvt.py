@@ -51,7 +51,8 @@ def test_grid_covers_corners_temperatures_supplies_and_seeds():
 def _row(name: str, kind: str, agreement: float, power: float, error: float = 0.01) -> dict:
     score = {"corner": "tt", "temp_c": 27.0, "vdd_v": 1.8, "mismatch_seed": None,
              "agreement": {"relative_error_max": error, "decision_agrees": True},
-             "states": {"agreement": agreement, "disagreements": round((1 - agreement) * 200)},
+             "states": {"agreement": agreement, "disagreements": round((1 - agreement) * 200),
+                        "mapped_agreement": 1.0},
              "power": {"total_W": power}}
     return pvt.record(name, kind, score)
 
@@ -84,7 +85,7 @@ def test_tiny_grid_runs_every_job_and_writes_tables_and_plots(local):
                                                                          ("tt", 1), ("tt", 2)]
     for r in data["runs"]:
         # the flip-flop keeps ≥ 0.19 units from its thresholds: every state agrees
-        assert r["state_agreement"] == 1.0 and r["pass"] and r["decision_agrees"], r
+        assert r["state_agreement"] == r["state_agreement_mapped"] == 1.0 and r["pass"] and r["decision_agrees"], r
         assert r["relative_error_max"] < 0.10  # measured 1.3–5.4 %
         assert 2e-9 < r["power_W"] < 50e-9
     powers = [r["power_W"] for r in data["runs"]]
