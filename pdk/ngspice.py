@@ -71,6 +71,12 @@ class Job:
     netlist: str
 
 
+# Debian's spinit runs ngspice with an OpenMP team of 2 whatever OMP_NUM_THREADS says; with
+# parallel jobs on few cores the teams fight and runs slow ~15x (benchmarks/monte_carlo.py).
+# ngspice reads .spiceinit from its working directory after spinit.
+SPICEINIT = "set num_threads=1\n"
+
+
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("HOME", tempfile.gettempdir())  # ngspice segfaults when HOME is unset
@@ -174,6 +180,7 @@ def simulate(netlist: str, name: str = "deck", timeout: float = 900.0, keep: Pat
         raw = work / f"{name}.raw"
         text = netlist if netlist.rstrip().lower().endswith(".end") else netlist.rstrip() + "\n.end\n"
         deck.write_text(text)
+        (work / ".spiceinit").write_text(SPICEINIT)
         try:
             proc = subprocess.run([NGSPICE, "-b", "-r", str(raw), str(deck)], cwd=work,
                                   capture_output=True, text=True, timeout=timeout, env=_environment())

@@ -86,3 +86,10 @@ def test_a_failing_job_on_dask_raises_the_simulation_error(dask_cluster):
     with pytest.raises(SimulationError, match="broken_remote"):
         simulate_many([Job("broken_remote", DIVIDER + "Xbad a b nothing\n.op\n")], progress=False,
                       scheduler=dask_cluster)
+
+
+def test_ngspice_runs_one_openmp_thread_per_job(tmp_path):
+    """Debian's spinit asks for 2 threads; parallel jobs with 2-thread teams run ~15x slower."""
+    deck = "t\nv1 a 0 1\nr1 a 0 1k\n.op\n.control\necho omp-team=$num_threads\n.endc\n"
+    simulate(deck, name="team", keep=tmp_path)
+    assert "omp-team=1" in (tmp_path / "team.log").read_text()
