@@ -9,17 +9,16 @@ agreement per seed (a run does not depend on its neighbours).
 
 ngspice's OpenMP team: Debian's ngspice is built with OpenMP and its init file sets a team
 of 2 threads whatever OMP_NUM_THREADS says (`set num_threads` in spinit; measured: a
-second thread busy beside the first). `--threads` compares that default ('default', what
-`pdk.ngspice` runs today) with an explicit team size, set through a `.spiceinit` in a
-temporary HOME (ngspice reads `~/.spiceinit` after its spinit). On a shared machine the
-times are upper bounds and the ratios move with the other load.
-Usage: .venv/bin/python benchmarks/monte_carlo.py [--runs N] [--workers 1,2] [--threads default,1]
+second thread busy beside the first). `pdk.ngspice` overrides it per job with a `.spiceinit`
+in the job's folder; `--threads` compares team sizes ('share': the default, cores ÷
+workers; or integers). On a shared machine the times are upper bounds and the ratios move
+with the other load.
+Usage: .venv/bin/python benchmarks/monte_carlo.py [--runs N] [--workers 1,2] [--threads 2,share]
 """
 from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,32 +31,21 @@ from pdk.ngspice import Job, simulate_many  # noqa: E402
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def with_team(threads: str, home: Path) -> None:
-    """Point HOME (which pdk.ngspice passes on) at a folder whose .spiceinit sets the team."""
-    if threads == "default":
-        os.environ["HOME"] = str(home)
-        return
-    folder = home / f"threads{threads}"
-    folder.mkdir(exist_ok=True)
-    (folder / ".spiceinit").write_text(f"set num_threads={int(threads)}\n")
-    os.environ["HOME"] = str(folder)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[2:]))
     parser.add_argument("--runs", type=int, default=12, help="mismatch samples N (default 12)")
     parser.add_argument("--workers", default="1,2", help="worker counts to compare (default 1,2)")
-    parser.add_argument("--threads", default="default,1",
-                        help="ngspice OpenMP team sizes: 'default' and/or integers (default 'default,1')")
+    parser.add_argument("--threads", default="2,share",
+                        help="ngspice OpenMP team sizes: 'share' (cores / workers) and/or integers (default '2,share')")
     parser.add_argument("--network", type=Path, default=EXAMPLES / "flipflop.yaml")
     parser.add_argument("--inputs", type=Path, default=EXAMPLES / "flipflop_set.csv")
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
     teams = args.threads.split(",")
-    if args.runs < 1 or min(workers) < 1 or any(t != "default" and not (t.isdigit() and int(t) >= 1) for t in teams):
-        parser.error("--runs and every worker count must be >= 1; --threads takes 'default' or integers >= 1")
+    if args.runs < 1 or min(workers) < 1 or any(t != "share" and not (t.isdigit() and int(t) >= 1) for t in teams):
+        parser.error("--runs and every worker count must be >= 1; --threads takes 'share' or integers >= 1")
     bench = Bench.load(args.network, args.inputs)
     conditions = [Conditions(mismatch=True, seed=seed) for seed in range(1, args.runs + 1)]
     jobs = [Job(f"{bench.network.name}_mc{c.seed}", bench.deck(c)) for c in conditions]
@@ -65,17 +53,16 @@ def main() -> None:
           f"{bench.circuit.device_count()['total']} transistors, {args.runs} mismatch seeds, "
           f"{os.cpu_count()} cores")
     seconds, agreements = {}, {}
-    with tempfile.TemporaryDirectory(prefix="bench-mc-") as home:
-        for team in teams:
-            with_team(team, Path(home))
-            for count in workers:
-                start = time.perf_counter()
-                plots = simulate_many(jobs, workers=count, progress=False)
-                seconds[team, count] = elapsed = time.perf_counter() - start
-                agreements[team, count] = [bench.states(plots[j.name][0], c)["agreement"]
-                                           for j, c in zip(jobs, conditions)]
-                print(f"ngspice threads {team:>7}, workers {count}: {elapsed:7.1f} s, "
-                      f"{args.runs / elapsed * 60:6.1f} runs/min", flush=True)
+    for team in teams:
+        for count in workers:
+            start = time.perf_counter()
+            plots = simulate_many(jobs, workers=count, progress=False,
+                                  threads=None if team == "share" else int(team))
+            seconds[team, count] = elapsed = time.perf_counter() - start
+            agreements[team, count] = [bench.states(plots[j.name][0], c)["agreement"]
+                                       for j, c in zip(jobs, conditions)]
+            print(f"ngspice threads {team:>7}, workers {count}: {elapsed:7.1f} s, "
+                  f"{args.runs / elapsed * 60:6.1f} runs/min", flush=True)
     print()
     for team in teams:
         base = seconds[team, workers[0]]

@@ -48,7 +48,7 @@ from cells.diode import SignalDiode
 from flows.circuit import Block, Circuit, build_circuit
 from flows.network import BmruLayer, Network, parse_network
 from pdk.models import Conditions
-from pdk.ngspice import simulate
+from pdk.ngspice import share_of_cores, simulate
 
 ALPHA, BETA_LO, BETA_HI = 1.0, 0.5, 1.0
 UNIT = 1e-9
@@ -348,7 +348,7 @@ def device_noise(spec: NoiseSpec) -> list[dict]:
 def _simulate(circuits: dict, case: Case, spec: NoiseSpec) -> tuple[Case, dict, float]:
     start = time.perf_counter()
     circuit = circuits[(case.kind, case.w, case.b)]
-    plot = simulate(deck(circuit, case, spec), case.key)[0]
+    plot = simulate(deck(circuit, case, spec), case.key, threads=share_of_cores(spec.workers))[0]
     return case, traces(plot, case, len(circuit.network.layers), spec), time.perf_counter() - start
 
 

@@ -39,7 +39,7 @@ from flows.mapping import MappingConfig
 from flows.model import run_network
 from flows.network import BmruLayer, Network, parse_network
 from pdk.models import Conditions
-from pdk.ngspice import Plot, SimulationError, simulate
+from pdk.ngspice import Plot, SimulationError, share_of_cores, simulate
 
 #: Signal-diode units M for every d (weights are k/M).
 DIODE_UNITS = 8
@@ -204,7 +204,8 @@ def _one(d: int, spec: SweepSpec) -> dict:
     circuit = sweep_circuit(network)
     inputs = sweep_inputs(d, spec.vectors, spec.seed)
     start = time.perf_counter()
-    plot = simulate(deck(circuit, inputs, spec.conditions), f"power_d{d}", timeout=spec.timeout)[0]
+    plot = simulate(deck(circuit, inputs, spec.conditions), f"power_d{d}", timeout=spec.timeout,
+                    threads=share_of_cores(spec.workers))[0]
     row = measure(circuit, inputs, plot, spec.conditions.vdd)
     row["seconds"] = round(time.perf_counter() - start, 2)
     return row

@@ -71,16 +71,17 @@ class Job:
     netlist: str
 
 
-# Debian's spinit runs ngspice with an OpenMP team of 2 whatever OMP_NUM_THREADS says; with
-# parallel jobs on few cores the teams fight and runs slow ~15x (benchmarks/monte_carlo.py).
-# ngspice reads .spiceinit from its working directory after spinit.
-SPICEINIT = "set num_threads=1\n"
+def _spiceinit(threads: int) -> str:
+    """ngspice reads .spiceinit from its working directory after Debian's spinit, which
+    asks for an OpenMP team of 2 whatever OMP_NUM_THREADS says. Parallel jobs with a team
+    each fight over the cores and run ~15x slower (benchmarks/monte_carlo.py); a lone job
+    gains ~1.5x from a team of 2 (kws_d4 transient: 121 s against 180 s)."""
+    return f"set num_threads={max(1, int(threads))}\n"
 
 
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("HOME", tempfile.gettempdir())  # ngspice segfaults when HOME is unset
-    env["OMP_NUM_THREADS"] = "1"  # parallel ngspice processes with OpenMP slow 100x
     return env
 
 
@@ -164,9 +165,11 @@ def _missing_analysis(text: str, plots: list[Plot]) -> str | None:
     return None
 
 
-def simulate(netlist: str, name: str = "deck", timeout: float = 900.0, keep: Path | None = None) -> list[Plot]:
+def simulate(netlist: str, name: str = "deck", timeout: float = 900.0, keep: Path | None = None,
+             threads: int | None = None) -> list[Plot]:
     """Run one deck (analyses as dot-commands) and return its plots, in the order ngspice
     ran them (not always deck order: select plots by name, or use one analysis per deck).
+    `threads` is ngspice's OpenMP team (default: every core, right for a lone job).
 
     Raises SimulationError naming the deck and the offending line when ngspice reports an
     error, crashes, or produces no data.
@@ -180,7 +183,7 @@ def simulate(netlist: str, name: str = "deck", timeout: float = 900.0, keep: Pat
         raw = work / f"{name}.raw"
         text = netlist if netlist.rstrip().lower().endswith(".end") else netlist.rstrip() + "\n.end\n"
         deck.write_text(text)
-        (work / ".spiceinit").write_text(SPICEINIT)
+        (work / ".spiceinit").write_text(_spiceinit(threads or default_workers()))
         try:
             proc = subprocess.run([NGSPICE, "-b", "-r", str(raw), str(deck)], cwd=work,
                                   capture_output=True, text=True, timeout=timeout, env=_environment())
@@ -212,12 +215,18 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def share_of_cores(workers: int) -> int:
+    """OpenMP team for each of `workers` ngspice processes running side by side."""
+    return max(1, default_workers() // max(1, workers))
+
+
 def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = None,
                   progress: bool | None = None, desc: str = "ngspice",
-                  scheduler: str | None = None) -> dict[str, list[Plot]]:
+                  scheduler: str | None = None, threads: int | None = None) -> dict[str, list[Plot]]:
     """Run jobs in parallel and return results keyed by job name, in submission order.
 
-    Locally: one ngspice process per job, `workers` at a time (default one per core).
+    Locally: one ngspice process per job, `workers` at a time (default one per core), each
+    with an OpenMP team of `threads` (default: its share of the cores; 1 on Dask).
     With `scheduler` (a Dask distributed address such as tcp://host:8786) the same jobs run
     on that cluster's workers, which need ngspice and this package installed. The progress
     bar shows on a terminal (or when progress=True). The first failing job raises its
@@ -235,17 +244,19 @@ def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = Non
         if scheduler:
             results = _run_on_dask(jobs, scheduler, bar)
         else:
-            results = _run_locally(jobs, workers or default_workers(), bar)
+            workers = workers or default_workers()
+            team = threads or share_of_cores(min(workers, len(jobs)))
+            results = _run_locally(jobs, workers, team, bar)
     finally:
         bar.close()
     return {n: results[n] for n in names}
 
 
-def _run_locally(jobs: list[Job], workers: int, bar) -> dict[str, list[Plot]]:
+def _run_locally(jobs: list[Job], workers: int, team: int, bar) -> dict[str, list[Plot]]:
     results: dict[str, list[Plot]] = {}
     # threads suffice: each job's work happens in its own ngspice process
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(simulate, j.netlist, j.name): j.name for j in jobs}
+        futures = {pool.submit(simulate, j.netlist, j.name, threads=team): j.name for j in jobs}
         try:
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
@@ -263,7 +274,8 @@ def _run_on_dask(jobs: list[Job], scheduler: str, bar) -> dict[str, list[Plot]]:
 
     results: dict[str, list[Plot]] = {}
     with Client(scheduler, timeout="30s") as client:
-        futures = {client.submit(simulate, j.netlist, j.name, pure=False): j.name for j in jobs}
+        futures = {client.submit(simulate, j.netlist, j.name, threads=1, pure=False): j.name
+                   for j in jobs}
         try:
             for future in dask_completed(futures):
                 results[futures[future]] = future.result()
