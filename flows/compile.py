@@ -1,10 +1,12 @@
 """`bmru compile`: one network file to every view of its macro.
 
 Steps, in order: validate → map → netlist → layout (GDS) → DRC and LVS → schematics →
-testbenches → manifest. The own-engine DRC reads the saved GDS in a second process while
-this one runs LVS, schematics and testbenches (the two longest steps share nothing); the
-compile waits for it before the manifest. Everything is written into a temporary sibling of
-the output directory and renamed into place at the end, so a failure leaves nothing behind.
+testbenches → manifest. Three lanes share the cores: schematics and testbenches need only
+the circuit, so a child process draws them while this one draws the layout; once the GDS
+is saved a second child runs the own-engine DRC (the longest step, with a thread per core)
+while this one runs LVS. The compile waits for both before the manifest. Everything is
+written into a temporary sibling of the output directory and renamed into place at the end,
+so a failure leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from flows.errors import CheckFailed
 from flows.mapping import MappingConfig
 from flows.network import Network, load_network
 from pdk.models import Conditions
+from pdk.ngspice import default_workers
 
 
 @dataclass(frozen=True)
@@ -108,18 +111,18 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     spice = out / f"{name}.spice"
     spice.write_text(circuit.netlist())
     done("netlist")
-    macro = draw_macro(circuit)
-    gds = out / f"{name}.gds"
-    macro.save(gds)
-    done("layout")
-    with _BackgroundDrc(gds, options.check) as own_drc:
-        checks = _lvs(gds, spice) if options.check else {}
-        done("lvs")
-        schematics = _schematics(circuit, out / "schematics")
-        done("schematics")
-        benches = _testbenches(circuit, out / "testbench")
-        done("testbenches")
-        checks = {**own_drc.result(), **checks}
+    with _Background(_views, circuit, out) as views:
+        macro = draw_macro(circuit)
+        gds = out / f"{name}.gds"
+        macro.save(gds)
+        done("layout")
+        with _Background(_own_drc, gds, enabled=options.check) as own_drc:
+            checks = _lvs(gds, spice) if options.check else {}
+            done("lvs")
+            schematics, benches = views.result()
+            done("schematics")
+            done("testbenches")
+            checks = {**own_drc.result(), **checks}
     if options.deck:
         checks.update(_deck(gds))
     done("drc")
@@ -153,34 +156,40 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     return manifest
 
 
-class _BackgroundDrc:
-    """The own-engine DRC of a saved GDS in a child process (or nothing when `enabled` is
-    false); `result()` waits for it and gives the manifest entry."""
+class _Background:
+    """`function(*args)` in a forked child process while the caller goes on (or nothing
+    when not `enabled`); `result()` waits for it."""
 
-    def __init__(self, gds: Path, enabled: bool):
-        self.gds, self.enabled = gds, enabled
+    def __init__(self, function, *args, enabled: bool = True):
+        self.call, self.enabled = (function, *args), enabled
 
-    def __enter__(self) -> "_BackgroundDrc":
+    def __enter__(self) -> "_Background":
         if self.enabled:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            from pdk import drc
-
             self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-            self.future = self.pool.submit(drc.run_own, self.gds)
+            self.future = self.pool.submit(*self.call)
         return self
 
-    def result(self) -> dict:
-        if not self.enabled:
-            return {}
-        own = self.future.result()
-        return {"drc_own": {"violations": own.total, "clean": own.total == 0, "rules": own.violations,
-                            "rules_checked": len(own.counts), "seconds": round(own.seconds, 3)}}
+    def result(self):
+        return self.future.result() if self.enabled else {}
 
     def __exit__(self, *exc) -> None:
         if self.enabled:
             self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _views(circuit: Circuit, out: Path) -> tuple[list[str], list[str]]:
+    return _schematics(circuit, out / "schematics"), _testbenches(circuit, out / "testbench")
+
+
+def _own_drc(gds: Path) -> dict:
+    from pdk import drc
+
+    own = drc.run_own(gds, threads=default_workers())
+    return {"drc_own": {"violations": own.total, "clean": own.total == 0, "rules": own.violations,
+                        "rules_checked": len(own.counts), "seconds": round(own.seconds, 3)}}
 
 
 def _lvs(gds: Path, spice: Path) -> dict:

@@ -110,7 +110,7 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
 
     # rows: each polarity folded into rows of at most `max_units` devices; row k of the
     # nfets and row k of the pfets form slice k (N channel, n row, p row, P channel)
-    via1 = _via1_cell(ly)
+    v1 = u(R("via.1a")) // 2
     chunks = {}
     for pol, devs in rows.items():
         seq = interdigitate(devs)
@@ -147,7 +147,7 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
                 for term in ("G", "S", "D"):
                     c = pp[term].center
                     terms[key].append((tn[term], c.x, c.y))
-                    top.insert(db.CellInstArray(via1.cell_index(), db.Trans(c)))
+                    pcells.box(top, "via", db.Box(c.x - v1, c.y - v1, c.x + v1, c.y + v1))
             order[f"{pol}{k}"] = [nm for (_b, _x, nm, _t) in plan]
             ring = pcells.guard_ring(ly, rb, "p" if pol == "n" else "n", f"{name}_ring_{pol}{k}",
                                      gap=RING_GAP, well=(pol == "p"))
@@ -157,7 +157,7 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
                                      ring.ports["T"].box.top)
             # the ring's stub sits left of every device stub, on the side facing its channel
             c = db.Point(snap_down(side.left + u(0.3)), snap_down(side.center().y))
-            top.insert(db.CellInstArray(via1.cell_index(), db.Trans(c)))
+            pcells.box(top, "via", db.Box(c.x - v1, c.y - v1, c.x + v1, c.y + v1))
             terms[key].append((body[pol], c.x, c.y))
             cursor = ring.cell.bbox().top
             if pol == "p":  # the P channel above, then the next slice
@@ -231,13 +231,3 @@ def _plan_row(ly: db.Layout, seq: list, body: str):
         x += bb.width() + u(UNIT_GAP)
     return plan, rel
 
-
-def _via1_cell(ly: db.Layout) -> db.Cell:
-    """A via1 cut with its met2 landing; the met1 is the terminal's own pad."""
-    name = "via1_stub"
-    if ly.has_cell(name):
-        return ly.cell(name)
-    c = ly.create_cell(name)
-    v = u(R("via.1a"))
-    pcells.box(c, "via", db.Box(-v // 2, -v // 2, v // 2, v // 2))
-    return c

