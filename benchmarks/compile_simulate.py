@@ -5,9 +5,9 @@ k/8, fixed per-entry statistics) is compiled (`flows.compile.compile_network`, o
 engine and LVS on) and simulated (`flows.simulate.run`, a short transient of `--rows`
 input rows). Prints the time of each stage per d and the ratio to the previous d: a ratio
 near 2 per doubling is linear in d, near 4 is quadratic (the d² weights).
-Stages: netlist+mapping (map, netlist), layout, checks+views (LVS, schematics and
-testbenches beside the own-engine DRC in its child process, until the DRC is done),
-compile (all of it), simulate. Then the shipped d = 4 example (examples/kws_d4.yaml, M = 8)
+Stages: netlist+mapping (map, netlist), layout (schematics and testbenches are drawn
+beside it in a child process), checks+views (LVS beside the own-engine DRC in its child
+process, until both and the views are done), compile (all of it), simulate. Then the shipped d = 4 example (examples/kws_d4.yaml, M = 8)
 is compiled the same way: the issue's target is < 10 s for it.
 Usage: .venv/bin/python benchmarks/compile_simulate.py [--dims 1,2,4,8] [--rows 2] [--no-example]
 """
