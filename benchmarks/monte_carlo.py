@@ -22,11 +22,9 @@ import os
 import time
 from pathlib import Path
 
-os.environ["OMP_NUM_THREADS"] = "1"
-
-from flows.simulate import Bench  # noqa: E402
-from pdk.models import Conditions  # noqa: E402
-from pdk.ngspice import Job, simulate_many  # noqa: E402
+from flows.simulate import Bench
+from pdk.models import Conditions
+from pdk.ngspice import Job, simulate_many
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
