@@ -25,7 +25,7 @@ import numpy as np
 from flows.errors import InputError
 from flows.simulate import Bench
 from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL, Conditions
-from pdk.ngspice import Job, simulate_many
+from pdk.ngspice import Job, SimulationError, simulate_many
 
 #: A run passes when at least this fraction of BMRU cell states agree with the model.
 PASS_AGREEMENT = 0.99
@@ -74,16 +74,32 @@ def record(name: str, kind: str, score: dict) -> dict:
             "relative_error_max": agreement.get("relative_error_max"),
             "decision_agrees": agreement["decision_agrees"],
             "power_W": score["power"]["total_W"],
-            "pass": states["agreement"] >= PASS_AGREEMENT}
+            "pass": states["agreement"] >= PASS_AGREEMENT, "error": None}
+
+
+def failure(name: str, kind: str, conditions: Conditions, error: SimulationError) -> dict:
+    """The row of a run ngspice could not finish: it fails, has no values, says why."""
+    return {"run": name, "kind": kind, "corner": conditions.corner, "temp_c": conditions.temp,
+            "vdd_v": conditions.vdd, "mismatch_seed": conditions.seed if conditions.mismatch else None,
+            "state_agreement": None, "state_disagreements": None, "state_agreement_mapped": None,
+            "relative_error_max": None, "decision_agrees": None, "power_W": None,
+            "pass": False, "error": str(error)}
+
+
+def _finished(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["error"] is None]
 
 
 def _yield(rows: list[dict]) -> dict:
     passed = sum(r["pass"] for r in rows)
-    return {"runs": len(rows), "passed": passed, "fraction": passed / len(rows) if rows else None}
+    return {"runs": len(rows), "passed": passed, "fraction": passed / len(rows) if rows else None,
+            "failed": len(rows) - len(_finished(rows))}
 
 
 def _worst(rows: list[dict]) -> dict:
-    """Lowest state agreement, highest output error, highest and lowest power, and where."""
+    """Lowest state agreement, highest output error, highest and lowest power, and where
+    (over the runs that finished)."""
+    rows = _finished(rows)
     if not rows:
         return {}
 
@@ -93,7 +109,7 @@ def _worst(rows: list[dict]) -> dict:
 
     worst = {"state_agreement": pick("state_agreement", min),
              "state_agreement_mapped": pick("state_agreement_mapped", min)}
-    if rows[0]["relative_error_max"] is not None:
+    if any(r["relative_error_max"] is not None for r in rows):
         worst["relative_error_max"] = pick("relative_error_max", max)
     worst["power_max_W"] = pick("power_W", max)
     worst["power_min_W"] = pick("power_W", min)
@@ -109,14 +125,14 @@ def summarize(network: str, steps: int, cells: int, rows: list[dict], spec: PvtS
             "every_pvt_point_passes": yields[PVT]["passed"] == yields[PVT]["runs"],
             "mc_yield_met": not mc or yields[MC]["fraction"] >= MC_YIELD_GOAL}
     goal["met"] = goal["every_pvt_point_passes"] and goal["mc_yield_met"]
-    mc_power = np.array([r["power_W"] for r in mc])
+    mc_power = np.array([r["power_W"] for r in _finished(mc)])
     return {
         "network": network, "inputs": str(spec.inputs), "steps": steps, "bmru_cells": cells,
         "corners": list(spec.corners), "temps_c": list(spec.temps), "vdds_v": list(spec.vdds),
         "mc_samples": spec.mc, "mc_seeds": [r["mismatch_seed"] for r in mc],
         "runs": rows, "yield": yields, "worst": {PVT: _worst(pvt), MC: _worst(mc)},
-        "mc_power": ({"mean_W": float(mc_power.mean()), "std_W": float(mc_power.std(ddof=1)) if len(mc) > 1 else 0.0}
-                     if len(mc) else None),
+        "mc_power": ({"mean_W": float(mc_power.mean()), "std_W": float(mc_power.std(ddof=1)) if len(mc_power) > 1 else 0.0}
+                     if len(mc_power) else None),
         "goal": goal,
     }
 
@@ -131,14 +147,17 @@ def run(spec: PvtSpec, out: Path) -> dict:
     runs = grid(spec)
     jobs = [Job(f"{bench.network.name}_{name}", bench.deck(cond)) for name, _, cond in runs]
     try:
-        plots = simulate_many(jobs, workers=spec.workers, progress=spec.progress, desc="pvt",
-                              scheduler=spec.scheduler)
+        outcomes = simulate_many(jobs, workers=spec.workers, progress=spec.progress, desc="pvt",
+                                 scheduler=spec.scheduler, keep_going=True)
     except OSError as exc:  # the Client could not reach the scheduler
         if not spec.scheduler:
             raise
         raise InputError("command line", "--scheduler", f"cannot reach {spec.scheduler}: {exc}") from None
-    rows = [record(name, kind, bench.score(plots[job.name][0], cond))
-            for (name, kind, cond), job in zip(runs, jobs)]
+    rows = []
+    for (name, kind, cond), job in zip(runs, jobs):
+        outcome = outcomes[job.name]
+        rows.append(failure(name, kind, cond, outcome) if isinstance(outcome, SimulationError)
+                    else record(name, kind, bench.score(outcome[0], cond)))
     result = summarize(bench.network.name, len(bench.inputs), cells, rows, spec)
     images = figures(result, out)
     (out / "pvt.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -158,14 +177,15 @@ def tables(result: dict) -> list[str]:
              f"({result['steps']} steps × {result['bmru_cells']} cells) agree with the model. "
              f"Goal (every PVT point passes, ≥ {goal['mc_yield_goal'] * 100:g} % of mismatch samples pass): "
              f"{'met' if goal['met'] else 'NOT met'}.", "",
-             "| runs | passed | total | yield |", "|---|---|---|---|"]
+             "| runs | passed | ngspice failed | total | yield |", "|---|---|---|---|---|"]
     count = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
     names = {PVT: f"PVT points ({count(len(result['corners']), 'corner')} × "
                   f"{count(len(result['temps_c']), 'temperature')} × {count(len(result['vdds_v']), 'supply voltage')})",
              MC: f"mismatch samples (tt {TEMP_NOMINAL:g} °C {VDD_NOMINAL:g} V)", "all": "all"}
     for kind, label in names.items():
         if y[kind]["runs"]:
-            lines.append(f"| {label} | {y[kind]['passed']} | {y[kind]['runs']} | {_pct(y[kind]['fraction'])} |")
+            lines.append(f"| {label} | {y[kind]['passed']} | {y[kind].get('failed', 0)} | {y[kind]['runs']} | "
+                         f"{_pct(y[kind]['fraction'])} |")
     lines += ["", "| worst case | PVT | where | mismatch | where |", "|---|---|---|---|---|"]
     fmt = {"state_agreement": ("lowest state agreement", _pct),
            "state_agreement_mapped": ("lowest state agreement with the mapped model", _pct),
@@ -180,6 +200,10 @@ def tables(result: dict) -> list[str]:
             cells += [f(entry["value"]), entry["run"]] if entry else ["—", "—"]
         if cells != ["—"] * 4:
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    failed = [r for r in result["runs"] if r.get("error")]
+    if failed:
+        lines += ["", "Runs ngspice could not finish (each counts as a failing run):", ""]
+        lines += [f"- {r['run']}: {r['error']}" for r in failed]
     return lines
 
 
@@ -191,12 +215,14 @@ def markdown(result: dict, images: dict[str, str]) -> str:
                   "explains the difference.", "",
               "| run | corner | temp | VDD | seed | state agreement | with mapped model | output error | decision "
               "| power | pass |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    decision = {True: "agrees", False: "DIFFERS", None: "—"}
     for r in result["runs"]:
+        power = "—" if r["power_W"] is None else f"{r['power_W'] * 1e9:.2f} nW"
         lines.append(f"| {r['run']} | {r['corner']} | {r['temp_c']:g} °C | {r['vdd_v']:g} V | "
                      f"{'' if r['mismatch_seed'] is None else r['mismatch_seed']} | {_pct(r['state_agreement'])} | "
                      f"{_pct(r['state_agreement_mapped'])} | "
-                     f"{_pct(r['relative_error_max'])} | {'agrees' if r['decision_agrees'] else 'DIFFERS'} | "
-                     f"{r['power_W'] * 1e9:.2f} nW | {'yes' if r['pass'] else 'NO'} |")
+                     f"{_pct(r['relative_error_max'])} | {decision[r['decision_agrees']]} | "
+                     f"{power} | {'yes' if r['pass'] else 'NO (ngspice failed)' if r.get('error') else 'NO'} |")
     lines += [""] + [f"![{name}]({path})" for name, path in images.items()]
     return "\n".join(lines)
 
@@ -217,19 +243,22 @@ def figures(result: dict, out: Path) -> dict[str, str]:
         # agreement on a fixed scale so that a failing point stands out; the others scaled to data
         panels = [("state agreement (%)", lambda r: r["state_agreement"] * 100, "RdYlGn", (90.0, 100.0)),
                   ("power (nW)", lambda r: r["power_W"] * 1e9, "viridis", None)]
-        if pvt[0]["relative_error_max"] is not None:
+        if any(r["relative_error_max"] is not None for r in pvt):
             panels.insert(1, ("max output error (%)", lambda r: r["relative_error_max"] * 100, "magma_r", None))
         fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 1.2 + 0.45 * len(corners) + 0.6),
                                  squeeze=False)
         for ax, (title, value, cmap, limits) in zip(axes[0], panels):
-            data = np.array([[value(index[(c, t, v)]) for t, v in columns] for c in corners])
+            data = np.array([[np.nan if index[(c, t, v)]["error"] else value(index[(c, t, v)])
+                              for t, v in columns] for c in corners])  # NaN: ngspice failed, left blank
             low, high = limits if limits else (None, None)
+            finite = data[np.isfinite(data)]
             image = ax.imshow(data, cmap=cmap, aspect="auto",
-                              vmin=None if low is None else min(low, data.min()), vmax=high)
+                              vmin=None if low is None or not finite.size else min(low, finite.min()), vmax=high)
             for (i, j), x in np.ndenumerate(data):
-                red, green, blue, _ = image.cmap(image.norm(x))
+                red, green, blue, _ = image.cmap(image.norm(x)) if np.isfinite(x) else (1, 1, 1, 1)
                 dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-                ax.text(j, i, f"{x:.3g}", ha="center", va="center", fontsize=7, color="white" if dark else "black")
+                ax.text(j, i, f"{x:.3g}" if np.isfinite(x) else "failed", ha="center", va="center", fontsize=7,
+                        color="white" if dark else "black")
             ax.set_xticks(range(len(columns)), [f"{t:g}°C\n{v:g}V" for t, v in columns], fontsize=7)
             ax.set_yticks(range(len(corners)), corners)
             ax.set_title(title, fontsize=9)
@@ -239,7 +268,7 @@ def figures(result: dict, out: Path) -> dict[str, str]:
         fig.savefig(out / FIGURES["PVT grid"], dpi=100)
         plt.close(fig)
         images["PVT grid"] = FIGURES["PVT grid"]
-    mc = [r for r in result["runs"] if r["kind"] == MC]
+    mc = _finished([r for r in result["runs"] if r["kind"] == MC])
     if mc:
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
         axes[0].hist([r["state_agreement"] * 100 for r in mc], bins=20, color="#3b6ea8")

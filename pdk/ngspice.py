@@ -48,6 +48,9 @@ class SimulationError(RuntimeError):
             text += f" (at: {line.strip()})"
         super().__init__(text)
 
+    def __reduce__(self):  # rebuilt from its fields when it crosses processes (Dask)
+        return SimulationError, (self.deck, self.message, self.line)
+
 
 @dataclass
 class Plot:
@@ -222,7 +225,8 @@ def share_of_cores(workers: int) -> int:
 
 def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = None,
                   progress: bool | None = None, desc: str = "ngspice",
-                  scheduler: str | None = None, threads: int | None = None) -> dict[str, list[Plot]]:
+                  scheduler: str | None = None, threads: int | None = None,
+                  keep_going: bool = False) -> dict[str, list[Plot] | SimulationError]:
     """Run jobs in parallel and return results keyed by job name, in submission order.
 
     Locally: one ngspice process per job, `workers` at a time (default one per core), each
@@ -230,7 +234,8 @@ def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = Non
     With `scheduler` (a Dask distributed address such as tcp://host:8786) the same jobs run
     on that cluster's workers, which need ngspice and this package installed. The progress
     bar shows on a terminal (or when progress=True). The first failing job raises its
-    SimulationError.
+    SimulationError; with `keep_going` the others run on and a failed job's result is its
+    SimulationError (a study of hundreds of runs keeps the runs that worked).
     """
     from tqdm import tqdm
 
@@ -242,24 +247,34 @@ def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = Non
                unit="run", leave=False)
     try:
         if scheduler:
-            results = _run_on_dask(jobs, scheduler, bar)
+            results = _run_on_dask(jobs, scheduler, bar, keep_going)
         else:
             workers = workers or default_workers()
             team = threads or share_of_cores(min(workers, len(jobs)))
-            results = _run_locally(jobs, workers, team, bar)
+            results = _run_locally(jobs, workers, team, bar, keep_going)
     finally:
         bar.close()
     return {n: results[n] for n in names}
 
 
-def _run_locally(jobs: list[Job], workers: int, team: int, bar) -> dict[str, list[Plot]]:
+def _outcome(future, keep_going: bool):
+    """A finished job's plots or, with `keep_going`, the SimulationError it raised."""
+    try:
+        return future.result()
+    except SimulationError as exc:
+        if not keep_going:
+            raise
+        return exc
+
+
+def _run_locally(jobs: list[Job], workers: int, team: int, bar, keep_going: bool) -> dict:
     results: dict[str, list[Plot]] = {}
     # threads suffice: each job's work happens in its own ngspice process
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(simulate, j.netlist, j.name, threads=team): j.name for j in jobs}
         try:
             for future in as_completed(futures):
-                results[futures[future]] = future.result()
+                results[futures[future]] = _outcome(future, keep_going)
                 bar.update(1)
         except BaseException:
             for f in futures:
@@ -268,7 +283,7 @@ def _run_locally(jobs: list[Job], workers: int, team: int, bar) -> dict[str, lis
     return results
 
 
-def _run_on_dask(jobs: list[Job], scheduler: str, bar) -> dict[str, list[Plot]]:
+def _run_on_dask(jobs: list[Job], scheduler: str, bar, keep_going: bool) -> dict:
     from distributed import Client
     from distributed import as_completed as dask_completed
 
@@ -278,7 +293,7 @@ def _run_on_dask(jobs: list[Job], scheduler: str, bar) -> dict[str, list[Plot]]:
                    for j in jobs}
         try:
             for future in dask_completed(futures):
-                results[futures[future]] = future.result()
+                results[futures[future]] = _outcome(future, keep_going)
                 bar.update(1)
         except BaseException:
             client.cancel(list(futures))

@@ -65,6 +65,24 @@ def test_a_failing_job_in_a_batch_raises():
         simulate_many(jobs, workers=2, progress=False)
 
 
+def test_keep_going_returns_a_failing_jobs_error_and_runs_the_others():
+    jobs = [Job("good", DIVIDER + ".op\n"), Job("bad", DIVIDER + "Rx b\n.op\nX1 a b nothing\n"),
+            Job("also_good", DIVIDER.replace("1.8", "0.9") + ".op\n")]
+    results = simulate_many(jobs, workers=2, progress=False, keep_going=True)
+    assert list(results) == ["good", "bad", "also_good"]
+    assert isinstance(results["bad"], SimulationError) and "'bad'" in str(results["bad"])
+    assert results["good"][0]["v(b)"][0] == pytest.approx(1.2)
+    assert results["also_good"][0]["v(b)"][0] == pytest.approx(0.6)
+
+
+def test_simulation_error_survives_pickling_with_its_fields():
+    """Dask sends a worker's exception back pickled: it must arrive as itself."""
+    import pickle
+    error = pickle.loads(pickle.dumps(SimulationError("deck", "no convergence", "X1 a b")))
+    assert (error.deck, error.message, error.line) == ("deck", "no convergence", "X1 a b")
+    assert str(error) == "ngspice failed on deck 'deck': no convergence (at: X1 a b)"
+
+
 @pytest.fixture(scope="module")
 def dask_cluster():
     distributed = pytest.importorskip("distributed")
@@ -86,6 +104,13 @@ def test_a_failing_job_on_dask_raises_the_simulation_error(dask_cluster):
     with pytest.raises(SimulationError, match="broken_remote"):
         simulate_many([Job("broken_remote", DIVIDER + "Xbad a b nothing\n.op\n")], progress=False,
                       scheduler=dask_cluster)
+
+
+def test_keep_going_on_dask_returns_the_error(dask_cluster):
+    jobs = [Job("remote_good", DIVIDER + ".op\n"), Job("remote_bad", DIVIDER + "Xbad a b nothing\n.op\n")]
+    results = simulate_many(jobs, progress=False, scheduler=dask_cluster, keep_going=True)
+    assert isinstance(results["remote_bad"], SimulationError) and results["remote_bad"].deck == "remote_bad"
+    assert results["remote_good"][0]["v(b)"][0] == pytest.approx(1.2)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -32,7 +32,7 @@ def local(tmp_path_factory, sequence) -> Path:
     out = tmp_path_factory.mktemp("pvt") / "local"
     result = run_bmru("pvt", FLIPFLOP, "--inputs", sequence, "-o", out, *TINY)
     assert result.returncode == 0, result.stderr
-    assert "| mismatch samples (tt 27 °C 1.8 V) | 2 | 2 | 100.00 % |" in result.stdout
+    assert "| mismatch samples (tt 27 °C 1.8 V) | 2 | 0 | 2 | 100.00 % |" in result.stdout
     return out
 
 
@@ -64,8 +64,8 @@ def test_yield_counts_runs_at_or_above_99_percent_and_finds_worst_cases():
     spec = pvt.PvtSpec(Path("n.yaml"), Path("s.csv"), corners=("tt",), temps=(27.0,), vdds=(1.8,), mc=3)
     result = pvt.summarize("net", 200, 1, rows, spec)
     assert [r["pass"] for r in rows[:3]] == [True, True, False]
-    assert result["yield"]["pvt"] == {"runs": 3, "passed": 2, "fraction": pytest.approx(2 / 3)}
-    assert result["yield"]["mc"] == {"runs": 3, "passed": 3, "fraction": 1.0}
+    assert result["yield"]["pvt"] == {"runs": 3, "passed": 2, "fraction": pytest.approx(2 / 3), "failed": 0}
+    assert result["yield"]["mc"] == {"runs": 3, "passed": 3, "fraction": 1.0, "failed": 0}
     assert result["worst"]["pvt"]["state_agreement"] == {"value": 0.985, "run": "c"}
     assert result["worst"]["pvt"]["relative_error_max"] == {"value": 0.2, "run": "b"}
     assert result["worst"]["mc"]["power_max_W"] == {"value": 6e-9, "run": "m2"}
@@ -74,6 +74,31 @@ def test_yield_counts_runs_at_or_above_99_percent_and_finds_worst_cases():
     assert not result["goal"]["met"]
     text = "\n".join(pvt.tables(result))
     assert "NOT met" in text and "| 98.50 % | c |" in text
+
+
+def test_a_run_ngspice_could_not_finish_fails_and_the_study_goes_on(tmp_path):
+    from pdk.models import Conditions
+    from pdk.ngspice import SimulationError
+    rows = [_row("tt_27C_1.8V", pvt.PVT, 1.0, 5e-9),
+            pvt.failure("ss_27C_1.8V", pvt.PVT, Conditions("ss", temp=27.0, vdd=1.8),
+                        SimulationError("net_ss", "timestep too small")),
+            _row("mc_seed1", pvt.MC, 1.0, 4e-9),
+            pvt.failure("mc_seed2", pvt.MC, Conditions("tt", mismatch=True, seed=2),
+                        SimulationError("net_mc2", "timeout after 900 s"))]
+    spec = pvt.PvtSpec(Path("n.yaml"), Path("s.csv"), corners=("tt", "ss"), temps=(27.0,), vdds=(1.8,), mc=2)
+    result = pvt.summarize("net", 5, 1, rows, spec)
+    assert result["yield"]["pvt"] == {"runs": 2, "passed": 1, "fraction": 0.5, "failed": 1}
+    assert result["yield"]["mc"] == {"runs": 2, "passed": 1, "fraction": 0.5, "failed": 1}
+    assert not result["goal"]["met"]
+    assert result["worst"]["pvt"]["power_max_W"] == {"value": 5e-9, "run": "tt_27C_1.8V"}  # finished runs only
+    assert result["mc_power"] == {"mean_W": 4e-9, "std_W": 0.0}
+    text = "\n".join(pvt.tables(result))
+    assert "- ss_27C_1.8V: ngspice failed on deck 'net_ss': timestep too small" in text
+    assert "| mismatch samples (tt 27 °C 1.8 V) | 1 | 1 | 2 | 50.00 % |" in text
+    images = pvt.figures(result, tmp_path)
+    assert set(images) == set(pvt.FIGURES)
+    md = pvt.markdown(result, images)
+    assert "| ss_27C_1.8V | ss | 27 °C | 1.8 V |  | n/a | n/a | n/a | — | — | NO (ngspice failed) |" in md
 
 
 @pytest.mark.ngspice
@@ -90,13 +115,13 @@ def test_tiny_grid_runs_every_job_and_writes_tables_and_plots(local):
         assert 2e-9 < r["power_W"] < 50e-9
     powers = [r["power_W"] for r in data["runs"]]
     assert len(set(powers)) == 4  # each seed draws its own mismatch sample
-    assert data["yield"] == {"pvt": {"runs": 2, "passed": 2, "fraction": 1.0},
-                             "mc": {"runs": 2, "passed": 2, "fraction": 1.0},
-                             "all": {"runs": 4, "passed": 4, "fraction": 1.0}}
+    assert data["yield"] == {"pvt": {"runs": 2, "passed": 2, "fraction": 1.0, "failed": 0},
+                             "mc": {"runs": 2, "passed": 2, "fraction": 1.0, "failed": 0},
+                             "all": {"runs": 4, "passed": 4, "fraction": 1.0, "failed": 0}}
     assert data["worst"]["pvt"]["power_max_W"]["value"] == max(powers[:2])
     assert data["goal"]["met"]
     md = (local / "pvt.md").read_text()
-    assert "| PVT points (2 corners × 1 temperature × 1 supply voltage) | 2 | 2 | 100.00 % |" in md
+    assert "| PVT points (2 corners × 1 temperature × 1 supply voltage) | 2 | 0 | 2 | 100.00 % |" in md
     assert all(f"| {name} |" in md for name in RUNS)
     for figure in pvt.FIGURES.values():
         assert (local / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -137,7 +162,7 @@ def test_build_report_shows_the_pvt_section(local, tmp_path):
     result = run_bmru("report", build)
     assert result.returncode == 0, result.stderr
     md = (build / "report.md").read_text()
-    assert "## PVT and mismatch yield" in md and "| all | 4 | 4 | 100.00 % |" in md
+    assert "## PVT and mismatch yield" in md and "| all | 4 | 0 | 4 | 100.00 % |" in md
     page = (build / "report.html").read_text()
     assert all(f'alt="{title}" src="data:image/png;base64,' in page for title in pvt.FIGURES)
 
