@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BMRU := $(VENV)/bin/bmru
 SYSTEM_PACKAGES := ngspice libngspice0 klayout espeak-ng
-# ngspice runs one job per process; its OpenMP threads would fight over the cores.
+# numpy's BLAS on one thread (small matrices; parallel jobs would fight over the cores).
+# ngspice ignores this: pdk.ngspice sets each job's OpenMP team in a .spiceinit.
 export OMP_NUM_THREADS := 1
 export HOME ?= /root
 
