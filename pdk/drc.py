@@ -158,8 +158,9 @@ PARTS = ("front", "back")
 def part_of(rule: Rule) -> str:
     """Which half of the table a rule belongs to: rules on diffusion, poly, licon, li1 and
     implants ("front"), rules on mcon and above ("back"). The two halves share no derived
-    layer, so two processes can check them at once without doing any work twice. The grid
-    rule goes with the back end, which is the lighter half (kws_d4: 3.6 s against 4.3 s)."""
+    layer, so two processes can check them at once repeating only the merge of a few drawn
+    layers (li1 for ct.4, every layer for the grid rule). The grid rule goes with the back
+    end, which is the lighter half (kws_d4: 3.6 s against 4.3 s)."""
     return "back" if rule.layer in BACK_END or rule.kind == "grid" else "front"
 
 
