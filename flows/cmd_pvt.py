@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds per input row (default as bmru simulate: the circuit's settling step)")
     p.add_argument("--diode-units", type=int, default=None, metavar="M",
                    help="unit devices of every signal diode, as bmru compile/simulate")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="seconds one run may take before it counts as failing (default 900; "
+                        "kws_d4 mismatch samples take 10–15 min on one core)")
     p.set_defaults(handler=_pvt)
 
 
@@ -65,6 +68,7 @@ def _pvt(args: argparse.Namespace) -> int:
     from flows.outdir import atomic_output
     from pdk.limits import MAX_UNITS_PER_RATIO
     from pdk.models import CORNERS
+    from pdk.ngspice import DEFAULT_TIMEOUT
 
     corners = tuple(c.strip() for c in args.corners.split(","))
     unknown = [c for c in corners if c not in CORNERS]
@@ -76,8 +80,9 @@ def _pvt(args: argparse.Namespace) -> int:
     for option, value, low in (("--mc", args.mc, 0), ("--workers", args.workers, 1), ("--seed", args.seed, 1)):
         if value is not None and value < low:
             raise InputError("command line", option, f"{value} must be at least {low}")
-    if args.step is not None and not (args.step > 0):
-        raise InputError("command line", "--step", f"{args.step} must be a positive number of seconds")
+    for option, seconds in (("--step", args.step), ("--timeout", args.timeout)):
+        if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+            raise InputError("command line", option, f"{seconds} must be a positive number of seconds")
     if args.diode_units is not None and not 1 <= args.diode_units <= MAX_UNITS_PER_RATIO:
         raise InputError("command line", "--diode-units", f"{args.diode_units} must be between 1 and "
                                                           f"{MAX_UNITS_PER_RATIO}")
@@ -85,7 +90,7 @@ def _pvt(args: argparse.Namespace) -> int:
         raise InputError("command line", "--scheduler", "is empty; give a Dask address such as tcp://host:8786")
     spec = pvt.PvtSpec(args.network, args.inputs, corners, temps, vdds, mc=args.mc, seed=args.seed,
                        step=args.step, diode_units=args.diode_units, workers=args.workers,
-                       scheduler=args.scheduler)
+                       scheduler=args.scheduler, timeout=args.timeout or DEFAULT_TIMEOUT)
     with atomic_output(args.output) as out:
         result = pvt.run(spec, out)
     for line in pvt.tables(result):

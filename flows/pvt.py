@@ -25,7 +25,7 @@ import numpy as np
 from flows.errors import InputError
 from flows.simulate import Bench
 from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL, Conditions
-from pdk.ngspice import Job, SimulationError, simulate_many
+from pdk.ngspice import DEFAULT_TIMEOUT, Job, SimulationError, simulate_many
 
 #: A run passes when at least this fraction of BMRU cell states agree with the model.
 PASS_AGREEMENT = 0.99
@@ -52,6 +52,8 @@ class PvtSpec:
     workers: int | None = None
     scheduler: str | None = None
     progress: bool | None = None
+    #: seconds one run may take before it counts as a failing run
+    timeout: float = DEFAULT_TIMEOUT
 
 
 def grid(spec: PvtSpec) -> list[tuple[str, str, Conditions]]:
@@ -148,7 +150,7 @@ def run(spec: PvtSpec, out: Path) -> dict:
     jobs = [Job(f"{bench.network.name}_{name}", bench.deck(cond)) for name, _, cond in runs]
     try:
         outcomes = simulate_many(jobs, workers=spec.workers, progress=spec.progress, desc="pvt",
-                                 scheduler=spec.scheduler, keep_going=True)
+                                 scheduler=spec.scheduler, keep_going=True, timeout=spec.timeout)
     except OSError as exc:  # the Client could not reach the scheduler
         if not spec.scheduler:
             raise

@@ -168,7 +168,11 @@ def _missing_analysis(text: str, plots: list[Plot]) -> str | None:
     return None
 
 
-def simulate(netlist: str, name: str = "deck", timeout: float = 900.0, keep: Path | None = None,
+#: Seconds one ngspice job may run before it counts as failed.
+DEFAULT_TIMEOUT = 900.0
+
+
+def simulate(netlist: str, name: str = "deck", timeout: float = DEFAULT_TIMEOUT, keep: Path | None = None,
              threads: int | None = None) -> list[Plot]:
     """Run one deck (analyses as dot-commands) and return its plots, in the order ngspice
     ran them (not always deck order: select plots by name, or use one analysis per deck).
@@ -226,7 +230,7 @@ def share_of_cores(workers: int) -> int:
 def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = None,
                   progress: bool | None = None, desc: str = "ngspice",
                   scheduler: str | None = None, threads: int | None = None,
-                  keep_going: bool = False) -> dict[str, list[Plot] | SimulationError]:
+                  keep_going: bool = False, timeout: float = DEFAULT_TIMEOUT) -> dict[str, list[Plot] | SimulationError]:
     """Run jobs in parallel and return results keyed by job name, in submission order.
 
     Locally: one ngspice process per job, `workers` at a time (default one per core), each
@@ -235,7 +239,8 @@ def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = Non
     on that cluster's workers, which need ngspice and this package installed. The progress
     bar shows on a terminal (or when progress=True). The first failing job raises its
     SimulationError; with `keep_going` the others run on and a failed job's result is its
-    SimulationError (a study of hundreds of runs keeps the runs that worked).
+    SimulationError (a study of hundreds of runs keeps the runs that worked). Every job may
+    run `timeout` seconds.
     """
     from tqdm import tqdm
 
@@ -247,11 +252,11 @@ def simulate_many(jobs: Sequence[Job] | Iterable[Job], workers: int | None = Non
                unit="run", leave=False)
     try:
         if scheduler:
-            results = _run_on_dask(jobs, scheduler, bar, keep_going)
+            results = _run_on_dask(jobs, scheduler, bar, keep_going, timeout)
         else:
             workers = workers or default_workers()
             team = threads or share_of_cores(min(workers, len(jobs)))
-            results = _run_locally(jobs, workers, team, bar, keep_going)
+            results = _run_locally(jobs, workers, team, bar, keep_going, timeout)
     finally:
         bar.close()
     return {n: results[n] for n in names}
@@ -267,11 +272,11 @@ def _outcome(future, keep_going: bool):
         return exc
 
 
-def _run_locally(jobs: list[Job], workers: int, team: int, bar, keep_going: bool) -> dict:
+def _run_locally(jobs: list[Job], workers: int, team: int, bar, keep_going: bool, timeout: float) -> dict:
     results: dict[str, list[Plot]] = {}
     # threads suffice: each job's work happens in its own ngspice process
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(simulate, j.netlist, j.name, threads=team): j.name for j in jobs}
+        futures = {pool.submit(simulate, j.netlist, j.name, timeout, threads=team): j.name for j in jobs}
         try:
             for future in as_completed(futures):
                 results[futures[future]] = _outcome(future, keep_going)
@@ -283,13 +288,13 @@ def _run_locally(jobs: list[Job], workers: int, team: int, bar, keep_going: bool
     return results
 
 
-def _run_on_dask(jobs: list[Job], scheduler: str, bar, keep_going: bool) -> dict:
+def _run_on_dask(jobs: list[Job], scheduler: str, bar, keep_going: bool, timeout: float) -> dict:
     from distributed import Client
     from distributed import as_completed as dask_completed
 
     results: dict[str, list[Plot]] = {}
     with Client(scheduler, timeout="30s") as client:
-        futures = {client.submit(simulate, j.netlist, j.name, threads=1, pure=False): j.name
+        futures = {client.submit(simulate, j.netlist, j.name, timeout, threads=1, pure=False): j.name
                    for j in jobs}
         try:
             for future in dask_completed(futures):

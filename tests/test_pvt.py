@@ -128,6 +128,20 @@ def test_tiny_grid_runs_every_job_and_writes_tables_and_plots(local):
 
 
 @pytest.mark.ngspice
+def test_a_run_past_its_timeout_fails_with_its_error_and_the_files_are_written(sequence, tmp_path):
+    out = tmp_path / "timeout"
+    result = run_bmru("pvt", FLIPFLOP, "--inputs", sequence, "-o", out, "--corners", "tt,ss", "--temps=27",
+                      "--vdds", "1.8", "--workers", "1", "--timeout", "0.01")
+    assert result.returncode == 1, result.stderr
+    data = json.loads((out / "pvt.json").read_text())
+    assert [r["error"] for r in data["runs"]] == [
+        f"ngspice failed on deck 'flipflop_{c}_27C_1.8V': timed out after 0.01 s" for c in ("tt", "ss")]
+    assert data["yield"]["pvt"] == {"runs": 2, "passed": 0, "fraction": 0.0, "failed": 2}
+    assert "| PVT points (2 corners × 1 temperature × 1 supply voltage) | 0 | 2 | 2 | 0.00 % |" in result.stdout
+    assert (out / "pvt.md").is_file() and (out / "pvt_grid.png").is_file()
+
+
+@pytest.mark.ngspice
 def test_dask_cluster_gives_byte_identical_results(local, sequence, tmp_path):
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "dask"
@@ -180,6 +194,8 @@ def _dense_only(tmp_path: Path) -> Path:
     ("vdd", ("--vdds", "2.5"), "--vdds"),
     ("mc", ("--mc", "-1"), "--mc"),
     ("workers", ("--workers", "0"), "--workers"),
+    ("timeout", ("--timeout", "0"), "--timeout"),
+    ("timeout nan", ("--timeout", "nan"), "--timeout"),
     ("no bmru", ("NET:dense",), "has no bmru layer"),
     ("sequence", ("SEQ:bad",), "header"),
 ])
