@@ -49,7 +49,12 @@ class Bench:
              diode_units: int | None = None) -> "Bench":
         """Validate both files (InputError on bad input) and build the circuit."""
         network = load_network(network_path)
-        inputs = load_sequence(inputs_path, network.input_size)
+        return cls.of(network, load_sequence(inputs_path, network.input_size), step, diode_units)
+
+    @classmethod
+    def of(cls, network: Network, inputs: np.ndarray, step: float | None = None,
+           diode_units: int | None = None) -> "Bench":
+        """The bench of a network and sequence already in memory (validated)."""
         circuit = build_circuit(network, diode_units=diode_units)
         plan = testbench.TransientPlan(step=step or testbench.settling_step(circuit.notes["weight_diode_units"]))
         return cls(network, inputs, circuit, plan, run_network(network, inputs),
