@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="unit devices of every signal diode, as bmru compile/simulate")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="seconds one run may take before it counts as failing (default 900; "
-                        "kws_d4 mismatch samples take 10–15 min on one core)")
+                        "a kws_d4 mismatch sample needs more than 25 CPU-minutes)")
     p.set_defaults(handler=_pvt)
 
 
