@@ -3,8 +3,9 @@
 Steps, in order: validate → map → netlist → layout (GDS) → DRC and LVS → schematics →
 testbenches → manifest. Three lanes share the cores: schematics and testbenches need only
 the circuit, so a child process draws them while this one draws the layout; once the GDS
-is saved a second child runs the own-engine DRC (the longest step, with a thread per core)
-while this one runs LVS. The compile waits for both before the manifest. Everything is
+is saved two more children run the own-engine DRC (the longest step), one half of the rule
+table each (`pdk.drc.part_of`), while this one runs LVS. The compile waits for all of them
+before the manifest. Everything is
 written into a temporary sibling of the output directory and renamed into place at the end,
 so a failure leaves nothing behind.
 """

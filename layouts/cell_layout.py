@@ -111,6 +111,10 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
     # rows: each polarity folded into rows of at most `max_units` devices; row k of the
     # nfets and row k of the pfets form slice k (N channel, n row, p row, P channel)
     v1 = u(R("via.1a")) // 2
+
+    def via1(at: db.Point) -> None:  # its met2 landing is the stub drawn with the channels
+        pcells.box(top, "via", db.Box(at, at).enlarged(v1, v1))
+
     chunks = {}
     for pol, devs in rows.items():
         seq = interdigitate(devs)
@@ -147,7 +151,7 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
                 for term in ("G", "S", "D"):
                     c = pp[term].center
                     terms[key].append((tn[term], c.x, c.y))
-                    pcells.box(top, "via", db.Box(c.x - v1, c.y - v1, c.x + v1, c.y + v1))
+                    via1(c)
             order[f"{pol}{k}"] = [nm for (_b, _x, nm, _t) in plan]
             ring = pcells.guard_ring(ly, rb, "p" if pol == "n" else "n", f"{name}_ring_{pol}{k}",
                                      gap=RING_GAP, well=(pol == "p"))
@@ -157,7 +161,7 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
                                      ring.ports["T"].box.top)
             # the ring's stub sits left of every device stub, on the side facing its channel
             c = db.Point(snap_down(side.left + u(0.3)), snap_down(side.center().y))
-            pcells.box(top, "via", db.Box(c.x - v1, c.y - v1, c.x + v1, c.y + v1))
+            via1(c)
             terms[key].append((body[pol], c.x, c.y))
             cursor = ring.cell.bbox().top
             if pol == "p":  # the P channel above, then the next slice

@@ -145,11 +145,6 @@ class LayerSet(dict):
         return region
 
 
-def derived_layers(ly: db.Layout, top: db.Cell, store: db.DeepShapeStore | None = None) -> LayerSet:
-    """Every drawn and derived layer of `top` (built on first use)."""
-    return LayerSet(ly, top, store)
-
-
 #: Layers from the first contact up: rules on them form the back-end part of a run.
 BACK_END = frozenset({"mcon", "met1", "via", "met2", "via2", "met3"})
 PARTS = ("front", "back")
@@ -245,7 +240,7 @@ def run_own(gds: str | os.PathLike, report: str | os.PathLike | None = None, thr
     ly, top = load(gds)
     store = db.DeepShapeStore()
     store.threads = threads
-    L = derived_layers(ly, top, store)
+    L = LayerSet(ly, top, store)
     counts: dict[str, int] = {}
     markers: dict[str, list] = {}
     for rule in RULES:

@@ -4,7 +4,7 @@ Source: the SkyWater SKY130 periphery rule pages (rule names kept, e.g. `poly.1a
 generators read values with `value(name)`; the own DRC engine (`pdk.drc`) checks every rule
 whose `kind` it knows. No other module may carry a rule number.
 
-Operands are layer names from `pdk.layers` or derived layers that `pdk.drc.derived_layers`
+Operands are layer names from `pdk.layers` or derived layers that `pdk.drc.DERIVED`
 builds: gate (poly & diff), ndiff/pdiff (diff & nsdm/psdm), ntap/ptap, poly_field (poly -
 diff), licon_diff (licon on diff or tap), licon_poly (licon on poly), pgate, difftap, sdm.
 """
