@@ -165,10 +165,6 @@ def _d(um: float) -> int:
     return int(round(um * 1000))
 
 
-def _nonzero_area(ep: db.EdgePairs) -> int:
-    return sum(1 for p in ep.polygons().each() if p.area() > 0)
-
-
 def _short_on_both_axes(cuts: db.Region, outer: db.Region, d: int) -> db.Region:
     """Cuts that are not enclosed by d on both sides along x, nor on both sides along y:
     a cut passes when it lies inside `outer` eroded by d along one axis."""
