@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from pathlib import Path
+
+from flows.outdir import add_arguments as add_output_arguments
 
 #: Characterized items → module exposing `characterize(workers, progress) -> Datasheet`,
 #: `plot(sheet, directory) -> [png paths]`, `GOLDEN` (YAML path) and `TOLERANCES`.
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "and plots; exit 1 when a value leaves its golden band.")
     p.add_argument("cells", nargs="*", metavar="CELL",
                    help=f"what to characterize (default: all of {', '.join(CHARACTERIZERS)})")
-    p.add_argument("-o", "--output", required=True, type=Path, help="output directory")
+    add_output_arguments(p)
     p.add_argument("--workers", type=int, default=None, help="parallel ngspice jobs (default: one per core)")
     p.add_argument("--update-goldens", action="store_true",
                    help="freeze the measured values as new golden bands (review the diff!)")
@@ -31,15 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from flows.errors import CheckFailed, InputError
-    from flows.outdir import atomic_output
+    from flows import checks
+    from flows.outdir import OutputDir
     from pdk.datasheet import check, freeze, load_golden, write_json
 
     names = args.cells or list(CHARACTERIZERS)
     for name in names:
         if name not in CHARACTERIZERS:
             raise InputError("command line", "CELL", f"unknown cell {name!r}; choose from {', '.join(CHARACTERIZERS)}")
+    checks.at_least("--workers", args.workers, 1)
+    output = OutputDir.check(args.output, "characterize", force=args.force)
     sheets, violations = [], []
-    with atomic_output(args.output) as out:
+    with output.write() as out:
         for name in names:
             module = importlib.import_module(CHARACTERIZERS[name])
             sheet = module.characterize(workers=args.workers, progress=None)

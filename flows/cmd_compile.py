@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from flows.outdir import add_arguments as add_output_arguments
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compile", help="network file → netlist, GDS, schematics, testbenches, manifest",
@@ -11,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "DIR/schematics/*.svg, DIR/testbench/*.spice and DIR/manifest.json; "
                                    "DRC and LVS must be clean unless --no-check.")
     p.add_argument("network", type=Path, help="network file (schema bmru-network/1)")
-    p.add_argument("-o", "--output", required=True, type=Path, help="output directory (replaced atomically)")
+    add_output_arguments(p)
     p.add_argument("--no-check", action="store_true", help="skip DRC and LVS")
     p.add_argument("--deck", action="store_true", help="also run the external SKY130 DRC runset (slow)")
     _diode_units(p)
@@ -21,11 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Write DIR/circuit.csv, DIR/software.csv and DIR/summary.json.")
     s.add_argument("network", type=Path, help="network file")
     s.add_argument("--inputs", required=True, type=Path, help="input sequence CSV (x0,…)")
-    s.add_argument("-o", "--output", required=True, type=Path, help="output directory (replaced atomically)")
+    add_output_arguments(s)
+    from pdk.limits import SUPPLY_RANGE_V, TEMPERATURE_RANGE_C
     from pdk.models import CORNERS
     s.add_argument("--corner", default="tt", choices=CORNERS)
-    s.add_argument("--temp", type=float, default=27.0, help="temperature, °C (default 27)")
-    s.add_argument("--vdd", type=float, default=1.8, help="supply, V (default 1.8)")
+    s.add_argument("--temp", type=float, default=27.0,
+                   help=f"temperature, °C, {TEMPERATURE_RANGE_C[0]:g} … {TEMPERATURE_RANGE_C[1]:g} (default 27)")
+    s.add_argument("--vdd", type=float, default=1.8,
+                   help=f"supply, V, {SUPPLY_RANGE_V[0]:g} … {SUPPLY_RANGE_V[1]:g} (default 1.8)")
     s.add_argument("--step", type=float, default=None,
                    help="seconds per input row (default: 2 ms, or 0.5 ms per signal-diode unit "
                         "when larger, so the circuit settles)")
@@ -54,44 +59,43 @@ def _progress(total: int):
     return step
 
 
-def _check_diode_units(args: argparse.Namespace) -> None:
-    from flows.errors import InputError
-    from pdk.limits import MAX_UNITS_PER_RATIO
-
-    if args.diode_units is not None and not 1 <= args.diode_units <= MAX_UNITS_PER_RATIO:
-        raise InputError("command line", "--diode-units",
-                         f"{args.diode_units} must be between 1 and {MAX_UNITS_PER_RATIO}")
-
-
 def _compile(args: argparse.Namespace) -> int:
+    from flows import checks
     from flows.compile import STEPS, CompileOptions, compile_network
-    from flows.outdir import atomic_output
+    from flows.network import load_network
+    from flows.outdir import OutputDir
 
-    _check_diode_units(args)
+    checks.diode_units(args.diode_units)
+    output = OutputDir.check(args.output, "compile", force=args.force, inputs=[args.network])
+    load_network(args.network)  # bad input is refused before any work
     options = CompileOptions(check=not args.no_check, deck=args.deck, diode_units=args.diode_units)
-    with atomic_output(args.output) as out:
+    with output.write() as out:
         manifest = compile_network(args.network, out, options, progress=_progress(len(STEPS)))
-    checks = ", ".join(f"{k} {'clean' if v['clean'] else v['violations']}" for k, v in manifest["checks"].items())
+    checks_done = ", ".join(f"{k} {'clean' if v['clean'] else v['violations']}"
+                            for k, v in manifest["checks"].items())
     print(f"compiled {manifest['network']}: {manifest['devices']['total']} transistors, "
-          f"{manifest['area']['macro_um2']:.0f} µm², {checks or 'checks skipped'}, "
+          f"{manifest['area']['macro_um2']:.0f} µm², {checks_done or 'checks skipped'}, "
           f"{sum(manifest['timings_s'].values()):.1f} s → {args.output}")
     return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from flows.errors import InputError
-    from flows.outdir import atomic_output
+    from flows import checks
+    from flows.network import load_network, load_sequence
+    from flows.outdir import OutputDir
     from flows.simulate import SimulationRun, run
     from pdk.models import Conditions
 
-    _check_diode_units(args)
-    if args.step is not None and not (args.step > 0):
-        raise InputError("command line", "--step", f"{args.step} must be a positive number of seconds")
-    if not 1.0 <= args.vdd <= 2.0:
-        raise InputError("command line", "--vdd", f"{args.vdd} V is outside the 1.0–2.0 V range of 01v8 devices")
+    checks.diode_units(args.diode_units)
+    checks.seconds("--step", args.step)
+    checks.temperature("--temp", args.temp)
+    checks.supply("--vdd", args.vdd)
+    checks.seed("--seed", args.seed)
+    output = OutputDir.check(args.output, "simulate", force=args.force, inputs=[args.network, args.inputs])
+    load_sequence(args.inputs, load_network(args.network).input_size)  # bad input before any work
     conditions = Conditions(args.corner, temp=args.temp, vdd=args.vdd, mismatch=args.seed is not None,
                             seed=args.seed)
-    with atomic_output(args.output) as out:
+    with output.write() as out:
         summary = run(SimulationRun(args.network, args.inputs, conditions, args.step, args.diode_units), out)
     a = summary["agreement"]
     agreement = (f"state agreement {a['state_agreement'] * 100:.1f} %" if "state_agreement" in a

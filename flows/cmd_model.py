@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from flows.outdir import add_arguments as add_output_arguments
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     model_parser = sub.add_parser("model", help="run the numpy reference model")
@@ -11,20 +13,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("network", metavar="NET", help="network file (bmru-network/1 YAML)")
     run.add_argument("--inputs", metavar="SEQ", required=True,
                      help="input sequence CSV (header x0,…,x{n-1}, one row per step, values >= 0)")
-    run.add_argument("-o", "--output", metavar="DIR", required=True,
-                     help="output directory (replaced atomically)")
+    add_output_arguments(run)
     run.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from flows.model import run_network, write_trace_csv
     from flows.network import load_network, load_sequence
-    from flows.outdir import atomic_output
+    from flows.outdir import OutputDir
 
+    output = OutputDir.check(args.output, "model run", force=args.force, inputs=[args.network, args.inputs])
     network = load_network(args.network)
     inputs = load_sequence(args.inputs, network.input_size)
     trace = run_network(network, inputs)
-    with atomic_output(args.output) as tmp:
+    with output.write() as tmp:
         write_trace_csv(tmp / "software.csv", trace.output)
     print(f"{args.output}/software.csv: {inputs.shape[0]} steps, {network.output_size} outputs")
     return 0

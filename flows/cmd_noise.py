@@ -3,7 +3,8 @@ linear chain, state flips against distance to threshold, error growth (flows/noi
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from flows.outdir import add_arguments as add_output_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "both thresholds, both states, every level; state-flip probability against "
                                    "distance to threshold; SKY130 device noise from .noise. Writes "
                                    "DIR/noise.json and DIR/noise.png.")
-    p.add_argument("-o", "--output", required=True, type=Path, help="output directory (replaced atomically)")
+    add_output_arguments(p)
     p.add_argument("--levels", default=None,
                    help="comma-separated noise levels, RMS as a fraction of beta_hi (default 0.02,0.05,0.1)")
     p.add_argument("--layers", type=int, default=None, help="BMRU layers in the chain, 2 … 16 (default 6)")
@@ -48,18 +49,20 @@ def _floats(text: str | None, option: str, default: tuple[float, ...], low: floa
 def _noise(args: argparse.Namespace) -> int:
     from flows import noise
     from flows.errors import InputError
-    from flows.outdir import atomic_output
+    from flows import checks
+    from flows.outdir import OutputDir
 
     levels = _floats(args.levels, "--levels", noise.DEFAULT_LEVELS, 0.0, 1.0)
     distances = _floats(args.distances, "--distances", noise.DEFAULT_DISTANCES, 0.0, 0.5, closed=False)
     layers = noise.DEFAULT_LAYERS if args.layers is None else args.layers
     if not 2 <= layers <= 16:
         raise InputError("--layers", None, f"{layers} must be 2 … 16")
-    if args.workers < 1:
-        raise InputError("--workers", None, f"{args.workers} must be at least 1")
+    checks.at_least("--workers", args.workers, 1)
+    checks.seed("--seed", args.seed)
+    output = OutputDir.check(args.output, "noise", force=args.force)
     spec = noise.NoiseSpec(levels=levels, layers=layers, seed=args.seed, workers=args.workers,
                            distances=distances, engine="trnoise" if args.trnoise else "pwl")
-    with atomic_output(args.output) as tmp:
+    with output.write() as tmp:
         result = noise.run(spec, tmp, progress=lambda line: print(line, flush=True))
     bound = "≥ " if result["suppression_min_is_bound"] else ""
     at = result["suppression_min_at"]

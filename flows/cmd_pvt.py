@@ -3,9 +3,10 @@ samples, locally or on a Dask cluster (flows/pvt.py)."""
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
+
+from flows.outdir import add_arguments as add_output_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,8 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "of the samples pass, 1 when not (all files still written), 2 on bad input.")
     p.add_argument("network", type=Path, help="network file (schema bmru-network/1)")
     p.add_argument("--inputs", required=True, type=Path, help="input sequence CSV (x0,…)")
-    p.add_argument("-o", "--output", required=True, type=Path,
-                   help="output directory (replaced atomically); BUILD/pvt adds a section to `bmru report BUILD`")
+    add_output_arguments(p, "output directory (BUILD/pvt adds a section to `bmru report BUILD`)")
     p.add_argument("--mc", type=int, default=0, metavar="N", help="mismatch samples (default 0)")
     p.add_argument("--seed", type=int, default=1, help="seed of the first mismatch sample; sample i uses "
                                                        "seed + i (default 1)")
@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _numbers(option: str, text: str, low: float, high: float, unit: str) -> tuple[float, ...]:
+    from flows import checks
     from flows.errors import InputError
 
     try:
@@ -54,9 +55,7 @@ def _numbers(option: str, text: str, low: float, high: float, unit: str) -> tupl
     except ValueError:
         raise InputError("command line", option, f"{text!r} is not a comma-separated list of numbers") from None
     for v in values:
-        if not (math.isfinite(v) and low <= v <= high):
-            bounds = f"at least {low:g} {unit}" if math.isinf(high) else f"within {low:g} … {high:g} {unit}"
-            raise InputError("command line", option, f"{v:g} {unit} must be finite and {bounds}")
+        checks.within(option, v, low, high, unit)
     if len(set(values)) != len(values):
         raise InputError("command line", option, f"{text!r} lists a value twice")
     return values
@@ -65,8 +64,10 @@ def _numbers(option: str, text: str, low: float, high: float, unit: str) -> tupl
 def _pvt(args: argparse.Namespace) -> int:
     from flows import pvt
     from flows.errors import InputError
-    from flows.outdir import atomic_output
-    from pdk.limits import MAX_UNITS_PER_RATIO
+    from flows import checks
+    from flows.network import load_network, load_sequence
+    from flows.outdir import OutputDir
+    from pdk.limits import SUPPLY_RANGE_V, TEMPERATURE_RANGE_C
     from pdk.models import CORNERS
     from pdk.ngspice import DEFAULT_TIMEOUT
 
@@ -75,23 +76,22 @@ def _pvt(args: argparse.Namespace) -> int:
     if unknown or len(set(corners)) != len(corners):
         raise InputError("command line", "--corners", f"{args.corners!r}: give distinct corners from "
                                                       f"{', '.join(CORNERS)}")
-    temps = _numbers("--temps", args.temps, -273.15, math.inf, "°C")
-    vdds = _numbers("--vdds", args.vdds, 1.0, 2.0, "V")  # the range `bmru simulate` accepts
+    temps = _numbers("--temps", args.temps, *TEMPERATURE_RANGE_C, "°C")
+    vdds = _numbers("--vdds", args.vdds, *SUPPLY_RANGE_V, "V")
     for option, value, low in (("--mc", args.mc, 0), ("--workers", args.workers, 1), ("--seed", args.seed, 1)):
-        if value is not None and value < low:
-            raise InputError("command line", option, f"{value} must be at least {low}")
-    for option, seconds in (("--step", args.step), ("--timeout", args.timeout)):
-        if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
-            raise InputError("command line", option, f"{seconds} must be a positive number of seconds")
-    if args.diode_units is not None and not 1 <= args.diode_units <= MAX_UNITS_PER_RATIO:
-        raise InputError("command line", "--diode-units", f"{args.diode_units} must be between 1 and "
-                                                          f"{MAX_UNITS_PER_RATIO}")
+        checks.at_least(option, value, low)
+    checks.seed("--seed", args.seed + max(args.mc - 1, 0))
+    checks.seconds("--step", args.step)
+    checks.seconds("--timeout", args.timeout)
+    checks.diode_units(args.diode_units)
     if args.scheduler is not None and not args.scheduler.strip():
         raise InputError("command line", "--scheduler", "is empty; give a Dask address such as tcp://host:8786")
+    output = OutputDir.check(args.output, "pvt", force=args.force, inputs=[args.network, args.inputs])
+    load_sequence(args.inputs, load_network(args.network).input_size)  # bad input before any work
     spec = pvt.PvtSpec(args.network, args.inputs, corners, temps, vdds, mc=args.mc, seed=args.seed,
                        step=args.step, diode_units=args.diode_units, workers=args.workers,
                        scheduler=args.scheduler, timeout=args.timeout or DEFAULT_TIMEOUT)
-    with atomic_output(args.output) as out:
+    with output.write() as out:
         result = pvt.run(spec, out)
     for line in pvt.tables(result):
         print(line)

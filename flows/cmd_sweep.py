@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+
+from flows.outdir import add_arguments as add_output_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated dimensions, 1 … 64 (default 1,2,4,8,16,32: ≈ 8 min on 2 cores; "
                         "ngspice 39 parses the SKY130 model instances superlinearly, d = 32 alone takes ≈ 7.5 min "
                         "and 2.8 GB, d = 64 was still parsing at 8.4 GB after 8 CPU-minutes)")
-    s.add_argument("-o", "--output", required=True, type=Path, help="output directory (replaced atomically)")
+    add_output_arguments(s)
     s.add_argument("--seed", type=int, default=0, help="seed of the random networks and inputs (default 0)")
     s.add_argument("--workers", type=int, default=2, help="parallel ngspice runs (default 2)")
     s.add_argument("--vectors", type=int, default=None, help="random input vectors per d (default 8)")
@@ -46,16 +47,17 @@ def _dims(text: str) -> tuple[int, ...]:
 
 
 def _power(args: argparse.Namespace) -> int:
-    from flows.errors import InputError
-    from flows.outdir import atomic_output
+    from flows import checks
+    from flows.outdir import OutputDir
     from flows import sweep
 
     dims = _dims(args.dims)
-    if args.workers < 1:
-        raise InputError("--workers", None, f"{args.workers} must be at least 1")
-    vectors = sweep.DEFAULT_VECTORS if args.vectors is None else args.vectors
-    if vectors < 1:
-        raise InputError("--vectors", None, f"{vectors} must be at least 1")
+    checks.at_least("--workers", args.workers, 1)
+    checks.seed("--seed", args.seed)
+    checks.seconds("--timeout", args.timeout)
+    vectors = checks.at_least("--vectors", sweep.DEFAULT_VECTORS if args.vectors is None else args.vectors, 1)
+    checks.at_least("--fit-min", args.fit_min, 1)
+    output = OutputDir.check(args.output, "sweep power", force=args.force)
     spec = sweep.SweepSpec(dims=dims, seed=args.seed, vectors=vectors, workers=args.workers,
                            fit_min=sweep.DEFAULT_FIT_MIN if args.fit_min is None else args.fit_min,
                            **({} if args.timeout is None else {"timeout": args.timeout}))
@@ -64,7 +66,7 @@ def _power(args: argparse.Namespace) -> int:
         print(f"d={row['d']:>3}: recurrent {row['recurrent_W'] * 1e9:9.3f} nW, feed-forward "
               f"{row['feedforward_W'] * 1e9:9.3f} nW ({row['seconds']:.1f} s)", flush=True)
 
-    with atomic_output(args.output) as tmp:
+    with output.write() as tmp:
         result = sweep.run(spec, tmp, progress=progress)
     for part in ("recurrent", "feedforward"):
         fit = result["fits"]["fit"][part]

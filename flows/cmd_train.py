@@ -8,6 +8,10 @@ import time
 from pathlib import Path
 
 from flows.errors import InputError
+from flows.outdir import OutputDir
+
+#: First line of every network file `bmru train` writes (how a rerun recognises its own file).
+TRAINED_BY = "# Trained by: bmru train"
 
 #: Per task: architecture sizes and optimiser settings that `bmru train TASK` uses unless
 #: overridden. The KWS defaults are the ones that produced `examples/kws_d4.yaml`.
@@ -25,7 +29,10 @@ def register(subparsers) -> None:
                     "accuracy of the network as written and with weights rounded to 1/8.")
     p.add_argument("task", choices=sorted(DEFAULTS), help="kws: 'yes' vs other words from "
                    "13 MFCCs; flipflop: set/reset memory on two inputs")
-    p.add_argument("-o", "--output", required=True, metavar="NET.yaml")
+    p.add_argument("-o", "--output", required=True, metavar="NET.yaml",
+                   help="network file to write: a new file, or one an earlier 'bmru train' wrote")
+    p.add_argument("--force", action="store_true",
+                   help="replace NET.yaml even if 'bmru train' did not write it")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--epochs", type=int, help="passes over the training set")
     p.add_argument("--hidden", type=int, help="width H of the dense layers")
@@ -57,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     _positive(args, "unit_current", args.unit_current)
-    output = Path(args.output)
+    output = _check_output(Path(args.output), args.force)
+    held_out = (OutputDir.check(args.held_out_audio, "train --held-out-audio", force=args.force)
+                if args.held_out_audio else None)
     name = args.name or re.sub(r"[^a-z0-9_]", "_", output.stem.lower())
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise InputError("command line", "--name", f"{name!r} must match [a-z][a-z0-9_]*")
@@ -77,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from pdk.limits import MIN_BIAS_CURRENT
     settings["min_bias"] = MIN_BIAS_CURRENT / args.unit_current
     if args.task == "kws":
-        params, metrics = _train_kws(args, settings, log)
+        params, metrics = _train_kws(args, settings, log, held_out)
     else:
         params, metrics = train.train_flipflop(seed=args.seed, log=log, **settings)
     network = train.write_network(output, name, args.unit_current, params,
@@ -90,7 +99,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_kws(args: argparse.Namespace, settings: dict, log):
+def _check_output(output: Path, force: bool) -> Path:
+    """A network file is replaced only when an earlier `bmru train` wrote it (its first line
+    says so) or under --force."""
+    if output.is_dir():
+        raise InputError(output, None, "is a directory; give a file name such as net.yaml")
+    if output.exists() and not force:
+        with open(output, "rb") as f:
+            first = f.readline()
+        if not first.startswith(TRAINED_BY.encode()):
+            raise InputError(output, None, "exists and was not written by 'bmru train'; give a new "
+                                           "file name, or --force to replace it")
+    return output
+
+
+def _train_kws(args: argparse.Namespace, settings: dict, log, held_out):
     from flows import kws_data, train
     cache = Path(args.cache) if args.cache else None
     if args.speech_commands:
@@ -103,10 +126,11 @@ def _train_kws(args: argparse.Namespace, settings: dict, log):
                                     train_set.mfcc.shape[1])
     params, metrics = train.train_kws(train_set.scaled(), targets, test_set.scaled(),
                                       test_set.labels, seed=args.seed, log=log, **settings)
-    if args.held_out_audio:
-        for path in kws_data.write_held_out_wavs(Path(args.held_out_audio), args.held_out_count,
-                                                 cache):
-            print(f"wrote {path}")
+    if held_out is not None:
+        with held_out.write() as tmp:
+            written = kws_data.write_held_out_wavs(tmp, args.held_out_count, cache)
+        for path in written:
+            print(f"wrote {held_out.target / path.name}")
     return params, metrics
 
 
@@ -115,7 +139,7 @@ def _header(args: argparse.Namespace, settings: dict, metrics: dict) -> str:
     the same seed must give the same bytes)."""
     options = " ".join(f"--{key} {value}" for key, value in settings.items() if key != "min_bias")
     source = f" --speech-commands {args.speech_commands}" if args.speech_commands else ""
-    lines = [f"Trained by: bmru train {args.task} -o {args.output} --seed {args.seed} "
+    lines = [f"{TRAINED_BY[2:]} {args.task} -o {args.output} --seed {args.seed} "
              f"{options}{source}"]
     lines += [f"{key}: {value:.4f}" for key, value in metrics.items()]
     return "".join(f"# {line}\n" for line in lines)

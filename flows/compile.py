@@ -23,6 +23,7 @@ from flows.circuit import Circuit, build_circuit
 from flows.errors import CheckFailed
 from flows.mapping import MappingConfig
 from flows.network import Network, load_network
+from pdk import processes
 from pdk.models import Conditions
 
 
@@ -160,7 +161,8 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
 
 class _Background:
     """`function(*args)` in a forked child process while the caller goes on (or nothing
-    when not `enabled`); `result()` waits for it."""
+    when not `enabled`); `result()` waits for it. The child is registered with
+    `pdk.processes`, so an interrupt kills it; leaving the block early kills it too."""
 
     def __init__(self, function, *args, enabled: bool = True):
         self.call, self.enabled = (function, *args), enabled
@@ -168,18 +170,51 @@ class _Background:
     def __enter__(self) -> "_Background":
         if self.enabled:
             import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
 
-            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-            self.future = self.pool.submit(*self.call)
+            context = multiprocessing.get_context("fork")
+            self.receive, send = context.Pipe(duplex=False)
+            self.process = context.Process(target=_child, args=(send, *self.call), daemon=True)
+            self.process.start()
+            processes.track(self.process.pid)
+            send.close()
         return self
 
     def result(self):
-        return self.future.result() if self.enabled else {}
+        if not self.enabled:
+            return {}
+        try:
+            ok, value = self.receive.recv()
+        except EOFError:
+            raise RuntimeError(f"{self.call[0].__name__} died (exit {self.process.exitcode})") from None
+        if not ok:
+            raise value
+        return value
 
     def __exit__(self, *exc) -> None:
         if self.enabled:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            if exc[0] is not None:
+                self.process.kill()
+            self.process.join()
+            processes.untrack(self.process.pid)
+            self.receive.close()
+
+
+def _child(send, function, *args) -> None:
+    """Body of a `_Background` child: plain default signal handling (the parent stops it)."""
+    import signal
+
+    processes.forget_all()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        send.send((True, function(*args)))
+    except BaseException as exc:  # the parent re-raises it
+        try:
+            send.send((False, exc))
+        except Exception:  # an exception that does not pickle still names its cause
+            send.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        send.close()
 
 
 def _views(circuit: Circuit, out: Path) -> tuple[list[str], list[str]]:

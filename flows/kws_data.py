@@ -7,7 +7,6 @@ decision (last row) always comes after the word has ended and the network must r
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,9 @@ import numpy as np
 
 from flows import features
 from flows.errors import InputError
+from pdk import processes
+from pdk.cache import cache_dir as pdk_cache_dir
+from pdk.cache import publish, temporary_beside
 
 KEYWORD = "yes"
 OTHER_WORDS = ("no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -31,22 +33,17 @@ CORPUS_SEED = 20240611   # the corpus is fixed; the training seed only drives th
 CORPUS_VERSION = 2       # bump when generation changes, so stale caches are not reused
 
 
-def default_cache_dir() -> Path:
-    """`$XDG_CACHE_HOME/bmru-sky130` (or ~/.cache/bmru-sky130): audio is never committed."""
-    import os
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "bmru-sky130"
-
-
 def speak(word: str, voice: str, speed: int, pitch: int, cache_dir: Path) -> np.ndarray:
     """espeak-ng rendering of one word as 16 kHz float audio, cached as a WAV file."""
     wav = cache_dir / "espeak" / f"{voice}_{speed}_{pitch}_{word}.wav"
     if not wav.exists():
-        wav.parent.mkdir(parents=True, exist_ok=True)
-        tmp = wav.with_suffix(".tmp.wav")
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch),
-                        "-w", str(tmp), word], check=True, capture_output=True)
-        tmp.rename(wav)
+        tmp = temporary_beside(wav)
+        done = processes.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch),
+                              "-w", str(tmp), word])
+        if done.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            raise RuntimeError(f"espeak-ng -v {voice} failed: {done.stderr.strip()}")
+        publish(tmp, wav)
     audio, rate = features.read_wav(wav)
     return features.resample(audio, rate)
 
@@ -129,7 +126,7 @@ def _clips(split: str, rng: np.random.Generator, cache_dir: Path):
 
 def espeak_corpus(split: str, cache_dir: Path | None = None) -> Corpus:
     """The fixed espeak-ng corpus for `split` ("train" or "held_out"), built once and cached."""
-    cache_dir = cache_dir or default_cache_dir()
+    cache_dir = cache_dir or pdk_cache_dir()
     key = hashlib.sha256(repr((CORPUS_VERSION, CORPUS_SEED, split, features.N_MELS,
                                features.PRE_EMPHASIS)).encode()).hexdigest()[:12]
     cached = cache_dir / f"kws_{split}_{key}.npz"
@@ -147,10 +144,10 @@ def espeak_corpus(split: str, cache_dir: Path | None = None) -> Corpus:
         offsets.append(offset)
     corpus = Corpus(np.stack(seqs).astype(np.float32), np.array(labels), names,
                     np.array(onsets), np.array(offsets))
-    tmp = cached.with_suffix(".tmp.npz")
+    tmp = temporary_beside(cached)
     np.savez_compressed(tmp, mfcc=corpus.mfcc, labels=corpus.labels, names=np.array(names),
                         onset=corpus.onset, offset=corpus.offset)
-    tmp.rename(cached)
+    publish(tmp, cached)
     return corpus
 
 
@@ -160,7 +157,7 @@ def write_held_out_wavs(out_dir: Path, per_class: int, cache_dir: Path | None = 
     The clips are drawn at random (fixed seed) before any model sees them, so the shipped
     test sequences are not picked for being classified correctly."""
     import scipy.io.wavfile
-    cache_dir = cache_dir or default_cache_dir()
+    cache_dir = cache_dir or pdk_cache_dir()
     clips = list(_clips("held_out", np.random.default_rng([CORPUS_SEED, 1]), cache_dir))
     pick = np.random.default_rng([CORPUS_SEED, 2])
     chosen = []

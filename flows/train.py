@@ -393,16 +393,13 @@ def train_flipflop(*, seed: int, epochs: int, hidden: int, state: int, samples: 
 def write_network(path, name: str, unit_current: float, params: Params, header: str = ""):
     """Validate the trained parameters as a bmru-network/1 file and write it atomically
     (comment `header` first); returns the validated `flows.network.Network`."""
-    import os
     from pathlib import Path
 
     from flows.network import parse_network
+    from pdk.cache import write_atomically
     path = Path(path)
     network = parse_network({"schema": "bmru-network/1", "name": name,
                              "unit_current": unit_current, "input_size": params.input_size,
                              "layers": params.to_layer_dicts()}, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(header + network.to_yaml(), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, header + network.to_yaml())
     return network

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import klayout.db as db
 
-from pdk import layers
+from pdk import layers, processes
+from pdk.cache import cache_dir, write_atomically
 from pdk.rules import RULES, Rule
 
 GLAYOUT_VERSION = "0.2.0"
@@ -265,12 +266,6 @@ def run_own(gds: str | os.PathLike, report: str | os.PathLike | None = None, thr
 
 # ----------------------------------------------------------------------------- external deck
 
-def cache_dir() -> Path:
-    """Where downloaded third-party files live (never in the repository)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "bmru-sky130"
-
-
 def deck_path(download: bool = True) -> Path:
     """The SKY130 runset as a plain DRC script with FEOL, BEOL and OFFGRID on and two
     threads (this machine has two cores); downloaded once into the cache."""
@@ -287,15 +282,15 @@ def deck_path(download: bool = True) -> Path:
             cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
                    f"glayout=={GLAYOUT_VERSION}", "-d", tmp]
             try:
-                p = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
-            except (OSError, subprocess.TimeoutExpired) as exc:
+                p = processes.run(cmd, timeout=180)
+            except (OSError, subprocess.TimeoutExpired, processes.Stopped) as exc:
                 raise DeckUnavailable(f"pip download glayout=={GLAYOUT_VERSION} failed: {exc}")
             wheels = list(Path(tmp).glob("glayout-*.whl"))
             if p.returncode != 0 or not wheels:
                 last = (p.stderr.strip().splitlines() or ["no output"])[-1]
                 raise DeckUnavailable(f"pip download glayout=={GLAYOUT_VERSION} failed: {last}")
             with zipfile.ZipFile(wheels[0]) as z:
-                orig.write_bytes(z.read(DECK_MEMBER))
+                write_atomically(orig, z.read(DECK_MEMBER))
     text = orig.read_text(encoding="utf-8")
     m = re.search(r"<text>(.*)</text>", text, flags=re.S)
     body = html.unescape(m.group(1)) if m else text
@@ -306,9 +301,7 @@ def deck_path(download: bool = True) -> Path:
     body = re.sub(r"^OFFGRID\s*=\s*false", "OFFGRID = true", body, flags=re.M)
     body = re.sub(r"^threads\(\d+\)", "threads(2)", body, flags=re.M)
     body = re.sub(r"^verbose\(true\)", "verbose(false)", body, flags=re.M)
-    tmp = deck.with_suffix(".tmp")
-    tmp.write_text(body, encoding="utf-8")
-    tmp.replace(deck)
+    write_atomically(deck, body)
     return deck
 
 
@@ -364,7 +357,7 @@ def run_deck(gds: str | os.PathLike, report: str | os.PathLike | None = None,
         env["QT_QPA_PLATFORM"] = "offscreen"
         cmd = [exe, "-b", "-r", str(deck), "-rd", f"input={copy}", "-rd", f"report={rdb}"]
         try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+            p = processes.run(cmd, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             raise RuntimeError(f"KLayout DRC deck timed out after {timeout:.0f} s")
         if p.returncode != 0 or not rdb.is_file():

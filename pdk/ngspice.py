@@ -21,6 +21,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from pdk import processes
+
 NGSPICE = "ngspice"
 
 _ERROR_PATTERNS = (
@@ -192,10 +194,12 @@ def simulate(netlist: str, name: str = "deck", timeout: float = DEFAULT_TIMEOUT,
         deck.write_text(text)
         (work / ".spiceinit").write_text(_spiceinit(threads or default_workers()))
         try:
-            proc = subprocess.run([NGSPICE, "-b", "-r", str(raw), str(deck)], cwd=work,
-                                  capture_output=True, text=True, timeout=timeout, env=_environment())
+            proc = processes.run([NGSPICE, "-b", "-r", str(raw), str(deck)], cwd=work, timeout=timeout,
+                                 env=_environment())
         except subprocess.TimeoutExpired:
             raise SimulationError(name, f"timed out after {timeout:g} s") from None
+        except processes.Stopped as exc:
+            raise SimulationError(name, str(exc)) from None
         log = proc.stdout + proc.stderr
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)

@@ -54,16 +54,16 @@ def test_model_run_writes_the_reference_trace(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
-def test_model_run_replaces_an_old_output_with_identical_bytes(tmp_path):
+def test_model_run_replaces_its_old_output_with_identical_bytes(tmp_path):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
     first = bmru("model", "run", GOOD_NETWORK, "--inputs", GOOD_SEQUENCE, "-o", out, cwd=tmp_path)
     content = (out / "software.csv").read_bytes()
+    (out / "notes.txt").write_text("mine")  # the user's file beside the outputs
     second = bmru("model", "run", GOOD_NETWORK, "--inputs", GOOD_SEQUENCE, "-o", out, cwd=tmp_path)
-    assert first.returncode == second.returncode == 0
+    assert first.returncode == second.returncode == 0, second.stderr
     assert (out / "software.csv").read_bytes() == content
-    assert sorted(p.name for p in out.iterdir()) == ["software.csv"]
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in out.iterdir()) == [".bmru-output.json", "notes.txt", "software.csv"]
 
 
 def _assert_clean_input_error(result: subprocess.CompletedProcess, filename: str,
@@ -77,7 +77,7 @@ def _assert_clean_input_error(result: subprocess.CompletedProcess, filename: str
         assert f": {fieldname}: " in lines[0]
     assert "Traceback" not in result.stderr
     assert not (workdir / "out").exists()
-    assert not any(p.name.startswith(".out") for p in workdir.iterdir())
+    assert not any(p.name.startswith((".out", ".bmru-tmp")) for p in workdir.iterdir())
 
 
 @pytest.mark.parametrize("case", CLI_BAD_NETWORKS, ids=[c[0] for c in CLI_BAD_NETWORKS])
