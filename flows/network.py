@@ -22,6 +22,9 @@ from flows.errors import InputError
 
 SCHEMA = "bmru-network/1"
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*\Z")
+#: Cell and file names grow from the network's name (`<name>_l3_bmru.svg`); 64 characters
+#: keep every one far below the 255-byte file-name limit.
+MAX_NAME_LENGTH = 64
 ACTIVATIONS = ("relu", "none")
 
 _TOP_KEYS = ("schema", "name", "unit_current", "input_size", "layers")
@@ -228,7 +231,11 @@ class _Validator:
         self.keys(data, _TOP_KEYS, _TOP_KEYS, None)
         name = data["name"]
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
-            raise self.fail("name", f"{name!r} must match [a-z][a-z0-9_]* (it names cells and files)")
+            shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "…"
+            raise self.fail("name", f"{shown} must match [a-z][a-z0-9_]* (it names cells and files)")
+        if len(name) > MAX_NAME_LENGTH:
+            raise self.fail("name", f"is {len(name)} characters long; at most {MAX_NAME_LENGTH} "
+                                    "(it names cells and files)")
         unit_current = self.number(data["unit_current"], "unit_current")
         if unit_current <= 0:
             raise self.fail("unit_current", f"{unit_current:g} A must be > 0")
@@ -275,7 +282,7 @@ class _Validator:
         if not isinstance(raw, dict):
             raise self.fail(prefix, "must be a mapping with a 'kind' field")
         kind = raw.get("kind")
-        if kind not in _LAYER_KEYS:
+        if not isinstance(kind, str) or kind not in _LAYER_KEYS:
             raise self.fail(f"{prefix}.kind", f"unknown layer kind {kind!r}; expected dense or bmru")
         self.keys(raw, _LAYER_KEYS[kind], _REQUIRED_LAYER_KEYS[kind], prefix)
         in_size = sizes[-1]
