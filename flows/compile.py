@@ -250,5 +250,6 @@ def _deck(gds: Path) -> dict:
     from pdk import drc
 
     deck = drc.run_deck(gds)
-    return {"drc_deck": {"violations": deck.total, "clean": deck.total == 0, "rules": deck.violations,
+    return {"drc_deck": {"deck": deck.engine, "violations": deck.total, "clean": deck.total == 0,
+                         "rules": deck.violations,
                          "rules_checked": len(deck.counts), "seconds": round(deck.seconds, 3)}}

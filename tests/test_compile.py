@@ -127,3 +127,21 @@ def test_report_is_self_contained(build, simulated):
     md = (build / "report.md").read_text()
     assert "| drc_own | 0 | clean |" in md and "| lvs | 0 | clean |" in md
     assert "mixed" in md
+
+
+@pytest.mark.parametrize("network, options", [(FLIPFLOP, ()), (EXAMPLES / "kws_d4.yaml", ("--diode-units", "8"))],
+                         ids=["flipflop", "kws_d4"])
+def test_shipped_macros_pass_the_mpw_precheck_deck(tmp_path, network, options):
+    """Every macro the project ships (make demo's kws_d4 is M = 8) has 0 violations under the
+    MPW precheck's decks, which `compile --deck` runs beside the own rules and LVS."""
+    from pdk import drc
+    try:
+        drc.klayout_app()
+        drc.deck_path(deck="mpw")
+    except drc.DeckUnavailable as exc:
+        pytest.skip(f"MPW precheck deck unavailable: {exc}")
+    result = run_bmru("compile", network, *options, "--deck", "-o", tmp_path / "out", timeout=1200)
+    assert result.returncode == 0, result.stderr
+    deck = json.loads((tmp_path / "out" / "manifest.json").read_text())["checks"]["drc_deck"]
+    assert deck["deck"] == "mpw" and deck["clean"] and deck["violations"] == 0, deck
+    assert deck["rules_checked"] > 250

@@ -237,3 +237,24 @@ def test_conditions_are_checked_before_any_work(tmp_path, args, problem):
     assert len(result.stderr.splitlines()) == 1 and problem in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["N", "S"]
+
+
+def _fill(args) -> None:
+    from pdk.cache import write_atomically
+
+    path, text = args
+    for _ in range(20):
+        write_atomically(path, text)
+
+
+def test_racing_cache_writers_leave_one_whole_file(tmp_path):
+    """Several processes filling the same cache entry (two compiles fetching the DRC deck,
+    two trainings rendering the corpus) never see a torn or half-written file."""
+    import multiprocessing
+
+    path = tmp_path / "cache" / "entry.txt"
+    texts = [str(i) * 50_000 for i in range(4)]
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        pool.map(_fill, [(path, t) for t in texts])
+    assert path.read_text() in texts
+    assert [p.name for p in path.parent.iterdir()] == ["entry.txt"]
