@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from flows import testbench
+from flows import testbench, views
 from flows.circuit import Circuit, build_circuit
 from flows.errors import CheckFailed
 from flows.mapping import MappingConfig
 from flows.network import Network, load_network
+from flows.views import static_power
 from pdk import processes
 from pdk.models import Conditions
 
@@ -39,7 +41,7 @@ class CompileOptions:
     diode_units: int | None = None
 
 
-STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", "manifest")
+STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", "views", "manifest")
 
 
 def draw_macro(circuit: Circuit):
@@ -112,7 +114,10 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     spice = out / f"{name}.spice"
     spice.write_text(circuit.netlist())
     done("netlist")
-    with _Background(_views, circuit, out) as views:
+    # the idle macro's supply power for the Liberty view: an ngspice job, so a thread waits
+    # for it while this process draws (pdk.processes stops it on an interrupt)
+    with ThreadPoolExecutor(max_workers=1) as power_lane, _Background(_views, circuit, out) as views:
+        power = power_lane.submit(static_power, network, options.diode_units)
         macro = draw_macro(circuit)
         gds = out / f"{name}.gds"
         macro.save(gds)
@@ -126,9 +131,12 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
             done("testbenches")
             if options.check:
                 checks = {**_drc_summary([front.result(), back.result()]), **checks}
-    if options.deck:
-        checks.update(_deck(gds))
-    done("drc")
+        if options.deck:
+            checks.update(_deck(gds))
+        done("drc")
+        idle = power.result()
+    integration = _integration_views(out, name, list(circuit.ports), macro.area_um2, idle["total_W"])
+    done("views")
     manifest = {
         "schema": "bmru-manifest/1",
         "network": name,
@@ -137,7 +145,8 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
         "ports": list(circuit.ports),
         "files": {"netlist": spice.name, "gds": gds.name,
                   "schematics": [f"schematics/{s}" for s in schematics],
-                  "testbenches": [f"testbench/{t}" for t in benches]},
+                  "testbenches": [f"testbench/{t}" for t in benches], **integration},
+        "power": {"static": idle},
         "mapping": {"summary": circuit.mapping.summary()["layers"], "table": circuit.mapping.table(),
                     "weight_diode_units": circuit.notes["weight_diode_units"],
                     "bias_diode_units": circuit.notes["bias_diode_units"]},
@@ -215,6 +224,17 @@ def _child(send, function, *args) -> None:
             send.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
     finally:
         send.close()
+
+
+def _integration_views(out: Path, name: str, ports: list[str], area_um2: float, static_W: float) -> dict:
+    """LEF (read back from the GDS), Liberty and Verilog beside the GDS."""
+    from layouts.abstract import lef
+
+    files = {"lef": f"{name}.lef", "liberty": f"{name}.lib", "verilog": f"{name}.v"}
+    (out / files["lef"]).write_text(lef(out / f"{name}.gds"))
+    (out / files["liberty"]).write_text(views.liberty(name, ports, area_um2, static_W))
+    (out / files["verilog"]).write_text(views.verilog(name, ports))
+    return files
 
 
 def _views(circuit: Circuit, out: Path) -> tuple[list[str], list[str]]:
