@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds per input row (default: 2 ms, or 0.5 ms per signal-diode unit "
                         "when larger, so the circuit settles)")
     s.add_argument("--seed", type=int, default=None, help="turn on mismatch with this seed")
+    s.add_argument("--post-layout", action="store_true",
+                   help="draw the layout and add every net's extracted wiring capacitance to the testbench")
     _diode_units(s)
     s.set_defaults(handler=_simulate)
 
@@ -96,7 +98,8 @@ def _simulate(args: argparse.Namespace) -> int:
     conditions = Conditions(args.corner, temp=args.temp, vdd=args.vdd, mismatch=args.seed is not None,
                             seed=args.seed)
     with output.write() as out:
-        summary = run(SimulationRun(args.network, args.inputs, conditions, args.step, args.diode_units), out)
+        summary = run(SimulationRun(args.network, args.inputs, conditions, args.step, args.diode_units,
+                                    post_layout=args.post_layout), out)
     a = summary["agreement"]
     agreement = (f"state agreement {a['state_agreement'] * 100:.1f} %" if "state_agreement" in a
                  else f"max relative error {a['relative_error_max'] * 100:.2f} %")

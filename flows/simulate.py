@@ -7,7 +7,7 @@ run (`bmru simulate`) and many (`bmru pvt`) build and judge their decks the same
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,8 @@ class SimulationRun:
     step: float | None = None
     #: None: the mapping chooses M (see build_circuit)
     diode_units: int | None = None
+    #: add every net's wiring capacitance, extracted from the drawn layout (flows.postlayout)
+    post_layout: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +45,8 @@ class Bench:
     reference: ModelTrace
     #: the model run with the realised (quantized) parameters: explains, never replaces, the reference
     mapped: ModelTrace
+    #: top-level SPICE lines added to the macro (post-layout wiring capacitors), or ""
+    wiring: str = ""
 
     @classmethod
     def load(cls, network_path: Path, inputs_path: Path, step: float | None = None,
@@ -81,7 +85,7 @@ class Bench:
         logic node `qb` saved (its state), and every cell started in its low state
         (h₀ = 0, §3) by `.ic`: with a first input in the hold band the macro has two
         operating points, and ngspice would otherwise pick one arbitrarily."""
-        netlist = self.circuit.netlist(probe_supplies=True, merge_parallel=not conditions.mismatch)
+        netlist = self.circuit.netlist(probe_supplies=True, merge_parallel=not conditions.mismatch) + self.wiring
         cells = self.cells()
         probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in cells)
         initial = {}
@@ -139,12 +143,19 @@ def run(spec: SimulationRun, out: Path) -> dict:
     """Simulate one input sequence; write circuit.csv, software.csv, summary.json and the
     deck (testbench.spice) into `out`; return the summary."""
     bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units)
+    post_layout = None
+    if spec.post_layout:
+        from flows import postlayout
+
+        wiring = postlayout.wiring(bench.circuit)
+        bench = replace(bench, wiring=postlayout.capacitor_lines(bench.circuit, wiring))
+        post_layout = {"nets": len(wiring), "total_F": sum(wiring.values()), "largest_F": max(wiring.values())}
     deck = bench.deck(spec.conditions)
     (out / "testbench.spice").write_text(deck)
     plot = simulate(deck, f"{bench.network.name}_tran")[0]
     write_trace_csv(out / "circuit.csv", bench.outputs(plot))
     write_trace_csv(out / "software.csv", bench.reference.output)
     summary = {"network": bench.network.name, "inputs": str(spec.inputs),
-               **bench.score(plot, spec.conditions)}
+               **bench.score(plot, spec.conditions), "post_layout": post_layout}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary

@@ -70,3 +70,21 @@ def test_every_net_of_a_compiled_macro_gets_its_wiring(tmp_path):
         for per_net in regions.values():
             on_nets += per_net[conductor]
         assert on_nets.merged().area() == pytest.approx(drawn.area(), rel=1e-3), conductor
+
+
+@pytest.mark.klayout
+@pytest.mark.ngspice
+def test_post_layout_simulation_keeps_the_flipflop(tmp_path):
+    """`bmru simulate --post-layout`: the wiring of every internal net is on its node and the
+    flip-flop still reproduces its network."""
+    import json
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    result = run_bmru("simulate", examples / "flipflop.yaml", "--inputs", examples / "flipflop_mixed.csv",
+                      "--post-layout", "-o", tmp_path / "post", timeout=900)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "post" / "summary.json").read_text())
+    assert summary["post_layout"]["nets"] > 20 and summary["post_layout"]["total_F"] > 1e-12
+    assert summary["states"]["agreement"] == 1.0
+    deck = (tmp_path / "post" / "testbench.spice").read_text()
+    assert "Cwire" in deck and "xflipflop.xl1_bmru0.q 0" in deck
