@@ -81,7 +81,7 @@ def _compile(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from flows.errors import InputError
     from flows.outdir import atomic_output
-    from flows.simulate import SimulationRun, run
+    from flows.simulate import SimulationRun, headline, run
     from pdk.models import Conditions
 
     _check_diode_units(args)
@@ -93,10 +93,5 @@ def _simulate(args: argparse.Namespace) -> int:
                             seed=args.seed)
     with atomic_output(args.output) as out:
         summary = run(SimulationRun(args.network, args.inputs, conditions, args.step, args.diode_units), out)
-    a = summary["agreement"]
-    agreement = (f"state agreement {a['state_agreement'] * 100:.1f} %" if "state_agreement" in a
-                 else f"max relative error {a['relative_error_max'] * 100:.2f} %")
-    print(f"simulated {summary['network']} ({summary['conditions']}, {a['steps']} steps): {agreement}, "
-          f"decision {'agrees' if a['decision_agrees'] else 'DIFFERS'}, "
-          f"average power {summary['power']['total_W'] * 1e9:.2f} nW → {args.output}")
+    print(f"simulated {headline(summary)} → {args.output}")
     return 0

@@ -23,12 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from flows.errors import InputError
-from flows.simulate import Bench
+from flows.simulate import PASS_AGREEMENT, Bench
 from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL, Conditions
 from pdk.ngspice import DEFAULT_TIMEOUT, Job, SimulationError, simulate_many
 
-#: A run passes when at least this fraction of BMRU cell states agree with the model.
-PASS_AGREEMENT = 0.99
 #: The goal asks this fraction of mismatch samples to pass (issue 7).
 MC_YIELD_GOAL = 0.99
 PVT, MC = "pvt", "mc"
@@ -167,7 +165,7 @@ def run(spec: PvtSpec, out: Path) -> dict:
     return result
 
 
-def _pct(x: float | None) -> str:
+def percent(x: float | None) -> str:
     return "n/a" if x is None else f"{x * 100:.2f} %"
 
 
@@ -187,11 +185,11 @@ def tables(result: dict) -> list[str]:
     for kind, label in names.items():
         if y[kind]["runs"]:
             lines.append(f"| {label} | {y[kind]['passed']} | {y[kind].get('failed', 0)} | {y[kind]['runs']} | "
-                         f"{_pct(y[kind]['fraction'])} |")
+                         f"{percent(y[kind]['fraction'])} |")
     lines += ["", "| worst case | PVT | where | mismatch | where |", "|---|---|---|---|---|"]
-    fmt = {"state_agreement": ("lowest state agreement", _pct),
-           "state_agreement_mapped": ("lowest state agreement with the mapped model", _pct),
-           "relative_error_max": ("highest output error (max relative)", _pct),
+    fmt = {"state_agreement": ("lowest state agreement", percent),
+           "state_agreement_mapped": ("lowest state agreement with the mapped model", percent),
+           "relative_error_max": ("highest output error (max relative)", percent),
            "power_max_W": ("highest average power", lambda w: f"{w * 1e9:.2f} nW"),
            "power_min_W": ("lowest average power", lambda w: f"{w * 1e9:.2f} nW")}
     worst = result["worst"]
@@ -221,9 +219,9 @@ def markdown(result: dict, images: dict[str, str]) -> str:
     for r in result["runs"]:
         power = "—" if r["power_W"] is None else f"{r['power_W'] * 1e9:.2f} nW"
         lines.append(f"| {r['run']} | {r['corner']} | {r['temp_c']:g} °C | {r['vdd_v']:g} V | "
-                     f"{'' if r['mismatch_seed'] is None else r['mismatch_seed']} | {_pct(r['state_agreement'])} | "
-                     f"{_pct(r['state_agreement_mapped'])} | "
-                     f"{_pct(r['relative_error_max'])} | {decision[r['decision_agrees']]} | "
+                     f"{'' if r['mismatch_seed'] is None else r['mismatch_seed']} | {percent(r['state_agreement'])} | "
+                     f"{percent(r['state_agreement_mapped'])} | "
+                     f"{percent(r['relative_error_max'])} | {decision[r['decision_agrees']]} | "
                      f"{power} | {'yes' if r['pass'] else 'NO (ngspice failed)' if r.get('error') else 'NO'} |")
     lines += [""] + [f"![{name}]({path})" for name, path in images.items()]
     return "\n".join(lines)
@@ -282,7 +280,7 @@ def figures(result: dict, out: Path) -> dict[str, str]:
         for ax in axes:
             ax.set_ylabel("samples")
         fig.suptitle(f"{result['network']}: {len(mc)} mismatch samples at tt {TEMP_NOMINAL:g} °C "
-                     f"{VDD_NOMINAL:g} V, yield {_pct(result['yield'][MC]['fraction'])}", fontsize=10)
+                     f"{VDD_NOMINAL:g} V, yield {percent(result['yield'][MC]['fraction'])}", fontsize=10)
         fig.tight_layout()
         fig.savefig(out / FIGURES["mismatch samples"], dpi=100)
         plt.close(fig)

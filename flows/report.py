@@ -129,6 +129,8 @@ def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Pat
     name = manifest["network"]
     rel = {k: p.relative_to(base).as_posix() for k, p in plots.items()}
     lines = [f"# Build report: {name}", ""]
+    lines += verdict_section(simulations)
+    lines += ["## Build", ""]
     area = manifest.get("area", {})
     devices = manifest.get("devices", {})
     lines += _table(["quantity", "value"], [
@@ -155,12 +157,12 @@ def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Pat
         rows = []
         for sim in simulations:
             a = sim.summary["agreement"]
-            agreement = (f"{a['state_agreement'] * 100:.1f} % states" if "state_agreement" in a
-                         else f"max rel. error {a['relative_error_max'] * 100:.1f} %")
-            rows.append([sim.name, sim.summary.get("conditions", ""), agreement,
-                         "yes" if a["decision_agrees"] else "NO",
+            errors = a.get("range_error", [])
+            rows.append([sim.name, sim.summary.get("conditions", ""), a["steps"],
+                         ", ".join(f"y{j} {e * 100:.1f} %" for j, e in enumerate(errors)),
                          f"{sim.summary['power']['total_W'] * 1e9:.1f} nW"])
-        lines += _table(["run", "conditions", "agreement", "decision agrees", "average power"], rows)
+        lines += _table(["run", "conditions", "steps", "largest output error (of each output's range)",
+                         "average power"], rows)
         for sim in simulations:
             lines += ["", f"![{sim.name}]({rel['trace:' + sim.name]})"]
         if "power" in rel:
@@ -169,6 +171,39 @@ def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Pat
     if "layout" in rel:
         lines += ["", "## Layout", "", f"![layout]({rel['layout']})"]
     return "\n".join(lines) + "\n"
+
+
+def verdict_section(simulations: list[Simulation]) -> list[str]:
+    """The report's first table: every simulation judged against the network file as
+    given (flows.simulate.verdict), with the numbers it is judged by."""
+    from flows.pvt import percent
+
+    lines = ["## Verdict against the network", ""]
+    if not simulations:
+        return lines + ["No simulation in this build yet: `bmru simulate NET --inputs SEQ -o DIR/simulations/RUN`,"
+                        " then `bmru report DIR` again.", ""]
+    rows = []
+    for sim in simulations:
+        v = sim.summary.get("verdict")
+        if v is None:
+            rows.append([sim.name, sim.summary.get("conditions", ""), "—", "—", "—", "—",
+                         "no verdict (summary.json predates it: re-run bmru simulate)"])
+            continue
+        rows.append([sim.name, sim.summary.get("conditions", ""), percent(v["state_agreement"]),
+                     percent(v["state_agreement_mapped"]), "agrees" if v["decision_agrees"] else "DIFFERS",
+                     f"{percent(v['output_error_of_range_max'])} (mapped model: "
+                     f"{percent(v['output_error_of_range_mapped_max'])})",
+                     "PASS" if v["pass"] else "FAIL"])
+    goal = next((s.summary["verdict"]["goal_state_agreement"] for s in simulations if "verdict" in s.summary), None)
+    lines += _table(["run", "conditions", "BMRU states = network", "states = mapped model", "decision",
+                     "largest output error, of range", "result"], rows)
+    if goal is not None:
+        lines += ["", f"A run passes when at least {goal * 100:g} % of the BMRU cell states (steps × cells) "
+                      "agree with the network file as given and the decision (largest output of the last "
+                      "step) agrees. The mapped model (weights and biases as realised by unit devices) "
+                      "shows how much of a difference quantization alone explains; output errors are "
+                      "fractions of each output's range over the sequence."]
+    return lines + [""]
 
 
 def pvt_section(directory: Path) -> list[str]:
