@@ -56,14 +56,19 @@ def draw_macro(circuit: Circuit):
 
 
 def _schematics(circuit: Circuit, directory: Path) -> list[str]:
-    from flows.schematic import Instance, block, leaf
+    """One SVG per cell (dense blocks as crossbars, the others in signal-flow order) and
+    the top level as a block diagram."""
+    from cells.dense import DenseBlock
+    from flows.schematic import Instance, array, block, leaf, output_ports
 
     directory.mkdir()
     written = []
     for cell in circuit.cells():
-        (directory / f"{cell.name}.svg").write_text(leaf(cell.name, circuit.ports_of(cell), cell.devices()))
+        draw = array if isinstance(cell, DenseBlock) else leaf
+        (directory / f"{cell.name}.svg").write_text(draw(cell.name, circuit.ports_of(cell), cell.devices()))
         written.append(f"{cell.name}.svg")
-    top = [Instance(b.name, b.cell.name, {p: b.nets[p] for p in circuit.ports_of(b.cell)}) for b in circuit.blocks]
+    top = [Instance(b.name, b.cell.name, {p: b.nets[p] for p in circuit.ports_of(b.cell)},
+                    output_ports(circuit.ports_of(b.cell), b.cell.devices())) for b in circuit.blocks]
     (directory / f"{circuit.network.name}.svg").write_text(block(circuit.network.name, circuit.ports, top))
     written.append(f"{circuit.network.name}.svg")
     return written
