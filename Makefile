@@ -4,7 +4,7 @@ PY_SYS ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 BMRU := $(VENV)/bin/bmru
-SYSTEM_PACKAGES := ngspice libngspice0 klayout espeak-ng
+SYSTEM_PACKAGES := ngspice libngspice0 klayout espeak-ng chromium xvfb xschem
 # numpy's BLAS on one thread (small matrices; parallel jobs would fight over the cores).
 # ngspice ignores this: pdk.ngspice sets each job's OpenMP team in a .spiceinit.
 export OMP_NUM_THREADS := 1

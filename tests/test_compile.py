@@ -42,7 +42,9 @@ def test_compile_writes_every_view_with_clean_checks(build):
     assert ".subckt flipflop vdd vss iref in0 in1 out0 out1\n" in netlist
     assert not re.search(r"^\s*[VI]\w* ", netlist, re.M)  # subckts only: no sources
     subckts = re.findall(r"^\.subckt (\S+)", netlist, re.M)
-    assert sorted(f"{s}.svg" for s in subckts) == sorted(p.name for p in (build / "schematics").iterdir())
+    assert sorted(f"{s}.svg" for s in subckts) == sorted(p.name for p in (build / "schematics").glob("*.svg"))
+    assert sorted(f"{s}.{e}" for s in subckts for e in ("sch", "sym")) == sorted(
+        p.name for p in (build / "schematics" / "xschem").iterdir())
     # transistors on chip: each subckt's devices times its instances in the top cell
     per_subckt = {name: len(re.findall(r"^X\S+ .* sky130_fd_pr__", body, re.M))
                   for name, body in re.findall(r"^\.subckt (\S+)[^\n]*\n(.*?)^\.ends", netlist, re.M | re.S)}
