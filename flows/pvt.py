@@ -72,6 +72,7 @@ def record(name: str, kind: str, score: dict) -> dict:
             "state_agreement": states["agreement"], "state_disagreements": states["disagreements"],
             "state_agreement_mapped": states["mapped_agreement"],
             "relative_error_max": agreement.get("relative_error_max"),
+            "range_error_max": agreement.get("range_error_max"),
             "decision_agrees": agreement["decision_agrees"],
             "power_W": score["power"]["total_W"],
             "pass": states["agreement"] >= PASS_AGREEMENT, "error": None}
@@ -82,7 +83,7 @@ def failure(name: str, kind: str, conditions: Conditions, error: SimulationError
     return {"run": name, "kind": kind, "corner": conditions.corner, "temp_c": conditions.temp,
             "vdd_v": conditions.vdd, "mismatch_seed": conditions.seed if conditions.mismatch else None,
             "state_agreement": None, "state_disagreements": None, "state_agreement_mapped": None,
-            "relative_error_max": None, "decision_agrees": None, "power_W": None,
+            "relative_error_max": None, "range_error_max": None, "decision_agrees": None, "power_W": None,
             "pass": False, "error": str(error)}
 
 
@@ -104,13 +105,15 @@ def _worst(rows: list[dict]) -> dict:
         return {}
 
     def pick(key: str, choose) -> dict:
-        row = choose(rows, key=lambda r: r[key])  # first in run order on ties
+        row = choose((r for r in rows if r.get(key) is not None), key=lambda r: r[key])  # first on ties
         return {"value": row[key], "run": row["run"]}
 
     worst = {"state_agreement": pick("state_agreement", min),
              "state_agreement_mapped": pick("state_agreement_mapped", min)}
     if any(r["relative_error_max"] is not None for r in rows):
         worst["relative_error_max"] = pick("relative_error_max", max)
+    if any(r.get("range_error_max") is not None for r in rows):
+        worst["range_error_max"] = pick("range_error_max", max)
     worst["power_max_W"] = pick("power_W", max)
     worst["power_min_W"] = pick("power_W", min)
     return worst
@@ -190,6 +193,7 @@ def tables(result: dict) -> list[str]:
     fmt = {"state_agreement": ("lowest state agreement", percent),
            "state_agreement_mapped": ("lowest state agreement with the mapped model", percent),
            "relative_error_max": ("highest output error (max relative)", percent),
+           "range_error_max": ("highest output error, of each output's range", percent),
            "power_max_W": ("highest average power", lambda w: f"{w * 1e9:.2f} nW"),
            "power_min_W": ("lowest average power", lambda w: f"{w * 1e9:.2f} nW")}
     worst = result["worst"]
@@ -213,15 +217,16 @@ def markdown(result: dict, images: dict[str, str]) -> str:
     lines += ["", "The mapped model is the network with its realised (quantized) parameters: where the "
                   "circuit agrees with it better than with the network, quantization, not the circuit, "
                   "explains the difference.", "",
-              "| run | corner | temp | VDD | seed | state agreement | with mapped model | output error | decision "
-              "| power | pass |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| run | corner | temp | VDD | seed | state agreement | with mapped model | output error | "
+              "output error, of range | decision | power | pass |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     decision = {True: "agrees", False: "DIFFERS", None: "—"}
     for r in result["runs"]:
         power = "—" if r["power_W"] is None else f"{r['power_W'] * 1e9:.2f} nW"
         lines.append(f"| {r['run']} | {r['corner']} | {r['temp_c']:g} °C | {r['vdd_v']:g} V | "
                      f"{'' if r['mismatch_seed'] is None else r['mismatch_seed']} | {percent(r['state_agreement'])} | "
                      f"{percent(r['state_agreement_mapped'])} | "
-                     f"{percent(r['relative_error_max'])} | {decision[r['decision_agrees']]} | "
+                     f"{percent(r['relative_error_max'])} | {percent(r.get('range_error_max'))} | "
+                     f"{decision[r['decision_agrees']]} | "
                      f"{power} | {'yes' if r['pass'] else 'NO (ngspice failed)' if r.get('error') else 'NO'} |")
     lines += [""] + [f"![{name}]({path})" for name, path in images.items()]
     return "\n".join(lines)

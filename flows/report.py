@@ -289,7 +289,7 @@ def verdict_section(simulations: list[Simulation]) -> list[str]:
                      f"{percent(v['output_error_of_range_mapped_max'])})",
                      "PASS" if v["pass"] else "FAIL"])
     goal = next((s.summary["verdict"]["goal_state_agreement"] for s in simulations if "verdict" in s.summary), None)
-    lines += _table(["run", "conditions", "BMRU states = network", "states = mapped model", "decision",
+    lines += _table(["run", "conditions", "BMRU states agreeing with the network", "with the mapped model", "decision",
                      "largest output error, of range", "result"], rows)
     if goal is not None:
         lines += ["", f"A run passes when at least {goal * 100:g} % of the BMRU cell states (steps × cells) "

@@ -42,6 +42,7 @@ SUPPLIES = ("vdd", "vss")
 BIAS_LINES = ("bp", "bn", "nc")
 FONT = 10  # px, monospace: text width is FONT·0.61 per character
 PITCH = 66  # vertical distance between stacked devices
+MAX_ROWS, MAX_COLUMNS = 32, 16  # a larger weight array shows its first and last ones and a ×N note
 TRACK = 18  # distance between channel tracks
 NET_COLOUR, DEVICE_COLOUR = "#1f4e9c", "#000000"
 NOTE = "×k: k identical unit devices in parallel; W/L in µm; dots join wires, crossings without a dot do not"
@@ -449,6 +450,12 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
     bands = [[k] + [r for r in rows if band_key(r) == k and r != k] if k in rows
              else [r for r in rows if band_key(r) == k] for k in keys]
     per = max((len(v) for v in weights.values()), default=1)
+    # very large arrays: the first and last input rows and outputs, the rest as one ×N note each
+    signal = [i for i, lines in enumerate(bands) if lines[0] not in BIAS_LINES]
+    dropped = signal[MAX_ROWS - 1:-1] if len(signal) > MAX_ROWS else []
+    shown_out = list(outputs[:MAX_COLUMNS - 1]) + list(outputs[-1:]) if len(outputs) > MAX_COLUMNS else list(outputs)
+    hidden_out = [o for o in outputs if o not in shown_out]
+    hidden_lines = [r for i in dropped for r in bands[i]]
     sheet = _Sheet()
     x_ports = 20 + max((_width(p) + 14 for p in inputs), default=0)
     x_bus = {net: x_ports + 16 + 14 * i for i, net in enumerate(buses)}
@@ -462,14 +469,23 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
     x_array = x_drivers + max((sum(stack_width(s) for s in b) for b in band_drivers), default=0) + 20
     cell_w = max((_fet_width(d, k) for v in list(weights.values()) + list(loads.values()) for d, k in v),
                  default=40) + 40
-    x_col = {out: x_array + cell_w * per * (i + 1) for i, out in enumerate(outputs)}
+    x_col = {out: x_array + cell_w * per * (i + 1 + (i == len(shown_out) - 1 and bool(hidden_out)))
+             for i, out in enumerate(shown_out)}
     y_bus_top = 60
     y = y_bus_top + (24 if buses else 0)
+    if hidden_out:  # a strip above the rows for the note of the outputs not drawn
+        _summary_columns(sheet, x_col[shown_out[-2]] - 40, y + 6, hidden_out, weights, loads, hidden_lines)
+        y += 56
     col_top: dict[str, float] = {}
     row_xs: dict[str, list[float]] = {r: [] for r in rows}
     row_y: dict[str, float] = {}
     bus_ys: dict[str, list[float]] = {b: [] for b in buses}
-    for lines, stacks in zip(bands, band_drivers):
+    for index, (lines, stacks) in enumerate(zip(bands, band_drivers)):
+        if index in dropped:
+            if index == dropped[0]:
+                y = _summary_rows(sheet, x_ports, y, [bands[i] for i in dropped],
+                                  [s for i in dropped for s in band_drivers[i]], weights)
+            continue
         for m, r in enumerate(lines):
             row_y[r] = y + 14 * m
         y_last = y + 14 * (len(lines) - 1)
@@ -510,7 +526,7 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
                     row_xs[s.out].append(lane)
             x += stack_width(s)
         # the weights at their crossings
-        for out in outputs:
+        for out in shown_out:
             for r in lines:
                 for slot, (d, k) in enumerate(weights.get((r, out), [])):
                     cx = x_col[out] - cell_w * (per - slot) + 26
@@ -525,7 +541,7 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
     # loads (the ReLU diodes) under each summing node
     if loads:
         cy = y + 45
-        for out in outputs:
+        for out in shown_out:
             for slot, (d, k) in enumerate(loads.get(out, [])):
                 cx = x_col[out] - cell_w * (per - slot) + 26
                 t = _fet(sheet, d, k, cx, cy, cx - 20, glyph=True)
@@ -539,7 +555,7 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
         y = cy + 36 + 16
     # summing nodes down to the output bus, out to the right edge
     x_end = max(x_col.values(), default=x_array) + 30
-    for i, out in enumerate(outputs):
+    for i, out in enumerate(shown_out):
         yo = y + 10 + 16 * i
         sheet.wire([(x_col[out], col_top.get(out, yo)), (x_col[out], yo), (x_end, yo)], out, colour=NET_COLOUR)
         if x_end - x_col[out] > 60:
@@ -547,6 +563,8 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
         sheet.port(x_end, yo, out, "right")
     # gate lines and buses
     for r in rows:
+        if r in hidden_lines:
+            continue
         ry = row_y[r]
         xs = row_xs[r] or [x_drivers]
         if r in inputs:
@@ -564,7 +582,38 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
         if net in inputs:
             sheet.port(x_ports, y_bus_top, net, "left")
     return sheet.svg(f"{title}  ({' '.join(ports)})",
-                     NOTE + "; bar: vdd, ground: vss")
+                     NOTE + f"; bar: vdd, ground: vss; beyond {MAX_ROWS} input rows or {MAX_COLUMNS} outputs "
+                     "the middle ones are one ×N note")
+
+
+def _summary_rows(sheet: _Sheet, x: float, y: float, bands: list[list[str]], stacks: list[_Stack],
+                  weights: dict) -> float:
+    """One note in place of the input rows not drawn: how many, their nets, their devices."""
+    lines = [r for band in bands for r in band]
+    units = sum(k for (g, _), v in weights.items() if g in lines for _, k in v)
+    units += sum(k for s in stacks for _, k in s.members)
+    nets = lines + [n for s in stacks for n in s.internal]
+    text = (f"⋮ ×{len(bands)} input rows not drawn ({bands[0][0]} … {bands[-1][0]}), each like the rows "
+            f"above: {units} unit devices, nets {' '.join(nets)}")
+    _note(sheet, x, y + 20, text, nets, units)
+    return y + 20 + 14 * len(_wrap(text.split(" "), 900)) + 20
+
+
+def _summary_columns(sheet: _Sheet, x: float, y: float, outputs: list[str], weights: dict, loads: dict,
+                     hidden_lines: list[str]) -> None:
+    """One note in place of the output columns not drawn (devices on hidden rows are
+    counted in the rows' note)."""
+    units = sum(k for (g, o), v in weights.items() if o in outputs and g not in hidden_lines for _, k in v)
+    units += sum(k for o in outputs for _, k in loads.get(o, []))
+    text = f"… ×{len(outputs)} outputs not drawn ({outputs[0]} … {outputs[-1]}), each like its neighbours: {units} unit devices"
+    _note(sheet, x, y + 10, text, outputs, units, width=420)
+
+
+def _note(sheet: _Sheet, x: float, y: float, text: str, nets: list[str], units: int, width: float = 900) -> None:
+    for k, line in enumerate(_wrap(text.split(" "), width)):
+        sheet.text(x, y + 14 * k, line, size=9, colour="#7a3b00")
+    sheet.items.append(f'<desc class="summary" data-devices="{units}"/>')
+    sheet.items += [f'<desc data-net="{html.escape(n)}"/>' for n in nets]
 
 
 def _gate(sheet: _Sheet, net: str, at: tuple[float, float], row_y: dict, row_xs: dict, x_bus: dict,

@@ -180,3 +180,26 @@ def test_parallel_units_are_one_symbol_marked_with_their_count():
     assert [(d.name, k) for d, k in parallel_groups(units + [other])] == [("k0", 5), ("lone", 1)]
     texts = read(leaf("w", ["vdd", "p", "out0", "out1"], units + [other]))["texts"]
     assert {"k0 ×5", "lone"} <= set(texts) and "k1" not in texts
+
+
+def test_a_very_large_array_keeps_its_ends_and_notes_the_rest():
+    """40 inputs × 20 outputs: the first 31 and the last input rows, the first 15 and the last
+    output, and a ×N note for the rest that names their nets and counts their devices."""
+    weights = tuple(tuple(((i + j) % 5) - 2 for j in range(40)) for i in range(20))
+    cell = DenseBlock(weights=weights, bias=(0,) * 20, input_units=4, output_units=4, input_diodes=False)
+    from flows.circuit import Circuit
+
+    ports = Circuit.ports_of(cell)
+    svg = array(cell.name, ports, cell.devices())
+    sheet = read(svg)
+    devices = cell.devices()
+    nets = {n for d in devices for n in (d.d, d.g, d.s, d.b)} | set(ports)
+    assert nets <= sheet["nets"], nets - sheet["nets"]
+    drawn = [int(m.group(1)) if (m := re.search(r" ×(\d+)$", t)) else 1
+             for t in sheet["texts"] if re.fullmatch(r"M\w+( ×\d+)?", t)]
+    noted = sum(int(n) for n in re.findall(r'class="summary" data-devices="(\d+)"', svg))
+    assert sum(drawn) + noted == len(devices)
+    assert any(t.startswith("⋮ ×8 input rows not drawn (in31 … in38)") for t in sheet["texts"])
+    assert any(t.startswith("… ×4 outputs not drawn (out15 … out18)") for t in sheet["texts"])
+    assert overlaps(sheet["symbols"]) == [] and shared_wires(sheet["segments"]) == []
+    assert sheet["size"][0] < 3000  # instead of ≈ 2700 + 5 × 130 px more per hidden output
