@@ -19,6 +19,8 @@ devices in parallel (same model, W/L and nets: one weight of k units) are one sy
   weight the one ×k symbol at its crossing, bias rows on top, the ReLU diodes at the
   bottom and the outputs leaving to the right. A 13 × 8 block is 13 rows by 8 columns
   instead of a 200-device strip; the ×k count is the summary of each weight's array.
+  Beyond MAX_ROWS input rows or MAX_COLUMNS outputs the first and last ones are drawn and
+  the middle ones are one ×N note naming their nets and counting their devices.
 * `block`: a composite cell as a block diagram in signal-flow order: columns by the
   distance from the input pins, outputs right. Nets between neighbouring columns are
   wires; bias lines and skips (which would cross the sheet) are net labels at the pins.
@@ -308,7 +310,6 @@ def leaf(title: str, ports: Sequence[str], devices: Iterable[Device],
     y_track0 = y_vdd + PITCH * depth_p + 30
     # place every slot: x of the channel line, gate lead x per device
     place: list[tuple[_Stack, int, float, float]] = []  # stack, index, cx, lead
-    stubs: dict[str, list[tuple[float, float, str]]] = {}  # net → (x, y, side)
     x = x_left
     for slot in slots:
         leads = sum(len(s.members) for s in slot)
