@@ -85,7 +85,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from flows import checks
     from flows.network import load_network, load_sequence
     from flows.outdir import OutputDir
-    from flows.simulate import SimulationRun, run
+    from flows.simulate import SimulationRun, headline, run
     from pdk.models import Conditions
 
     checks.diode_units(args.diode_units)
@@ -100,10 +100,5 @@ def _simulate(args: argparse.Namespace) -> int:
     with output.write() as out:
         summary = run(SimulationRun(args.network, args.inputs, conditions, args.step, args.diode_units,
                                     post_layout=args.post_layout), out)
-    a = summary["agreement"]
-    agreement = (f"state agreement {a['state_agreement'] * 100:.1f} %" if "state_agreement" in a
-                 else f"max relative error {a['relative_error_max'] * 100:.2f} %")
-    print(f"simulated {summary['network']} ({summary['conditions']}, {a['steps']} steps): {agreement}, "
-          f"decision {'agrees' if a['decision_agrees'] else 'DIFFERS'}, "
-          f"average power {summary['power']['total_W'] * 1e9:.2f} nW → {args.output}")
+    print(f"simulated {headline(summary)} → {args.output}")
     return 0

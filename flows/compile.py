@@ -59,16 +59,31 @@ def draw_macro(circuit: Circuit):
 
 
 def _schematics(circuit: Circuit, directory: Path) -> list[str]:
-    from flows.schematic import Instance, block, leaf
+    """One SVG per cell (dense blocks as crossbars, the others in signal-flow order), the
+    top level as a block diagram, and the xschem views of all of them under xschem/."""
+    from cells.dense import DenseBlock
+    from flows import xschem
+    from flows.schematic import Instance, array, block, leaf, output_ports
 
-    directory.mkdir()
+    (directory / "xschem").mkdir(parents=True)
     written = []
     for cell in circuit.cells():
-        (directory / f"{cell.name}.svg").write_text(leaf(cell.name, circuit.ports_of(cell), cell.devices()))
-        written.append(f"{cell.name}.svg")
-    top = [Instance(b.name, b.cell.name, {p: b.nets[p] for p in circuit.ports_of(b.cell)}) for b in circuit.blocks]
-    (directory / f"{circuit.network.name}.svg").write_text(block(circuit.network.name, circuit.ports, top))
-    written.append(f"{circuit.network.name}.svg")
+        ports = circuit.ports_of(cell)
+        outputs = output_ports(ports, cell.devices())
+        draw = array if isinstance(cell, DenseBlock) else leaf
+        (directory / f"{cell.name}.svg").write_text(draw(cell.name, ports, cell.devices(), outputs))
+        (directory / "xschem" / f"{cell.name}.sch").write_text(xschem.leaf(ports, cell.devices(), outputs))
+        (directory / "xschem" / f"{cell.name}.sym").write_text(xschem.symbol(ports, outputs))
+        written += [f"{cell.name}.svg", f"xschem/{cell.name}.sch", f"xschem/{cell.name}.sym"]
+    name = circuit.network.name
+    top = [Instance(b.name, b.cell.name, {p: b.nets[p] for p in circuit.ports_of(b.cell)},
+                    output_ports(circuit.ports_of(b.cell), b.cell.devices())) for b in circuit.blocks]
+    outputs = [p for p in circuit.ports if p.startswith("out")]
+    (directory / f"{name}.svg").write_text(block(name, circuit.ports, top, outputs))
+    (directory / "xschem" / f"{name}.sch").write_text(xschem.top(
+        circuit.ports, outputs, [(i.name, i.cell, i.connections, tuple(i.connections), i.outputs) for i in top]))
+    (directory / "xschem" / f"{name}.sym").write_text(xschem.symbol(circuit.ports, outputs))
+    written += [f"{name}.svg", f"xschem/{name}.sch", f"xschem/{name}.sym"]
     return written
 
 

@@ -21,6 +21,10 @@ from pdk.models import Conditions
 from pdk.ngspice import Plot, simulate
 
 
+#: A run passes when at least this fraction of BMRU cell states agree with the model.
+PASS_AGREEMENT = 0.99
+
+
 @dataclass(frozen=True)
 class SimulationRun:
     network: Path
@@ -126,17 +130,55 @@ class Bench:
         name = self.network.name
         by_block = {group: sum(average(plot[f"i(v.x{name}.vsup_{b})"]) for b in blocks)
                     for group, blocks in self.circuit.supply_groups().items()}
+        outputs = self.outputs(plot)
+        agreement = testbench.agreement(self.network, self.reference.output, outputs)
+        states = self.states(plot, conditions)
+        mapped_error = testbench.range_error(self.mapped.output, outputs)["range_error_max"]
         return {
+            "verdict": verdict(agreement, states, mapped_error),
             "conditions": conditions.label(),
             "corner": conditions.corner, "temp_c": conditions.temp, "vdd_v": vdd,
             "mismatch_seed": conditions.seed if conditions.mismatch else None,
             "step_s": self.plan.step,
-            "agreement": testbench.agreement(self.network, self.reference.output, self.outputs(plot)),
-            "states": self.states(plot, conditions),
+            "agreement": agreement,
+            "states": states,
             "power": {"total_W": testbench.supply_power(plot),
                       "reference_W": self.network.unit_current * vdd,
                       "by_block": by_block},
         }
+
+
+def verdict(agreement: dict, states: dict, mapped_error: float) -> dict:
+    """The judgement of one run against the network as given (§4), first in summary.json:
+    BMRU states (goal PASS_AGREEMENT), the decision, and the output error as a fraction of
+    each output's range; the mapped model's figures say how much of a difference the
+    quantized parameters alone explain. A network without BMRU cells is judged by its
+    decision only (its output error is reported beside it)."""
+    cells = states["agreement"] is not None
+    states_pass = states["agreement"] >= PASS_AGREEMENT if cells else None
+    return {"pass": bool(agreement["decision_agrees"] and states_pass is not False),
+            "state_agreement": states["agreement"], "state_agreement_mapped": states["mapped_agreement"],
+            "states_pass": states_pass, "goal_state_agreement": PASS_AGREEMENT,
+            "decision_agrees": agreement["decision_agrees"],
+            "output_error_of_range_max": agreement["range_error_max"],
+            "output_error_of_range_mean": agreement["range_error_mean"],
+            "output_error_of_range_mapped_max": mapped_error}
+
+
+def headline(summary: dict) -> str:
+    """The one-line result `bmru simulate` prints, verdict first."""
+    v = summary["verdict"]
+    parts = []
+    if v["state_agreement"] is not None:
+        parts.append(f"BMRU states agree {v['state_agreement'] * 100:.1f} % with the network "
+                     f"(goal {v['goal_state_agreement'] * 100:g} %), "
+                     f"{v['state_agreement_mapped'] * 100:.1f} % with the mapped model")
+    parts.append(f"decision {'agrees' if v['decision_agrees'] else 'DIFFERS'}")
+    parts.append(f"output error ≤ {v['output_error_of_range_max'] * 100:.1f} % of range "
+                 f"(mean {v['output_error_of_range_mean'] * 100:.1f} %)")
+    return (f"{summary['network']} ({summary['conditions']}, {summary['agreement']['steps']} steps): "
+            f"{'PASS' if v['pass'] else 'FAIL'}: {'; '.join(parts)}; "
+            f"average power {summary['power']['total_W'] * 1e9:.2f} nW")
 
 
 def run(spec: SimulationRun, out: Path) -> dict:
@@ -155,7 +197,8 @@ def run(spec: SimulationRun, out: Path) -> dict:
     plot = simulate(deck, f"{bench.network.name}_tran")[0]
     write_trace_csv(out / "circuit.csv", bench.outputs(plot))
     write_trace_csv(out / "software.csv", bench.reference.output)
-    summary = {"network": bench.network.name, "inputs": str(spec.inputs),
-               **bench.score(plot, spec.conditions), "post_layout": post_layout}
+    score = bench.score(plot, spec.conditions)
+    summary = {"network": bench.network.name, "verdict": score.pop("verdict"), "inputs": str(spec.inputs),
+               **score, "post_layout": post_layout}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary

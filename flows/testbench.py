@@ -112,12 +112,30 @@ def supply_power(plot: Plot) -> float:
     return float(np.trapezoid(power, t) / (t[-1] - t[0]))
 
 
+def range_error(software: np.ndarray, circuit: np.ndarray) -> dict:
+    """Output error as a fraction of each output's range (max − min of the software
+    trace); an output that never moves is measured against the largest range of any
+    output, or one software unit when none moves."""
+    software, circuit = np.asarray(software, float), np.asarray(circuit, float)
+    spans = np.ptp(software, axis=0)
+    largest = float(spans.max())
+    spans = np.where(spans > 1e-12, spans, largest if largest > 1e-12 else 1.0)
+    error = np.abs(circuit - software) / spans
+    return {"range_error_max": float(error.max()), "range_error_mean": float(error.mean()),
+            "range_error": [float(e) for e in error.max(axis=0)]}
+
+
 def agreement(network: Network, software: np.ndarray, circuit: np.ndarray) -> dict:
     """How closely the circuit reproduces the reference model, per §4/issue 6:
     BMRU outputs as states (high if above α/2), dense outputs as relative error against
-    the trace's full scale, and the classifier decision (argmax of the last row)."""
+    the trace's full scale, and the classifier decision (argmax of the last row).
+
+    Every network also gets `range_error`: per output, the largest |circuit − software|
+    as a fraction of that output's range over the sequence (max − min of the software
+    trace), the measure that stays meaningful for outputs crossing zero."""
     last = network.layers[-1]
     summary: dict = {"steps": int(len(software)), "outputs": int(network.output_size)}
+    summary.update(range_error(software, circuit))
     if isinstance(last, BmruLayer):
         half = np.asarray(last.alpha) / 2
         agree = (circuit > half) == (software > half)

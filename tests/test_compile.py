@@ -42,7 +42,9 @@ def test_compile_writes_every_view_with_clean_checks(build):
     assert ".subckt flipflop vdd vss iref in0 in1 out0 out1\n" in netlist
     assert not re.search(r"^\s*[VI]\w* ", netlist, re.M)  # subckts only: no sources
     subckts = re.findall(r"^\.subckt (\S+)", netlist, re.M)
-    assert sorted(f"{s}.svg" for s in subckts) == sorted(p.name for p in (build / "schematics").iterdir())
+    assert sorted(f"{s}.svg" for s in subckts) == sorted(p.name for p in (build / "schematics").glob("*.svg"))
+    assert sorted(f"{s}.{e}" for s in subckts for e in ("sch", "sym")) == sorted(
+        p.name for p in (build / "schematics" / "xschem").iterdir())
     # transistors on chip: each subckt's devices times its instances in the top cell
     per_subckt = {name: len(re.findall(r"^X\S+ .* sky130_fd_pr__", body, re.M))
                   for name, body in re.findall(r"^\.subckt (\S+)[^\n]*\n(.*?)^\.ends", netlist, re.M | re.S)}
@@ -99,6 +101,7 @@ def simulated(build) -> Path:
     out = build / "simulations" / "mixed"
     result = run_bmru("simulate", FLIPFLOP, "--inputs", GOOD_SEQUENCE, "-o", out)
     assert result.returncode == 0, result.stderr
+    (out / "stdout.txt").write_text(result.stdout)
     return out
 
 
@@ -107,6 +110,17 @@ def test_simulate_reproduces_the_flipflop(simulated):
     agreement = summary["agreement"]
     assert agreement["decision_agrees"]
     assert agreement["relative_error_max"] < 0.03  # measured 1.55 %
+    # the verdict leads the summary and the printed line: states, decision, error of range
+    verdict = summary["verdict"]
+    assert list(summary)[:2] == ["network", "verdict"]
+    assert verdict["pass"] and verdict["decision_agrees"]
+    assert verdict["state_agreement"] == summary["states"]["agreement"] == 1.0
+    assert verdict["state_agreement_mapped"] == summary["states"]["mapped_agreement"] == 1.0
+    assert 0 < verdict["output_error_of_range_max"] == max(agreement["range_error"]) < 0.03  # 1.55 %
+    line = (simulated / "stdout.txt").read_text()
+    assert line.startswith("simulated flipflop (tt 27C 1.8V, 40 steps): PASS: BMRU states agree 100.0 % "
+                           "with the network (goal 99 %), 100.0 % with the mapped model; decision agrees; "
+                           "output error ≤ 1.6 % of range"), line
     power = summary["power"]
     assert sum(power["by_block"].values()) == pytest.approx(power["total_W"], rel=1e-3)
     assert 2e-9 < power["total_W"] < 50e-9
@@ -125,6 +139,10 @@ def test_report_is_self_contained(build, simulated):
     html = (build / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 4  # mapping, trace, power, layout
     md = (build / "report.md").read_text()
+    # the first table is the verdict against the network, with its numbers
+    first = next(i for i, l in enumerate(md.splitlines()) if l.startswith("|"))
+    assert md.splitlines()[first - 2] == "## Verdict against the network"
+    assert re.search(r"^\| mixed \| tt 27C 1.8V \| 100.00 % \| 100.00 % \| agrees \| 1.5\d % .*\| PASS \|$", md, re.M), md
     assert "| drc_own | 0 | clean |" in md and "| lvs | 0 | clean |" in md
     assert "mixed" in md
 

@@ -258,3 +258,25 @@ def test_racing_cache_writers_leave_one_whole_file(tmp_path):
         pool.map(_fill, [(path, t) for t in texts])
     assert path.read_text() in texts
     assert [p.name for p in path.parent.iterdir()] == ["entry.txt"]
+
+
+@pytest.mark.klayout
+@pytest.mark.ngspice
+def test_report_adds_its_files_to_a_build_and_keeps_the_users(tmp_path):
+    build = tmp_path / "build"
+    assert run_bmru("compile", NETWORK, "--no-check", "-o", build).returncode == 0
+    (build / "notes.txt").write_text("mine")
+    first = run_bmru("report", build)
+    assert first.returncode == 0, first.stderr
+    assert (build / "report.html").is_file() and (build / "notes.txt").read_text() == "mine"
+    marker = json.loads((build / MARKER).read_text())["commands"]
+    assert "report.html" in marker["report"]["files"] and "flipflop.gds" in marker["compile"]["files"]
+    assert run_bmru("report", build).returncode == 0  # its own files: replaced
+    again = run_bmru("compile", NETWORK, "--no-check", "-o", build)  # compile keeps the report
+    assert again.returncode == 0 and (build / "report.html").is_file() and (build / "notes.txt").exists()
+    other = tmp_path / "other"
+    assert run_bmru("compile", NETWORK, "--no-check", "-o", other).returncode == 0
+    (other / "report.md").write_text("the user's own report")
+    refused = run_bmru("report", other)
+    assert refused.returncode == 2 and "report.md" in refused.stderr and "--force" in refused.stderr
+    assert (other / "report.md").read_text() == "the user's own report"
