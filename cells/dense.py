@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cells.bias import BiasTree
+from cells.bias import BiasTree, split_units
 from cells.netlist import Device, mismatch_conditions, pvt_conditions, subckt, units
 from pdk.datasheet import Datasheet, ErrorRecorder, Spec, is_nominal
 from pdk.devices import MODELS
@@ -43,6 +43,8 @@ class DenseBlock:
     output_units: units of each output's ReLU diode (the next layer's M).
     relu: ReLU diode at the outputs (False: bare summing nodes, last layer only).
     input_diodes: include the input diodes (False when the previous block provides them).
+    coarse: fine bias units per unit of the tree's coarse lines `bp2`/`bn2` (0: none); a
+        bias count is split over both lines (`cells.bias.split_units`).
     """
 
     weights: tuple[tuple[int, ...], ...] = ((4, -2), (-4, 2))
@@ -51,6 +53,7 @@ class DenseBlock:
     output_units: int = 4
     relu: bool = True
     input_diodes: bool = True
+    coarse: int = 0
     name: str = "bmru_dense"
 
     def __post_init__(self) -> None:
@@ -72,9 +75,12 @@ class DenseBlock:
 
     @property
     def ports(self) -> tuple[str, ...]:
-        """Supplies, inputs, outputs, then the tree's lines bp (PMOS), bn (NMOS), nc (cascode)."""
+        """Supplies, inputs, outputs, then the tree's lines bp (PMOS), bn (NMOS), nc
+        (cascode), and its coarse lines bp2/bn2 when a bias needs them."""
+        coarse = tuple(line for line, sign in (("bp2", 1), ("bn2", -1))
+                       if any(b * sign > 0 and split_units(abs(b), self.coarse)[1] for b in self.bias))
         return (("vdd", "vss") + tuple(f"in{j}" for j in range(self.n_in))
-                + tuple(f"out{i}" for i in range(self.n_out)) + ("bp", "bn", "nc"))
+                + tuple(f"out{i}" for i in range(self.n_out)) + ("bp", "bn", "nc") + coarse)
 
     def positive_inputs(self) -> list[int]:
         return [j for j in range(self.n_in) if any(row[j] > 0 for row in self.weights)]
@@ -99,10 +105,13 @@ class DenseBlock:
                 elif k < 0:
                     devs += units(f"MNW{i}_{j}_", NMOS, -k, f"out{i}", f"in{j}", "vss", "vss", f"n{j}")
             b = self.bias[i]
+            fine, coarse = split_units(abs(b), self.coarse)
             if b > 0:
-                devs += units(f"MPB{i}_", PMOS, b, f"out{i}", "bp", "vdd", "vdd", "pbias")
+                devs += units(f"MPB{i}_", PMOS, fine, f"out{i}", "bp", "vdd", "vdd", "pbias")
+                devs += units(f"MPBC{i}_", PMOS, coarse, f"out{i}", "bp2", "vdd", "vdd", "pbias2")
             elif b < 0:
-                devs += units(f"MNB{i}_", NMOS, -b, f"out{i}", "bn", "vss", "vss", "nbias")
+                devs += units(f"MNB{i}_", NMOS, fine, f"out{i}", "bn", "vss", "vss", "nbias")
+                devs += units(f"MNBC{i}_", NMOS, coarse, f"out{i}", "bn2", "vss", "vss", "nbias2")
             if self.relu:
                 devs += units(f"MNRELU{i}_", NMOS, self.output_units, f"out{i}", f"out{i}", "vss", "vss",
                               f"relu{i}")

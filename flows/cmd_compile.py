@@ -63,6 +63,25 @@ def _check_diode_units(args: argparse.Namespace) -> None:
                          f"{args.diode_units} must be between 1 and {MAX_UNITS_PER_RATIO}")
 
 
+def rounding_warning(manifest: dict) -> None:
+    """One stderr line when the mapping rounded currents below the leakage floor."""
+    import sys
+
+    from flows.mapping import format_current
+    from pdk.limits import MIN_BIAS_CURRENT
+
+    rounded = manifest["mapping"].get("rounded", [])
+    if not rounded:
+        return
+    shown = ", ".join(f"{r['parameter']} {r['target']:g} → {r['realised']:g}" for r in rounded[:3])
+    more = f" and {len(rounded) - 3} more" if len(rounded) > 3 else ""
+    worst = max(abs(r["error"]) for r in rounded)
+    print(f"warning: {manifest['network']}: {len(rounded)} current(s) below the "
+          f"{format_current(MIN_BIAS_CURRENT)} leakage floor rounded ({shown}{more}; worst error "
+          f"{worst:.3g} units, within the error budget); see manifest.json mapping.rounded",
+          file=sys.stderr)
+
+
 def _compile(args: argparse.Namespace) -> int:
     from flows.compile import STEPS, CompileOptions, compile_network
     from flows.outdir import atomic_output
@@ -71,6 +90,7 @@ def _compile(args: argparse.Namespace) -> int:
     options = CompileOptions(check=not args.no_check, deck=args.deck, diode_units=args.diode_units)
     with atomic_output(args.output) as out:
         manifest = compile_network(args.network, out, options, progress=_progress(len(STEPS)))
+    rounding_warning(manifest)
     checks = ", ".join(f"{k} {'clean' if v['clean'] else v['violations']}" for k, v in manifest["checks"].items())
     print(f"compiled {manifest['network']}: {manifest['devices']['total']} transistors, "
           f"{manifest['area']['macro_um2']:.0f} µm², {checks or 'checks skipped'}, "

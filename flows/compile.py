@@ -139,7 +139,9 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
                   "testbenches": [f"testbench/{t}" for t in benches]},
         "mapping": {"summary": circuit.mapping.summary()["layers"], "table": circuit.mapping.table(),
                     "weight_diode_units": circuit.notes["weight_diode_units"],
-                    "bias_diode_units": circuit.notes["bias_diode_units"]},
+                    "bias_diode_units": circuit.notes["bias_diode_units"],
+                    "bias_lines": circuit.notes["bias_lines"],
+                    "rounded": circuit.mapping.rounded()},
         "blocks": [{"instance": b.name, "cell": b.cell.name, "devices": len(b.cell.devices())}
                    for b in circuit.blocks],
         "devices": {"total": circuit.device_count()["total"]},
