@@ -1,0 +1,85 @@
+"""Issue 14: networks of the shapes users bring (flows.random_networks.random_user_case)
+map within the pdk limits and compile DRC- and LVS-clean."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flows.compile import CompileOptions, compile_network
+from flows.mapping import map_network
+from flows.model import run_network
+from flows.network import BmruLayer, DenseLayer, network_from_yaml
+from flows.random_networks import random_user_case
+from pdk.limits import MIN_BIAS_CURRENT
+
+SEEDS = range(60)
+
+
+def _layers(case):
+    return case.network.layers
+
+
+def test_the_generator_covers_what_the_schema_admits():
+    """Over 60 seeds: 2 … 13 inputs, 1 … 8 units, both kinds of skip, three-decimal
+    weights of both signs, zero and tiny biases, α 0.3 … 2, thresholds 0.05 … 4, and every
+    input row ≥ 0.06 from every threshold with each unit forced high, low and holding."""
+    cases = [random_user_case(s) for s in SEEDS]
+    inputs = {c.network.input_size for c in cases}
+    sizes = {layer.size for c in cases for layer in _layers(c)}
+    assert min(inputs) == 2 and max(inputs) == 13 and min(sizes) == 1 and max(sizes) >= 8
+    assert {layer.skip_from for c in cases for layer in _layers(c)} == {None, 0, -1}
+    weights = np.concatenate([layer.weight.ravel() for c in cases for layer in _layers(c)])
+    biases = np.concatenate([layer.bias for c in cases for layer in _layers(c)])
+    np.testing.assert_array_equal(weights, np.round(weights, 3))
+    assert weights.min() < 0 < weights.max()
+    assert (biases == 0).any() and (biases < 0).any()
+    assert ((biases != 0) & (np.abs(biases) * 1e-9 < MIN_BIAS_CURRENT)).any()
+    bmru = [layer for c in cases for layer in _layers(c) if isinstance(layer, BmruLayer)]
+    alpha = np.concatenate([layer.alpha for layer in bmru])
+    lo = np.concatenate([layer.beta_lo for layer in bmru])
+    hi = np.concatenate([layer.beta_hi for layer in bmru])
+    assert 0.3 <= alpha.min() and alpha.max() <= 2.0
+    assert 0.05 <= lo.min() and hi.max() <= 4.0 and hi.max() > 2.0
+    for case in cases:
+        assert case.margin >= 0.06 and len(case.inputs) == 24
+        trace = run_network(case.network, case.inputs)
+        index = next(i for i, layer in enumerate(_layers(case)) if isinstance(layer, BmruLayer))
+        layer = _layers(case)[index]
+        drive = np.maximum(trace.pre_activations[index], 0.0)
+        assert (drive > layer.beta_hi).any(axis=0).all() and (drive < layer.beta_lo).any(axis=0).all()
+        assert ((drive > layer.beta_lo) & (drive < layer.beta_hi)).any(axis=0).all()
+        again = network_from_yaml(case.network.to_yaml())  # a valid file, as a user would write it
+        assert [type(x) for x in again.layers] == [type(x) for x in _layers(case)]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_user_network_maps(seed):
+    """No refusal, every current below the floor rounded within the budget."""
+    mapping = map_network(random_user_case(seed).network)
+    assert all(abs(row["error"]) <= mapping.config.error_budget for row in mapping.rounded())
+    assert all(isinstance(layer, (BmruLayer, DenseLayer)) for layer in mapping.mapped.layers)
+
+
+def _compile_clean(seed: int, tmp_path, **limits) -> dict:
+    case = random_user_case(seed, **limits)
+    path = tmp_path / f"{case.network.name}.yaml"
+    path.write_text(case.network.to_yaml())
+    out = tmp_path / "out"
+    out.mkdir()
+    manifest = compile_network(path, out, CompileOptions())  # raises CheckFailed unless clean
+    assert manifest["checks"]["drc_own"]["clean"] and manifest["checks"]["lvs"]["clean"]
+    return manifest
+
+
+@pytest.mark.klayout
+@pytest.mark.parametrize("seed", range(10))
+def test_small_user_networks_compile_clean(seed, tmp_path):
+    """The default suite: ten seeds capped at 4 inputs and 3 units (a few seconds each)."""
+    _compile_clean(seed, tmp_path, max_inputs=4, max_units=3)
+
+
+@pytest.mark.klayout
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS[:50])
+def test_user_networks_compile_clean(seed, tmp_path):
+    _compile_clean(seed, tmp_path)
