@@ -82,14 +82,17 @@ class Bench:
         (h₀ = 0, §3) by `.ic`: with a first input in the hold band the macro has two
         operating points, and ngspice would otherwise pick one arbitrarily."""
         netlist = self.circuit.netlist(probe_supplies=True, merge_parallel=not conditions.mismatch)
-        cells = self.cells()
-        probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in cells)
+        probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in self.cells())
+        return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
+                               probes=probes, initial=self.initial_low())
+
+    def initial_low(self) -> dict[str, str]:
+        """`.ic` nodes that start every BMRU cell in its low state (h₀ = 0)."""
         initial = {}
-        for _, _, block in cells:
+        for _, _, block in self.cells():
             initial[self._node(block, "q")] = "0"
             initial[self._node(block, "v0")] = "{supply}"
-        return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
-                               probes=probes, initial=initial)
+        return initial
 
     def outputs(self, plot: Plot) -> np.ndarray:
         """Output currents at the end of each step, software units."""
