@@ -34,7 +34,7 @@ from cells.bias import BiasTree, split_units
 from cells.netlist import Device, mismatch_conditions, pvt_conditions, subckt, units
 from pdk.datasheet import Datasheet, ErrorRecorder, Spec, is_nominal
 from pdk.devices import MODELS
-from pdk.models import Conditions
+from pdk.models import VDD_NOMINAL, Conditions
 from pdk.ngspice import Job, simulate_many
 from pdk.unit import NMOS, PMOS
 
@@ -173,6 +173,27 @@ TOLERANCES = {"output_error": (0.0, 0.3), "relu_off_current": (0.5, 1.0), "power
 GOLDEN = Path(__file__).parent / "goldens" / "dense.yaml"
 MISMATCH_SAMPLES = 30
 
+#: Step-response block: a realistic M and, per output, a mixed-sign pair that nearly cancels
+#: (out0 = x0 − 0.75·x1, out1 = −0.5·x0 + x1) beside an all-positive one (out2).
+STEP_M = 32
+STEP_BLOCK = DenseBlock(weights=((STEP_M, -3 * STEP_M // 4), (-STEP_M // 2, STEP_M), (3 * STEP_M // 4, STEP_M // 2)),
+                        bias=(0, 0, 0), input_units=STEP_M, output_units=STEP_M, relu=False, input_diodes=False,
+                        name="bmru_dense_step")
+#: Input rows (nA) held STEP_HOLD each: common steps up and down (both inputs the same way:
+#: the mixed-sign outputs nearly cancel), then opposite steps (one input up, one down).
+STEP_ROWS = ((0.2e-9, 0.2e-9), (1e-9, 1e-9), (0.2e-9, 0.2e-9), (1e-9, 0.2e-9), (0.2e-9, 1e-9))
+STEP_HOLD = 12e-3
+STEP_EDGE = 5e-6
+#: Temperatures × corners of the step datasheet (nominal supply: the settling time ∝ C·n·U_T/I
+#: does not depend on it).
+STEP_SETTLE = 0.01
+OVERSHOOT = Spec("step_overshoot", "%", "current into the next layer's diode beyond its final value after an input "
+                 "step (0.2 ↔ 1 nA, M = 32), % of the step")
+UNDERSHOOT = Spec("step_undershoot", "%", "current moving the wrong way first after an input step, % of the step")
+SETTLING = Spec("step_settling", "ms", "time to stay within 1 % of the step of the final value (steps down: the "
+                "0.2 nA end is the slow one), M = 32")
+TOLERANCES.update({"step_overshoot": (0.0, 0.1), "step_undershoot": (0.0, 0.1), "step_settling": (0.1, 0.0)})
+
 
 def deck(block: DenseBlock, cond: Conditions, tree: BiasTree = TREE) -> str:
     """The block with its bias tree; inputs are ideal current sources, outputs are read by
@@ -192,13 +213,66 @@ def deck(block: DenseBlock, cond: Conditions, tree: BiasTree = TREE) -> str:
     return "\n".join(lines) + "\n"
 
 
+def step_deck(cond: Conditions, block: DenseBlock = STEP_BLOCK, tree: BiasTree = TREE) -> str:
+    """The block between input diodes and output diodes of M units (the next layer's
+    ReLU/BMRU input diode); each output is read as the channel current of a copy of its
+    diode with the drain held at the diode's voltage (`Vm<i>`): the current the next cell's
+    mirrors see, without the node's charging current. The inputs step through STEP_ROWS.
+    Identical parallel units are merged (`m=`: exact without mismatch)."""
+    from flows.circuit import _merged_subckt
+
+    m = block.input_units
+    loads = []
+    for j in range(block.n_in):
+        loads += units(f"MI{j}_", NMOS, m, f"in{j}", f"in{j}", "vss", "vss")
+    for i in range(block.n_out):
+        loads += units(f"MR{i}_", NMOS, block.output_units, f"out{i}", f"out{i}", "vss", "vss")
+        loads += units(f"MS{i}_", NMOS, block.output_units, f"s{i}", f"out{i}", "vss", "vss")
+    load_ports = (("vss",) + tuple(f"in{j}" for j in range(block.n_in)) + tuple(f"out{i}" for i in range(block.n_out))
+                  + tuple(f"s{i}" for i in range(block.n_out)))
+    lines = [cond.lines(), tree.subckt(), _merged_subckt(block.name, block.ports, block.devices()),
+             _merged_subckt("step_loads", load_ports, loads), "Vdd vdd 0 {supply}", f"Iref vdd iref {IREF:g}",
+             f"Xtree vdd 0 iref bn bp {tree.name}", f"Xl 0 {' '.join(load_ports[1:])} step_loads"]
+    for j in range(block.n_in):
+        points = [(0.0, STEP_ROWS[0][j])]
+        for k in range(1, len(STEP_ROWS)):
+            points += [(k * STEP_HOLD, STEP_ROWS[k - 1][j]), (k * STEP_HOLD + STEP_EDGE, STEP_ROWS[k][j])]
+        lines.append(f"Ix{j} 0 in{j} PWL(" + " ".join(f"{t:.9g} {v:.9g}" for t, v in points) + ")")
+    ins = " ".join(f"in{j}" for j in range(block.n_in))
+    outs = " ".join(f"out{i}" for i in range(block.n_out))
+    lines.append(f"Xd vdd 0 {ins} {outs} bp bn iref {block.name}")
+    lines += [f"E{i} h{i} 0 out{i} 0 1\nVm{i} h{i} s{i} 0" for i in range(block.n_out)]
+    end = len(STEP_ROWS) * STEP_HOLD
+    lines += [".option abstol=1e-15 reltol=1e-4 method=gear",
+              ".save " + " ".join(f"i(vm{i})" for i in range(block.n_out)),
+              f".tran 2u {end * 1.0001:.9g} 0 20u"]
+    return "\n".join(lines) + "\n"
+
+
+def step_metrics(t: np.ndarray, y: np.ndarray, start: float, end: float) -> tuple[float, float, float]:
+    """(overshoot %, undershoot %, 1 % settling time s) of the step at `start`, the final
+    value taken just before `end`."""
+    y0, yf = np.interp(start - 1e-6, t, y), np.interp(end - 1e-6, t, y)
+    step = yf - y0
+    inside = (t >= start) & (t <= end)
+    seg, ts = y[inside], t[inside]
+    direction = np.sign(step)
+    over = max(0.0, float(((seg - yf) * direction).max())) / abs(step) * 100
+    under = max(0.0, float(((y0 - seg) * direction).max())) / abs(step) * 100
+    outside = np.flatnonzero(np.abs(seg - yf) > STEP_SETTLE * abs(step))
+    settle = float(ts[outside[-1]] - start) if outside.size else 0.0
+    return over, under, settle
+
+
 def characterize(workers: int | None = None, progress: bool | None = None, block: DenseBlock | None = None,
                  conditions: list[Conditions] | None = None, samples: int = MISMATCH_SAMPLES) -> Datasheet:
     block = block or EXAMPLE
     pvt = pvt_conditions() if conditions is None else conditions
     mm = mismatch_conditions(samples)
     key = lambda c: c.label().replace(" ", "_")
-    res = simulate_many([Job(f"dense_{key(c)}", deck(block, c)) for c in pvt + mm],
+    steps = [c for c in pvt if c.vdd == pvt[0].vdd] if conditions is not None else step_conditions()
+    res = simulate_many([Job(f"dense_{key(c)}", deck(block, c)) for c in pvt + mm]
+                        + [Job(f"dense_step_{key(c)}", step_deck(c)) for c in steps],
                         workers=workers, progress=progress, desc="dense")
     sheet = Datasheet("dense")
     unit = IREF * TREE.pmos_unit_ratio()
@@ -227,7 +301,25 @@ def characterize(workers: int | None = None, progress: bool | None = None, block
     recorder.finish()
     sheet.curves["block"] = {"weights": [list(r) for r in block.weights], "bias": list(block.bias),
                              "input_units": block.input_units}
+    for c in steps:
+        p = res[f"dense_step_{key(c)}"][0]
+        for i in range(STEP_BLOCK.n_out):
+            for k in range(1, len(STEP_ROWS)):
+                over, under, settle = step_metrics(p["time"], p[f"i(vm{i})"], k * STEP_HOLD, (k + 1) * STEP_HOLD)
+                kind = "common" if k <= 2 else "opposite"
+                label = f"out{i} {kind}{k} {c.label()}"
+                sheet.add(OVERSHOOT, label, over)
+                sheet.add(UNDERSHOOT, label, under)
+                sheet.add(SETTLING, label, settle * 1e3)
+        if is_nominal(c):
+            sheet.curves["step"] = {"t": p["time"][::4].tolist(),
+                                    **{f"out{i}": p[f"i(vm{i})"][::4].tolist() for i in range(STEP_BLOCK.n_out)}}
     return sheet
+
+
+def step_conditions() -> list[Conditions]:
+    """Every corner × temperature at the nominal supply."""
+    return [c for c in pvt_conditions() if c.vdd == VDD_NOMINAL]
 
 
 def plot(sheet: Datasheet, directory: Path) -> list[Path]:
@@ -237,7 +329,7 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for label, c in sheet.curves.items():
-        if label == "block":
+        if label in ("block", "step"):
             continue
         x = np.array(c["x0"]) * 1e9
         line, = axes[0].plot(x, np.array(c["out"]) * 1e9, label=f"{label} circuit")
@@ -252,4 +344,18 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
     path = directory / "dense.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return [path]
+    paths = [path]
+    if "step" in sheet.curves:
+        step = sheet.curves["step"]
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for i in range(STEP_BLOCK.n_out):
+            ax.plot(np.array(step["t"]) * 1e3, np.array(step[f"out{i}"]) * 1e9, label=f"out{i}")
+        ax.set(xlabel="time (ms)", ylabel="current into the next diode (nA)",
+               title=f"dense step response, M = {STEP_M}, tt 27 °C 1.8 V")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        paths.append(directory / "dense_step.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    return paths
