@@ -27,8 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--temp", type=float, default=27.0, help="temperature, °C (default 27)")
     s.add_argument("--vdd", type=float, default=1.8, help="supply, V (default 1.8)")
     s.add_argument("--step", type=float, default=None,
-                   help="seconds per input row (default: 2 ms, or 0.5 ms per signal-diode unit "
-                        "when larger, so the circuit settles)")
+                   help="seconds per input row (default: the macro's datasheet step, manifest "
+                        "timing.step_s, from the characterized settling at the worst PVT point)")
     s.add_argument("--seed", type=int, default=None, help="turn on mismatch with this seed")
     _diode_units(s)
     s.set_defaults(handler=_simulate)

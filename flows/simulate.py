@@ -15,6 +15,7 @@ import numpy as np
 from cells.bmru import BmruCell
 from flows import testbench
 from flows.circuit import Block, Circuit, build_circuit
+from flows.timing import macro_timing
 from flows.model import ModelTrace, run_network, write_trace_csv
 from flows.network import Network, load_network, load_sequence
 from pdk.models import Conditions
@@ -26,7 +27,7 @@ class SimulationRun:
     network: Path
     inputs: Path
     conditions: Conditions = Conditions()
-    #: None: the settling step of the compiled circuit (testbench.settling_step)
+    #: None: the macro's datasheet step (flows.timing.macro_timing, manifest timing.step_s)
     step: float | None = None
     #: None: the mapping chooses M (see build_circuit)
     diode_units: int | None = None
@@ -56,7 +57,7 @@ class Bench:
            diode_units: int | None = None) -> "Bench":
         """The bench of a network and sequence already in memory (validated)."""
         circuit = build_circuit(network, diode_units=diode_units)
-        plan = testbench.TransientPlan(step=step or testbench.settling_step(circuit.notes["weight_diode_units"]))
+        plan = testbench.TransientPlan(step=step or macro_timing(circuit)["step_s"])
         return cls(network, inputs, circuit, plan, run_network(network, inputs),
                    run_network(circuit.mapping.mapped, inputs))
 

@@ -69,7 +69,8 @@ def test_shipped_testbench_runs_from_its_folder(build, tmp_path):
     deck = (copy / "testbench" / "tran_example.spice").read_text()
     assert '.include "../flipflop.spice"' in deck
     plot = simulate(deck.replace('"../flipflop.spice"', f'"{copy / "flipflop.spice"}"'), "shipped")[0]
-    assert plot["time"][-1] == pytest.approx(8 * testbench.DEFAULT_STEP)
+    step = json.loads((build / "manifest.json").read_text())["timing"]["step_s"]
+    assert plot["time"][-1] == pytest.approx(8 * step)  # rows held for the datasheet step
 
 
 @pytest.mark.parametrize("case", CLI_BAD_NETWORKS, ids=[c[0] for c in CLI_BAD_NETWORKS])
