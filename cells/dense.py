@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from cells.bias import BiasTree, split_units
-from cells.netlist import Device, mismatch_conditions, pvt_conditions, subckt, units
+from cells.netlist import Device, merged_subckt, mismatch_conditions, pvt_conditions, subckt, units
 from pdk.datasheet import Datasheet, ErrorRecorder, Spec, is_nominal
 from pdk.devices import MODELS
 from pdk.models import VDD_NOMINAL, Conditions
@@ -219,8 +219,6 @@ def step_deck(cond: Conditions, block: DenseBlock = STEP_BLOCK, tree: BiasTree =
     diode with the drain held at the diode's voltage (`Vm<i>`): the current the next cell's
     mirrors see, without the node's charging current. The inputs step through STEP_ROWS.
     Identical parallel units are merged (`m=`: exact without mismatch)."""
-    from flows.circuit import _merged_subckt
-
     m = block.input_units
     loads = []
     for j in range(block.n_in):
@@ -230,8 +228,8 @@ def step_deck(cond: Conditions, block: DenseBlock = STEP_BLOCK, tree: BiasTree =
         loads += units(f"MS{i}_", NMOS, block.output_units, f"s{i}", f"out{i}", "vss", "vss")
     load_ports = (("vss",) + tuple(f"in{j}" for j in range(block.n_in)) + tuple(f"out{i}" for i in range(block.n_out))
                   + tuple(f"s{i}" for i in range(block.n_out)))
-    lines = [cond.lines(), tree.subckt(), _merged_subckt(block.name, block.ports, block.devices()),
-             _merged_subckt("step_loads", load_ports, loads), "Vdd vdd 0 {supply}", f"Iref vdd iref {IREF:g}",
+    lines = [cond.lines(), tree.subckt(), merged_subckt(block.name, block.ports, block.devices()),
+             merged_subckt("step_loads", load_ports, loads), "Vdd vdd 0 {supply}", f"Iref vdd iref {IREF:g}",
              f"Xtree vdd 0 iref bn bp {tree.name}", f"Xl 0 {' '.join(load_ports[1:])} step_loads"]
     for j in range(block.n_in):
         points = [(0.0, STEP_ROWS[0][j])]

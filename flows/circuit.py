@@ -28,7 +28,7 @@ from cells.bias import BiasTree, split_units
 from cells.bmru import BmruCell
 from cells.dense import DenseBlock
 from cells.diode import SignalDiode
-from cells.netlist import Device, subckt
+from cells.netlist import merged_subckt, subckt
 from flows.errors import InputError
 from flows.mapping import WEIGHT_ELEMENT, MappingConfig, NetworkMapping, coarse_factor, map_network
 from flows.network import BmruLayer, Network
@@ -87,7 +87,7 @@ class Circuit:
                  f"* ports: {' '.join(self.ports)}; iref takes {self.network.unit_current:g} A\n"]
         for cell in self.cells():
             if merge_parallel:
-                parts.append(_merged_subckt(cell.name, self.ports_of(cell), cell.devices()))
+                parts.append(merged_subckt(cell.name, self.ports_of(cell), cell.devices()))
             else:
                 parts.append(subckt(cell.name, self.ports_of(cell), cell.devices()))
         lines = [f".subckt {name} {' '.join(self.ports)}"]
@@ -122,16 +122,6 @@ class Circuit:
                 group = block.name.replace("_", " ")
             groups.setdefault(group, []).append(block.name)
         return groups
-
-
-def _merged_subckt(name: str, ports: tuple[str, ...], devices: list[Device]) -> str:
-    """A subckt with every set of identical parallel devices as one `m=k` instance."""
-    groups: dict[tuple, list[Device]] = {}
-    for d in devices:
-        groups.setdefault((d.device, d.d, d.g, d.s, d.b, d.w, d.l), []).append(d)
-    lines = [f".subckt {name} {' '.join(ports)}"]
-    lines += [f"{members[0].line()} m={len(members)}" for members in groups.values()]
-    return "\n".join(lines + [f".ends {name}"]) + "\n"
 
 
 def _uniform_mapping(network: Network, config: MappingConfig, diode_units: int | None) -> NetworkMapping:
