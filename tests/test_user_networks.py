@@ -83,3 +83,37 @@ def test_small_user_networks_compile_clean(seed, tmp_path):
 @pytest.mark.parametrize("seed", SEEDS[:50])
 def test_user_networks_compile_clean(seed, tmp_path):
     _compile_clean(seed, tmp_path)
+
+
+@pytest.mark.klayout
+def test_a_network_with_coarse_bias_lines_compiles_clean(tmp_path):
+    """0.02 … 20 units in one layer and a −9.5-unit dense bias: the tree's coarse lines bp2
+    and bn2 are drawn, wired and extracted like every other device; the manifest reports
+    every line and the current rounded below the leakage floor."""
+    from tests.test_mapping import small_network
+    from flows.network import parse_network
+
+    network = parse_network(small_network(**{"1.alpha": [0.02, 20.0], "0.bias": [0.011, -9.5]}))
+    path = tmp_path / "small.yaml"
+    path.write_text(network.to_yaml())
+    out = tmp_path / "out"
+    out.mkdir()
+    manifest = compile_network(path, out, CompileOptions())
+    assert manifest["checks"]["drc_own"]["clean"] and manifest["checks"]["lvs"]["clean"]
+    assert {row["line"] for row in manifest["mapping"]["bias_lines"]} == {"bp", "bn", "bp2", "bn2"}
+    assert [row["parameter"] for row in manifest["mapping"]["rounded"]] == ["layers[0].bias[0]"]
+
+
+def test_compile_prints_one_warning_line_for_rounded_currents(tmp_path):
+    from tests.conftest import run_bmru
+    from tests.test_mapping import small_network
+    from flows.network import parse_network
+
+    path = tmp_path / "small.yaml"
+    path.write_text(parse_network(small_network(**{"0.bias": [0.011, -0.375]})).to_yaml())
+    result = run_bmru("compile", path, "-o", tmp_path / "out", "--no-check")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: small: 1 current(s) below the 20 pA leakage floor rounded "
+                        "(layers[0].bias[0] 0.011 → 0; worst error 0.011 units, within the error "
+                        "budget); see manifest.json mapping.rounded"]
