@@ -8,9 +8,10 @@ import pytest
 from flows.compile import CompileOptions, compile_network
 from flows.mapping import map_network
 from flows.model import run_network
-from flows.network import BmruLayer, DenseLayer, network_from_yaml
+from flows.circuit import build_circuit
+from flows.network import BmruLayer, network_from_yaml
 from flows.random_networks import random_user_case
-from pdk.limits import MIN_BIAS_CURRENT
+from pdk.limits import MAX_UNITS_PER_RATIO, MIN_BIAS_CURRENT
 
 SEEDS = range(60)
 
@@ -53,11 +54,22 @@ def test_the_generator_covers_what_the_schema_admits():
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_every_user_network_maps(seed):
-    """No refusal, every current below the floor rounded within the budget."""
-    mapping = map_network(random_user_case(seed).network)
+def test_every_user_network_maps_and_builds(seed):
+    """No refusal; every current below the floor rounded within the budget; every BMRU cell
+    buildable (α, β_lo, width ≥ one unit); no cell puts more than MAX_UNITS_PER_RATIO units
+    on one gate line into one drain."""
+    network = random_user_case(seed).network
+    mapping = map_network(network)
     assert all(abs(row["error"]) <= mapping.config.error_budget for row in mapping.rounded())
-    assert all(isinstance(layer, (BmruLayer, DenseLayer)) for layer in mapping.mapped.layers)
+    for layer in mapping.mapped.layers:
+        if isinstance(layer, BmruLayer):
+            assert (layer.alpha > 0).all() and (layer.beta_lo > 0).all() and (layer.beta_hi > layer.beta_lo).all()
+    circuit = build_circuit(network)
+    for cell in circuit.cells():
+        groups: dict[tuple, int] = {}
+        for d in cell.devices():
+            groups[(d.d, d.g, d.s)] = groups.get((d.d, d.g, d.s), 0) + 1
+        assert max(groups.values()) <= MAX_UNITS_PER_RATIO, cell.name
 
 
 def _compile_clean(seed: int, tmp_path, **limits) -> dict:
