@@ -24,6 +24,7 @@ from flows.circuit import Circuit, build_circuit
 from flows.errors import CheckFailed
 from flows.mapping import MappingConfig
 from flows.network import Network, load_network
+from flows.timing import macro_timing
 from flows.views import static_power
 from pdk import processes
 from pdk.models import Conditions
@@ -100,7 +101,7 @@ def _testbenches(circuit: Circuit, directory: Path) -> list[str]:
     net = circuit.network
     macro = Path("..") / f"{net.name}.spice"
     inputs = example_inputs(net)
-    plan = testbench.TransientPlan(step=testbench.settling_step(circuit.notes["weight_diode_units"]))
+    plan = testbench.TransientPlan(step=macro_timing(circuit)["step_s"])
     deck = testbench.build(macro, net, inputs, plan, Conditions())
     (directory / "tran_example.spice").write_text(deck)
     np.savetxt(directory / "tran_example_inputs.csv", inputs, delimiter=",", fmt="%.9g",
@@ -164,13 +165,16 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
         "power": {"static": idle},
         "mapping": {"summary": circuit.mapping.summary()["layers"], "table": circuit.mapping.table(),
                     "weight_diode_units": circuit.notes["weight_diode_units"],
-                    "bias_diode_units": circuit.notes["bias_diode_units"]},
+                    "bias_diode_units": circuit.notes["bias_diode_units"],
+                    "bias_lines": circuit.notes["bias_lines"],
+                    "rounded": circuit.mapping.rounded()},
         "blocks": [{"instance": b.name, "cell": b.cell.name, "devices": len(b.cell.devices())}
                    for b in circuit.blocks],
         "devices": {"total": circuit.device_count()["total"]},
         "area": {"macro_um2": round(macro.area_um2, 3),
                  "cells_um2": {k: round(v, 3) for k, v in sorted(macro.areas.items())}},
         "checks": checks,
+        "timing": macro_timing(circuit),
     }
     done("manifest")
     manifest["timings_s"] = timings  # written last so it covers every step

@@ -15,6 +15,7 @@ import numpy as np
 from cells.bmru import BmruCell
 from flows import testbench
 from flows.circuit import Block, Circuit, build_circuit
+from flows.timing import macro_timing
 from flows.model import ModelTrace, run_network, write_trace_csv
 from flows.network import Network, load_network, load_sequence
 from pdk.models import Conditions
@@ -30,7 +31,7 @@ class SimulationRun:
     network: Path
     inputs: Path
     conditions: Conditions = Conditions()
-    #: None: the settling step of the compiled circuit (testbench.settling_step)
+    #: None: the macro's datasheet step (flows.timing.macro_timing, manifest timing.step_s)
     step: float | None = None
     #: None: the mapping chooses M (see build_circuit)
     diode_units: int | None = None
@@ -64,7 +65,7 @@ class Bench:
            diode_units: int | None = None) -> "Bench":
         """The bench of a network and sequence already in memory (validated)."""
         circuit = build_circuit(network, diode_units=diode_units)
-        plan = testbench.TransientPlan(step=step or testbench.settling_step(circuit.notes["weight_diode_units"]))
+        plan = testbench.TransientPlan(step=step or macro_timing(circuit)["step_s"])
         return cls(network, inputs, circuit, plan, run_network(network, inputs),
                    run_network(circuit.mapping.mapped, inputs))
 
@@ -90,14 +91,17 @@ class Bench:
         (h₀ = 0, §3) by `.ic`: with a first input in the hold band the macro has two
         operating points, and ngspice would otherwise pick one arbitrarily."""
         netlist = self.circuit.netlist(probe_supplies=True, merge_parallel=not conditions.mismatch) + self.wiring
-        cells = self.cells()
-        probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in cells)
+        probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in self.cells())
+        return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
+                               probes=probes, initial=self.initial_low())
+
+    def initial_low(self) -> dict[str, str]:
+        """`.ic` nodes that start every BMRU cell in its low state (h₀ = 0)."""
         initial = {}
-        for _, _, block in cells:
+        for _, _, block in self.cells():
             initial[self._node(block, "q")] = "0"
             initial[self._node(block, "v0")] = "{supply}"
-        return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
-                               probes=probes, initial=initial)
+        return initial
 
     def outputs(self, plot: Plot) -> np.ndarray:
         """Output currents at the end of each step, software units."""

@@ -16,18 +16,9 @@ from flows.network import BmruLayer, Network
 from pdk.models import Conditions
 from pdk.ngspice import Plot
 
-#: Seconds per input row for the smallest circuits. A 1 nA step settles in ≈ 150 µs with
-#: 4/8 unit devices and settling scales as 1/I, so 2 ms covers currents down to ≈ 0.1 units.
+#: Seconds per input row of a plan made without a macro's timing (flows.timing gives the
+#: macro's own: `bmru simulate` and the shipped testbench use that).
 DEFAULT_STEP = 2e-3
-#: Extra seconds per unit device of the signal diodes: a node's capacitance grows with its
-#: M units at the same signal current. Measured: M = 1 (flipflop) settles within 2 ms; random
-#: 3×3 networks with M ≈ 50 agreed on 47–81 % of states at 2 ms and on 100 % at 20 ms.
-STEP_PER_DIODE_UNIT = 0.5e-3
-
-
-def settling_step(diode_units: int) -> float:
-    """Default seconds per input row for a macro whose signal diodes have `diode_units`."""
-    return max(DEFAULT_STEP, STEP_PER_DIODE_UNIT * diode_units)
 
 
 @dataclass(frozen=True)

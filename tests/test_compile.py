@@ -14,6 +14,7 @@ import pytest
 from flows import testbench
 from flows.circuit import build_circuit
 from flows.network import load_network, load_sequence
+from flows.simulate import Bench
 from pdk.models import Conditions
 from pdk.ngspice import simulate
 from tests.conftest import run_bmru
@@ -50,7 +51,7 @@ def test_compile_writes_every_view_with_clean_checks(build):
                   for name, body in re.findall(r"^\.subckt (\S+)[^\n]*\n(.*?)^\.ends", netlist, re.M | re.S)}
     top = netlist.split(".subckt flipflop ")[1]
     on_chip = sum(per_subckt[line.split()[-1]] for line in top.splitlines() if line.startswith("X"))
-    assert manifest["devices"]["total"] == on_chip == 65
+    assert manifest["devices"]["total"] == on_chip == 76
     assert manifest["area"]["macro_um2"] > sum(v for k, v in manifest["area"]["cells_um2"].items()
                                                if k != "flipflop") > 0
     rows = manifest["mapping"]["table"]
@@ -70,7 +71,8 @@ def test_shipped_testbench_runs_from_its_folder(build, tmp_path):
     deck = (copy / "testbench" / "tran_example.spice").read_text()
     assert '.include "../flipflop.spice"' in deck
     plot = simulate(deck.replace('"../flipflop.spice"', f'"{copy / "flipflop.spice"}"'), "shipped")[0]
-    assert plot["time"][-1] == pytest.approx(8 * testbench.DEFAULT_STEP)
+    step = json.loads((build / "manifest.json").read_text())["timing"]["step_s"]
+    assert plot["time"][-1] == pytest.approx(8 * step)  # rows held for the datasheet step
 
 
 @pytest.mark.parametrize("case", CLI_BAD_NETWORKS, ids=[c[0] for c in CLI_BAD_NETWORKS])
@@ -89,9 +91,11 @@ def test_merged_parallel_units_simulate_identically():
     inputs = load_sequence(GOOD_SEQUENCE, network.input_size)[:6]
     circuit = build_circuit(network)
     plan = testbench.TransientPlan()
+    initial = Bench.of(network, inputs).initial_low()  # the first row holds: pick h₀ = 0
     traces = []
     for merge in (False, True):
-        deck = testbench.build(circuit.netlist(merge_parallel=merge), network, inputs, plan, Conditions())
+        deck = testbench.build(circuit.netlist(merge_parallel=merge), network, inputs, plan, Conditions(),
+                               initial=initial)
         traces.append(testbench.outputs(simulate(deck, f"merge_{merge}")[0], network, len(inputs), plan))
     np.testing.assert_allclose(traces[1], traces[0], rtol=1e-3, atol=1e-4)
 
