@@ -120,11 +120,12 @@ def test_simulate_reproduces_the_flipflop(simulated):
     assert verdict["pass"] and verdict["decision_agrees"]
     assert verdict["state_agreement"] == summary["states"]["agreement"] == 1.0
     assert verdict["state_agreement_mapped"] == summary["states"]["mapped_agreement"] == 1.0
-    assert 0 < verdict["output_error_of_range_max"] == max(agreement["range_error"]) < 0.03  # 1.55 %
+    # 1.55 % with the NMOS-sink dense block, 0.9 % with the matched negative path (issue 14)
+    assert 0 < verdict["output_error_of_range_max"] == max(agreement["range_error"]) < 0.03
     line = (simulated / "stdout.txt").read_text()
     assert line.startswith("simulated flipflop (tt 27C 1.8V, 40 steps): PASS: BMRU states agree 100.0 % "
                            "with the network (goal 99 %), 100.0 % with the mapped model; decision agrees; "
-                           "output error ≤ 1.6 % of range"), line
+                           f"output error ≤ {verdict['output_error_of_range_max'] * 100:.1f} % of range"), line
     power = summary["power"]
     assert sum(power["by_block"].values()) == pytest.approx(power["total_W"], rel=1e-3)
     assert 2e-9 < power["total_W"] < 50e-9
@@ -146,7 +147,7 @@ def test_report_is_self_contained(build, simulated):
     # the first table is the verdict against the network, with its numbers
     first = next(i for i, l in enumerate(md.splitlines()) if l.startswith("|"))
     assert md.splitlines()[first - 2] == "## Verdict against the network"
-    assert re.search(r"^\| mixed \| tt 27C 1.8V \| 100.00 % \| 100.00 % \| agrees \| 1.5\d % .*\| PASS \|$", md, re.M), md
+    assert re.search(r"^\| mixed \| tt 27C 1.8V \| 100.00 % \| 100.00 % \| agrees \| [0-2]\.\d\d % .*\| PASS \|$", md, re.M), md
     assert "| drc_own | 0 | clean |" in md and "| lvs | 0 | clean |" in md
     assert "mixed" in md
 
