@@ -30,6 +30,8 @@ class SimulationRun:
     step: float | None = None
     #: None: the mapping chooses M (see build_circuit)
     diode_units: int | None = None
+    #: flat deck (pdk/flat.py: one model card per device geometry); False: the wheel's subckts
+    flat: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,22 +45,25 @@ class Bench:
     reference: ModelTrace
     #: the model run with the realised (quantized) parameters: explains, never replaces, the reference
     mapped: ModelTrace
+    #: decks in the flat form (pdk/flat.py); False: the wheel's device subckts, units merged
+    #: as m=k without mismatch and one instance per unit with it
+    flat: bool = True
 
     @classmethod
     def load(cls, network_path: Path, inputs_path: Path, step: float | None = None,
-             diode_units: int | None = None) -> "Bench":
+             diode_units: int | None = None, flat: bool = True) -> "Bench":
         """Validate both files (InputError on bad input) and build the circuit."""
         network = load_network(network_path)
-        return cls.of(network, load_sequence(inputs_path, network.input_size), step, diode_units)
+        return cls.of(network, load_sequence(inputs_path, network.input_size), step, diode_units, flat)
 
     @classmethod
     def of(cls, network: Network, inputs: np.ndarray, step: float | None = None,
-           diode_units: int | None = None) -> "Bench":
+           diode_units: int | None = None, flat: bool = True) -> "Bench":
         """The bench of a network and sequence already in memory (validated)."""
         circuit = build_circuit(network, diode_units=diode_units)
         plan = testbench.TransientPlan(step=step or testbench.settling_step(circuit.notes["weight_diode_units"]))
         return cls(network, inputs, circuit, plan, run_network(network, inputs),
-                   run_network(circuit.mapping.mapped, inputs))
+                   run_network(circuit.mapping.mapped, inputs), flat)
 
     def cells(self) -> list[tuple[int, int, Block]]:
         """Every BMRU cell as (layer index, unit, block)."""
@@ -81,7 +86,8 @@ class Bench:
         logic node `qb` saved (its state), and every cell started in its low state
         (h₀ = 0, §3) by `.ic`: with a first input in the hold band the macro has two
         operating points, and ngspice would otherwise pick one arbitrarily."""
-        netlist = self.circuit.netlist(probe_supplies=True, merge_parallel=not conditions.mismatch)
+        # the flat form merges units itself (it needs each unit's name for its mismatch draw)
+        netlist = self.circuit.netlist(probe_supplies=True, merge_parallel=not (conditions.mismatch or self.flat))
         cells = self.cells()
         probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in cells)
         initial = {}
@@ -89,7 +95,7 @@ class Bench:
             initial[self._node(block, "q")] = "0"
             initial[self._node(block, "v0")] = "{supply}"
         return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
-                               probes=probes, initial=initial)
+                               probes=probes, initial=initial, flat=self.flat)
 
     def outputs(self, plot: Plot) -> np.ndarray:
         """Output currents at the end of each step, software units."""
@@ -138,7 +144,7 @@ class Bench:
 def run(spec: SimulationRun, out: Path) -> dict:
     """Simulate one input sequence; write circuit.csv, software.csv, summary.json and the
     deck (testbench.spice) into `out`; return the summary."""
-    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units)
+    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units, spec.flat)
     deck = bench.deck(spec.conditions)
     (out / "testbench.spice").write_text(deck)
     plot = simulate(deck, f"{bench.network.name}_tran")[0]
