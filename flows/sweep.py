@@ -141,7 +141,7 @@ def deck(circuit: Circuit, inputs: np.ndarray, conditions: Conditions, flat: boo
     lines.append(".save " + " ".join(["i(vdd)"] + [f"i(vout{j})" for j in range(network.output_size)] + probes))
     lines.append(f".dc Vsel 0 {max(k - 1, 1)} 1")
     text = "\n".join(lines) + "\n.end\n"
-    return flatten(text, seed_of(conditions))[0] if flat else text
+    return flatten(text, seed_of(conditions), conditions.temp)[0] if flat else text
 
 
 def ideal_dense_W(network: Network, inputs: np.ndarray, vdd: float) -> np.ndarray:

@@ -96,7 +96,7 @@ def build(macro: Path | str, network: Network, inputs: np.ndarray, plan: Transie
         lines.append(".ic " + " ".join(f"v({node})={value}" for node, value in initial.items()))
     lines.append(f".tran {plan.step / 50:.6g} {steps * plan.step:.6g}")
     deck = "\n".join(lines) + "\n.end\n"
-    return flat_models.flatten(deck, flat_models.seed_of(conditions))[0] if flat else deck
+    return flat_models.flatten(deck, flat_models.seed_of(conditions), conditions.temp)[0] if flat else deck
 
 
 def sample_times(steps: int, plan: TransientPlan) -> np.ndarray:

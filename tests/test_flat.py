@@ -12,12 +12,12 @@ from flows.circuit import build_circuit
 from flows.network import load_network
 from flows.sweep import sweep_circuit, sweep_network
 from pdk import flat, unit
-from pdk.devices import MODELS, instance
+from pdk.devices import MODELS
 from pdk.models import CORNERS, TEMPERATURES, Conditions
 from pdk.ngspice import Job, simulate, simulate_many
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-VGS = np.round(np.arange(0.0, 1.85, 0.05), 3)
+VGS_STEP = 0.05
 VDS = (0.1, 0.9)
 
 
@@ -34,19 +34,6 @@ def cell_geometries() -> list[tuple[str, float, float]]:
     return list(seen)
 
 
-def _iv_deck(geometries, header: str) -> str:
-    """Each geometry at each |Vds| of VDS, gate swept 0…1.8 V (pfets: source at vdd)."""
-    lines = ["* drain currents", header.rstrip(), "Vdd vdd 0 1.8", "Vg g 0 0", "Egp gp 0 vdd g 1"]
-    for i, (device, w, l) in enumerate(geometries):
-        for j, vds in enumerate(VDS):
-            n = device.startswith("n")
-            lines += [f".subckt dut{i}_{j} d g s", instance("m", device, "d", "g", "s", "s", w, l), ".ends",
-                      f"Vd{i}_{j} d{i}_{j} {'0' if n else 'vdd'} {vds if n else -vds}",
-                      f"X{i}_{j} d{i}_{j} {'g' if n else 'gp'} {'0' if n else 'vdd'} dut{i}_{j}"]
-    lines += [f".dc Vg 0 1.8 0.05", ".end"]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.mark.ngspice
 def test_drain_currents_equal_the_wheel_subckts_at_every_corner_and_temperature():
     geometries = cell_geometries()
@@ -56,8 +43,8 @@ def test_drain_currents_equal_the_wheel_subckts_at_every_corner_and_temperature(
         for temp in TEMPERATURES:
             c = Conditions(corner, temp=temp)
             key = f"{corner}_{temp:g}"
-            jobs.append(Job(f"sub_{key}", _iv_deck(geometries, c.lines())))
-            jobs.append(Job(f"flat_{key}", flat.flatten(_iv_deck(geometries, c.lines(fet_subckts=False)))[0]))
+            jobs.append(Job(f"sub_{key}", flat.iv_deck(geometries, c.lines(), VGS_STEP, VDS)))
+            jobs.append(Job(f"flat_{key}", flat.flatten(flat.iv_deck(geometries, c.lines(fet_subckts=False), VGS_STEP, VDS))[0]))
             points.append(key)
     assert not any(f"{MODELS[d]} W=" in jobs[1].netlist for d, _, _ in geometries)  # no subckt instance left
     plots = simulate_many(jobs, workers=2, progress=False)
@@ -125,10 +112,22 @@ def test_mismatch_offsets_are_per_unit_device_and_reproducible():
     assert deck.count(".subckt pair__mm") == 2 and ".subckt pair " not in deck
     first = deck.split(".subckt pair__mm", 1)[1].split(".ends", 1)[0]
     path = first.split()[0]
-    mean = (offsets["xtop.xp1.xm0"] + offsets["xtop.xp1.xm1"]) / 2
-    assert f"{mean:+.6e}}}" in first and " m=2" in first, path
+    group = flat.combine([offsets["xtop.xp1.xm0"], offsets["xtop.xp1.xm1"]], "nfet_01v8")
+    assert f"{group:+.6e}}}" in first and " m=2" in first, path
     # the offset of a device does not depend on the deck it sits in
     assert flat.offset(7, "xtop.xp2.xs0", "nfet_01v8", 0.42, 1.0) == offsets["xtop.xp2.xs0"]
+
+
+def test_a_merged_group_carries_the_weak_inversion_sum_of_its_units():
+    """k units of offsets Δᵢ pass Σ e^{−κΔᵢ}: the group's offset lies below the mean for an
+    nfet (a lower threshold dominates), above it for a pfet, and equals Δ when all agree."""
+    assert flat.combine([2e-3] * 4, "nfet_01v8") == pytest.approx(2e-3, rel=1e-9)
+    spread = [-3e-3, 0.0, 1e-3, 4e-3]
+    n, p = flat.combine(spread, "nfet_01v8"), flat.combine(spread, "pfet_01v8")
+    assert n < np.mean(spread) < p
+    # the nfet's current: the group's equals the summed units' (exactly, by construction)
+    kappa = 1 / (flat.SLOPE_FACTOR["n"] * 8.617333262e-5 * 300.15)
+    assert np.exp(-kappa * n) == pytest.approx(np.mean(np.exp(-kappa * np.array(spread))), rel=1e-9)
 
 
 def test_sigma_follows_the_wheel_formula():
