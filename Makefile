@@ -59,6 +59,7 @@ bench: install
 	$(PY) benchmarks/circuit_model.py
 	$(PY) benchmarks/monte_carlo.py
 	$(PY) benchmarks/simulate_scaling.py
+	$(PY) benchmarks/flat_decks.py
 
 clean:
 	rm -rf build .pytest_cache

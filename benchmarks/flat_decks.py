@@ -7,8 +7,10 @@
    offsets against one m=8 instance carrying the mean offset and one carrying
    `pdk.flat.combine` (the weak-inversion sum); the slope factor n measured at the bias.
 3. kws_d4: the 98-step sequence (`examples/kws_d4.yaml --diode-units 8` on
-   `examples/kws/noise_50.csv`, the `bmru simulate` deck), subckt form against flat form:
-   wall and ngspice CPU time, peak memory, time points, BMRU states, largest output change.
+   `examples/kws/noise_50.csv`, the `bmru simulate` deck): the landed deck (subckt form,
+   `.tran` print step step/50) against the flat form at step/50 and at the default step/10:
+   ngspice CPU and wall time, peak memory, time points, Newton iterations, BMRU states
+   (every cell's `qb` at every step), largest output change.
 4. kws_d4 mismatch sample (seed 1) in the flat form against its nominal run (the subckt
    form with one instance per unit took > 25 CPU-minutes: only with --old-mismatch).
 5. operating points of the power-sweep network at d = 16/32/64 (`flows.sweep.deck`, one
@@ -23,16 +25,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
+from flows import testbench  # noqa: E402
 from flows.simulate import Bench  # noqa: E402
 from flows.sweep import deck as sweep_deck, sweep_circuit, sweep_inputs, sweep_network  # noqa: E402
 from pdk import flat, unit  # noqa: E402
@@ -185,50 +191,68 @@ def groups(k: int = 8, samples: int = 60) -> None:
 
 
 def _run(deck: str, name: str) -> tuple[dict, object]:
-    with measured({}) as m:
-        plot = simulate(deck, name, threads=1, timeout=7200)[0]
+    """Run one deck alone (1 thread) with ngspice's accounting on: times, peak memory,
+    time points and Newton iterations (deterministic, unlike times on a shared machine)."""
+    deck = deck.replace(".option abstol", ".option acct abstol", 1)
+    with tempfile.TemporaryDirectory(prefix="bench-flat-") as tmp:
+        with measured({}) as m:
+            plot = simulate(deck, name, threads=1, timeout=7200, keep=Path(tmp))[0]
+        log = (Path(tmp) / f"{name}.log").read_text()
+    found = re.search(r"^Total iterations\s*=\s*(\d+)", log, re.M)
+    m["iterations"] = int(found.group(1)) if found else 0
     m["points"] = len(next(iter(plot.vectors.values())))
     return m, plot
 
 
 def _row(label: str, m: dict) -> str:
-    return (f"   {label:<34} {m['cpu']:8.1f} s CPU {m['wall']:8.1f} s wall {m['peak_mb']:8.0f} MB "
-            f"{m['points']:7d} points")
+    return (f"   {label:<36} {m['cpu']:7.1f} s CPU {m['wall']:7.1f} s wall {m['peak_mb']:7.0f} MB "
+            f"{m['points']:6d} points {m['iterations']:6d} iterations")
 
 
 def _ratio(label: str, old: dict, new: dict) -> str:
-    return (f"   {label:<34} {old['cpu'] / new['cpu']:8.1f}x CPU {old['wall'] / new['wall']:8.1f}x wall "
-            f"{old['peak_mb'] / max(new['peak_mb'], 1):8.1f}x memory")
+    return (f"   {label:<36} {old['cpu'] / new['cpu']:7.1f}x CPU  {old['wall'] / new['wall']:6.1f}x wall "
+            f"{old['peak_mb'] / max(new['peak_mb'], 1):6.1f}x memory {old['iterations'] / max(new['iterations'], 1):5.2f}x iterations")
 
 
 def kws(mismatch: bool, old_mismatch: bool) -> None:
     network, inputs = EXAMPLES / "kws_d4.yaml", EXAMPLES / "kws" / "noise_50.csv"
-    benches = {form: Bench.load(network, inputs, diode_units=8, flat=form) for form in (False, True)}
+    flat_bench = Bench.load(network, inputs, diode_units=8, flat=True)
+    landed_plan = replace(flat_bench.plan, max_step=1 / 50)  # the landed deck's `.tran` print step
+    forms = {"subckt, step/50 (landed)": replace(flat_bench, flat=False, plan=landed_plan),
+             "flat, step/50": replace(flat_bench, plan=landed_plan),
+             f"flat, step/{1 / flat_bench.plan.max_step:g} (default)": flat_bench}
     nominal = Conditions()
-    print(f"\n3. kws_d4 on {inputs.name}: {len(benches[True].inputs)} steps of {benches[True].plan.step * 1e3:g} ms, "
-          f"{benches[True].circuit.device_count()['total']} unit devices")
+    print(f"\n3. kws_d4 on {inputs.name}: {len(flat_bench.inputs)} steps of {flat_bench.plan.step * 1e3:g} ms, "
+          f"{flat_bench.circuit.device_count()['total']} unit devices")
     results = {}
-    for form, bench in benches.items():
-        m, plot = _run(bench.deck(nominal), f"kws_{'flat' if form else 'subckt'}")
-        results[form] = m, bench.outputs(plot), bench.states(plot, nominal)
-        print(_row("flat" if form else "subckt (landed)", m))
-    (old, out_old, st_old), (new, out_new, st_new) = results[False], results[True]
-    print(_ratio("subckt / flat", old, new))
-    change = np.abs(out_new - out_old).max() / np.abs(out_old).max()
-    print(f"   states: subckt {st_old['agreement'] * 100:.2f} %, flat {st_new['agreement'] * 100:.2f} % agreement; "
-          f"identical states: {'yes' if st_old == st_new else 'NO'}; largest output change {change * 100:.3f} % of full scale")
+    for label, bench in forms.items():
+        m, plot = _run(bench.deck(nominal), f"kws_{len(results)}")
+        qb = np.stack([np.interp(testbench.sample_times(len(bench.inputs), bench.plan), plot["time"], plot[k])
+                       for k in sorted(plot.vectors) if k.endswith(".qb)")], axis=1) < nominal.vdd / 2
+        results[label] = m, bench.outputs(plot), qb, bench.states(plot, nominal)
+        print(_row(label, m))
+    labels = list(results)
+    old, out_old, qb_old, st_old = results[labels[0]]
+    for label in labels[1:]:
+        new, out_new, qb_new, st_new = results[label]
+        change = np.abs(out_new - out_old).max() / np.abs(out_old).max()
+        print(_ratio(f"landed / {label.split(' (')[0]}", old, new)
+              + f"  states {'identical' if (qb_new == qb_old).all() else 'DIFFER'}, outputs within {change * 100:.3f} %")
+    print(f"   state agreement with the network: {st_old['agreement'] * 100:.2f} % landed, "
+          f"{results[labels[-1]][3]['agreement'] * 100:.2f} % default (goal: ≥ 5x faster, same states)")
     if not mismatch:
         return
+    new = results[labels[-1]][0]
     sample = Conditions(mismatch=True, seed=1)
     print(f"\n4. kws_d4 mismatch sample (seed 1)")
-    m, plot = _run(benches[True].deck(sample), "kws_flat_mm1")
-    st = benches[True].states(plot, sample)
-    print(_row("flat, mismatch", m))
-    print(f"   mismatch / nominal (flat): {m['cpu'] / new['cpu']:.2f}x CPU, {m['wall'] / new['wall']:.2f}x wall "
-          f"(goal ≤ 2x); state agreement {st['agreement'] * 100:.2f} %")
-    print(f"   flat mismatch against the landed nominal deck: {old['cpu'] / m['cpu']:.1f}x less CPU")
+    m, plot = _run(flat_bench.deck(sample), "kws_flat_mm1")
+    st = flat_bench.states(plot, sample)
+    print(_row("flat, mismatch (default)", m))
+    print(f"   mismatch / nominal (default deck): {m['cpu'] / new['cpu']:.2f}x CPU, {m['wall'] / new['wall']:.2f}x wall, "
+          f"{m['iterations'] / new['iterations']:.2f}x iterations (goal ≤ 2x); state agreement {st['agreement'] * 100:.2f} %")
+    print(f"   landed nominal / flat mismatch: {old['cpu'] / m['cpu']:.1f}x CPU")
     if old_mismatch:
-        m_old, plot = _run(benches[False].deck(sample), "kws_subckt_mm1")
+        m_old, plot = _run(forms[labels[0]].deck(sample), "kws_subckt_mm1")
         print(_row("subckt, mismatch (one per unit)", m_old))
         print(_ratio("subckt / flat, mismatch", m_old, m))
 

@@ -42,6 +42,12 @@ class TransientPlan:
     output_voltage: float = 0.5
     #: Sample this far before the end of each step (just before the next edge).
     sample_before_end: float = 1e-6
+    #: Largest internal time step as a fraction of `step` (ngspice's `.tran` print step,
+    #: which caps it). Measured on kws_d4 (two sequences) and the flip-flop: 1/10 takes
+    #: 1.45-1.57x fewer Newton iterations than the former 1/50 (noise_50 14970 → 9561,
+    #: go_en-us-nyc 22829 → 15784) with the same BMRU states and outputs within 0.04-0.12 %
+    #: of full scale; 1/5 has fewer points but more rejected ones (24278 on go_en-us-nyc).
+    max_step: float = 0.1
 
 
 def _pwl(values: np.ndarray, unit: float, plan: TransientPlan) -> str:
@@ -94,7 +100,7 @@ def build(macro: Path | str, network: Network, inputs: np.ndarray, plan: Transie
     lines.append(".save " + " ".join(saved))
     if initial:
         lines.append(".ic " + " ".join(f"v({node})={value}" for node, value in initial.items()))
-    lines.append(f".tran {plan.step / 50:.6g} {steps * plan.step:.6g}")
+    lines.append(f".tran {plan.step * plan.max_step:.6g} {steps * plan.step:.6g}")
     deck = "\n".join(lines) + "\n.end\n"
     return flat_models.flatten(deck, flat_models.seed_of(conditions), conditions.temp)[0] if flat else deck
 
