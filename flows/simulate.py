@@ -17,6 +17,7 @@ from flows import testbench
 from flows.circuit import Block, Circuit, build_circuit
 from flows.model import ModelTrace, run_network, write_trace_csv
 from flows.network import Network, load_network, load_sequence
+from pdk.flat import flatten
 from pdk.models import Conditions
 from pdk.ngspice import Plot, simulate
 
@@ -96,6 +97,13 @@ class Bench:
             initial[self._node(block, "v0")] = "{supply}"
         return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
                                probes=probes, initial=initial, flat=self.flat)
+
+    def offsets(self, seed: int) -> dict[str, float]:
+        """Every unit device's mismatch threshold offset (V, `delvto`) under `seed`, by
+        hierarchical path (`x<name>.x<block>.x<device>`): exactly what the flat mismatch
+        deck of that seed applies (pdk/flat.py), for models that reason about devices."""
+        top = f"X{self.network.name} {' '.join(testbench.ports(self.network))} {self.network.name}"
+        return flatten(f"* offsets\n{self.circuit.netlist()}{top}\n", seed)[1]
 
     def outputs(self, plot: Plot) -> np.ndarray:
         """Output currents at the end of each step, software units."""

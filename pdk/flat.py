@@ -41,7 +41,7 @@ _SCALE = 1e-6
 _TOLERANCE = 1e-9
 _ASSIGN = re.compile(r"([a-z_]\w*)\s*=\s*(\{[^}]*\}|[^\s{}=]+)")
 _IDENT = re.compile(r"(?<![\w.])([a-z_]\w*)")
-#: Instance parameters a device line of the project's netlists may carry besides W and L.
+#: The multiplier a device line of the project's netlists may carry besides W and L.
 _MULTIPLIER = "m"
 
 
@@ -508,12 +508,6 @@ def flatten(deck: str, seed: int | None = None, temp: float = 27.0) -> tuple[str
         else:
             out.append(item)
     return "\n".join(out).rstrip() + "\n", offsets
-
-
-def model_lines(conditions: Conditions) -> str:
-    """The header of a flat deck: the wheel's parameter files, no FET subckts, the
-    library's mismatch switch off (the project draws mismatch itself)."""
-    return conditions.lines(fet_subckts=False)
 
 
 def iv_deck(geometries, header: str, step: float = 0.05, vds: tuple[float, ...] = (0.1, 0.9)) -> str:

@@ -3,6 +3,7 @@ for every geometry the cells use, at every corner and temperature; merging and m
 offsets reproducible per device; σ of the project's draws equal to the `_mm` models'."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +192,16 @@ def test_flat_bench_deck_reproduces_the_subckt_deck():
     assert runs[True][1] == runs[False][1] and runs[True][1]["agreement"] == 1.0
     scale = np.abs(runs[False][0]).max()
     assert np.abs(runs[True][0] - runs[False][0]).max() / scale < 1e-3
+
+
+def test_bench_offsets_are_the_ones_its_mismatch_deck_applies():
+    from flows.simulate import Bench
+
+    bench = Bench.load(EXAMPLES / "flipflop.yaml", EXAMPLES / "flipflop_set.csv")
+    offsets = bench.offsets(4)
+    assert len(offsets) == bench.circuit.device_count()["total"] and offsets == bench.offsets(4)
+    deck = bench.deck(Conditions(mismatch=True, seed=4))
+    # units without a parallel twin carry their own offset in the deck (groups their combination)
+    written = [float(x) for x in re.findall(r"delvto=\{dvt_\w+?([+-]\d\.\d+e[+-]\d+)\}", deck)]
+    assert written and sum(any(abs(v - w) < 1e-9 for w in written) for v in offsets.values()) >= len(written) // 2
+    assert offsets != bench.offsets(5)
