@@ -67,7 +67,7 @@ class SweepSpec:
     workers: int = 2
     fit_min: int = DEFAULT_FIT_MIN
     conditions: Conditions = Conditions()
-    #: seconds one ngspice run may take (d = 64 parses ≈ 4800 SKY130 model instances)
+    #: seconds one ngspice run may take (d = 64: ≈ 90 s in the flat deck, hours in the subckt form)
     timeout: float = 7200.0
     #: flat decks (pdk/flat.py); False: the wheel's device subckts
     flat: bool = True
