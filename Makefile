@@ -59,6 +59,7 @@ bench: install
 	$(PY) benchmarks/circuit_model.py
 	$(PY) benchmarks/monte_carlo.py
 	$(PY) benchmarks/simulate_scaling.py
+	$(PY) benchmarks/flat_decks.py
 
 # README screenshots: kws_d4's BMRU cell, largest dense block and top level as bmru compile
 # draws them, at 100 % zoom in headless Chromium (flows/browser.py).

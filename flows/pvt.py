@@ -52,6 +52,8 @@ class PvtSpec:
     progress: bool | None = None
     #: seconds one run may take before it counts as a failing run
     timeout: float = DEFAULT_TIMEOUT
+    #: flat decks (pdk/flat.py); False: the wheel's device subckts
+    flat: bool = True
 
 
 def grid(spec: PvtSpec) -> list[tuple[str, str, Conditions]]:
@@ -142,7 +144,7 @@ def summarize(network: str, steps: int, cells: int, rows: list[dict], spec: PvtS
 
 def run(spec: PvtSpec, out: Path) -> dict:
     """Run every job, write pvt.json, pvt.md and the plots into `out`; return pvt.json's data."""
-    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units)
+    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units, spec.flat)
     cells = len(bench.cells())
     if not cells:
         raise InputError(spec.network, "layers", "has no bmru layer: PVT yield is the agreement of BMRU "

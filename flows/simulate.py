@@ -18,6 +18,7 @@ from flows.circuit import Block, Circuit, build_circuit
 from flows.timing import macro_timing
 from flows.model import ModelTrace, run_network, write_trace_csv
 from flows.network import Network, load_network, load_sequence
+from pdk.flat import flatten
 from pdk.models import Conditions
 from pdk.ngspice import Plot, simulate
 
@@ -37,6 +38,8 @@ class SimulationRun:
     diode_units: int | None = None
     #: add every net's wiring capacitance, extracted from the drawn layout (flows.postlayout)
     post_layout: bool = False
+    #: flat deck (pdk/flat.py: one model card per device geometry); False: the wheel's subckts
+    flat: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,22 +55,25 @@ class Bench:
     mapped: ModelTrace
     #: top-level SPICE lines added to the macro (post-layout wiring capacitors), or ""
     wiring: str = ""
+    #: decks in the flat form (pdk/flat.py); False: the wheel's device subckts, units merged
+    #: as m=k without mismatch and one instance per unit with it
+    flat: bool = True
 
     @classmethod
     def load(cls, network_path: Path, inputs_path: Path, step: float | None = None,
-             diode_units: int | None = None) -> "Bench":
+             diode_units: int | None = None, flat: bool = True) -> "Bench":
         """Validate both files (InputError on bad input) and build the circuit."""
         network = load_network(network_path)
-        return cls.of(network, load_sequence(inputs_path, network.input_size), step, diode_units)
+        return cls.of(network, load_sequence(inputs_path, network.input_size), step, diode_units, flat)
 
     @classmethod
     def of(cls, network: Network, inputs: np.ndarray, step: float | None = None,
-           diode_units: int | None = None) -> "Bench":
+           diode_units: int | None = None, flat: bool = True) -> "Bench":
         """The bench of a network and sequence already in memory (validated)."""
         circuit = build_circuit(network, diode_units=diode_units)
         plan = testbench.TransientPlan(step=step or macro_timing(circuit)["step_s"])
         return cls(network, inputs, circuit, plan, run_network(network, inputs),
-                   run_network(circuit.mapping.mapped, inputs))
+                   run_network(circuit.mapping.mapped, inputs), flat=flat)
 
     def cells(self) -> list[tuple[int, int, Block]]:
         """Every BMRU cell as (layer index, unit, block)."""
@@ -90,10 +96,12 @@ class Bench:
         logic node `qb` saved (its state), and every cell started in its low state
         (h₀ = 0, §3) by `.ic`: with a first input in the hold band the macro has two
         operating points, and ngspice would otherwise pick one arbitrarily."""
-        netlist = self.circuit.netlist(probe_supplies=True, merge_parallel=not conditions.mismatch) + self.wiring
+        # the flat form merges units itself (it needs each unit's name for its mismatch draw)
+        netlist = (self.circuit.netlist(probe_supplies=True, merge_parallel=not (conditions.mismatch or self.flat))
+                   + self.wiring)
         probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in self.cells())
         return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
-                               probes=probes, initial=self.initial_low())
+                               probes=probes, initial=self.initial_low(), flat=self.flat)
 
     def initial_low(self) -> dict[str, str]:
         """`.ic` nodes that start every BMRU cell in its low state (h₀ = 0)."""
@@ -102,6 +110,13 @@ class Bench:
             initial[self._node(block, "q")] = "0"
             initial[self._node(block, "v0")] = "{supply}"
         return initial
+
+    def offsets(self, seed: int) -> dict[str, float]:
+        """Every unit device's mismatch threshold offset (V, `delvto`) under `seed`, by
+        hierarchical path (`x<name>.x<block>.x<device>`): exactly what the flat mismatch
+        deck of that seed applies (pdk/flat.py), for models that reason about devices."""
+        top = f"X{self.network.name} {' '.join(testbench.ports(self.network))} {self.network.name}"
+        return flatten(f"* offsets\n{self.circuit.netlist()}{top}\n", seed)[1]
 
     def outputs(self, plot: Plot) -> np.ndarray:
         """Output currents at the end of each step, software units."""
@@ -188,7 +203,7 @@ def headline(summary: dict) -> str:
 def run(spec: SimulationRun, out: Path) -> dict:
     """Simulate one input sequence; write circuit.csv, software.csv, summary.json and the
     deck (testbench.spice) into `out`; return the summary."""
-    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units)
+    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units, spec.flat)
     post_layout = None
     if spec.post_layout:
         from flows import postlayout

