@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from pdk import processes
+
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
          "--allow-file-access-from-files")
@@ -84,8 +86,8 @@ def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess:
     if exe is None:
         raise RuntimeError("chromium is not installed (make install adds Debian's chromium)")
     with tempfile.TemporaryDirectory(prefix="bmru-chromium-") as profile:
-        return subprocess.run([exe, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return processes.run([exe, *FLAGS, f"--user-data-dir={profile}", *args], timeout=timeout,
+                             stdin=subprocess.DEVNULL)
 
 
 def inspect(pages: list[Path], width: int = WIDTH, timeout: float = 300) -> list[dict]:
