@@ -4,13 +4,13 @@ PY_SYS ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 BMRU := $(VENV)/bin/bmru
-SYSTEM_PACKAGES := ngspice libngspice0 klayout espeak-ng
+SYSTEM_PACKAGES := ngspice libngspice0 klayout espeak-ng chromium xvfb xschem
 # numpy's BLAS on one thread (small matrices; parallel jobs would fight over the cores).
 # ngspice ignores this: pdk.ngspice sets each job's OpenMP team in a .spiceinit.
 export OMP_NUM_THREADS := 1
 export HOME ?= /root
 
-.PHONY: install system-packages demo test test-all bench clean
+.PHONY: install system-packages demo test test-all bench screenshots clean
 
 install: system-packages $(VENV)/.installed
 
@@ -60,6 +60,16 @@ bench: install
 	$(PY) benchmarks/monte_carlo.py
 	$(PY) benchmarks/simulate_scaling.py
 	$(PY) benchmarks/flat_decks.py
+
+# README screenshots: kws_d4's BMRU cell, largest dense block and top level as bmru compile
+# draws them, at 100 % zoom in headless Chromium (flows/browser.py).
+SHOTS := $(addprefix docs/screenshots/schematic_,bmru_cell.png dense_block.png top_level.png)
+screenshots: $(SHOTS)
+
+$(SHOTS) &: examples/kws_d4.yaml flows/schematic.py flows/browser.py | install
+	rm -rf build/screenshots
+	$(BMRU) compile examples/kws_d4.yaml -o build/screenshots/kws_d4 --diode-units 8 --no-check
+	$(PY) -m flows.browser build/screenshots/kws_d4/schematics docs/screenshots
 
 clean:
 	rm -rf build .pytest_cache

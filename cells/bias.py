@@ -11,6 +11,14 @@ where their current is used (inside the BMRU cell, at a dense summing node), so 
 spent on a per-cell diode; `outputs` adds explicit output mirrors to pins `o<i>` (dense
 biases, characterization of ratio errors). Only two branches burn current permanently,
 shared by every cell of the layer: `iref` itself and the PMOS feed.
+
+A layer whose currents span more than MAX_UNITS_PER_RATIO fine units (e.g. 0.02 … 4 units)
+adds a coarse line: `coarse` = F fine units per coarse unit. A cascoded feed of F NMOS units
+on `bn` drives a one-unit PMOS diode (gate line `bp2`, one unit = F·iref/D, the same current
+density as the feed, so the ratio is exact); `coarse_sink` mirrors it once more into a
+one-unit NMOS diode (gate line `bn2`) for large negative dense biases. A current of n fine
+units is then n // F units on the coarse line plus n % F on the fine one (`split_units`).
+Each coarse line costs one permanent branch of F·iref/D.
 """
 from __future__ import annotations
 
@@ -22,8 +30,17 @@ import numpy as np
 from cells.netlist import Device, first_crossing, mismatch_conditions, pvt_conditions, subckt, units
 from pdk.datasheet import Datasheet, ErrorRecorder, Spec, worst
 from pdk.models import Conditions
+from pdk.limits import MAX_UNITS_PER_RATIO
 from pdk.ngspice import Job, simulate_many
 from pdk.unit import NMOS, PMOS
+
+
+def split_units(count: int, coarse: int) -> tuple[int, int]:
+    """(fine, coarse) unit devices realising `count` fine units when a coarse unit is worth
+    `coarse` fine ones (0: no coarse line, everything fine)."""
+    if coarse <= 0:
+        return count, 0
+    return count % coarse, count // coarse
 
 
 @dataclass(frozen=True)
@@ -35,12 +52,16 @@ class BiasTree:
     pdiode_units: PMOS units of that diode (more units: better matching of every source).
     outputs: explicit outputs, each ('p', n) — n PMOS units sourcing into pin o<i> — or
         ('n', n) — n NMOS units sinking from pin o<i>.
+    coarse: F, fine units per unit of the coarse PMOS line `bp2` (0: no coarse line).
+    coarse_sink: also the coarse NMOS line `bn2` (needs `coarse`).
     """
 
     diode_units: int = 4
     feed_units: int = 2
     pdiode_units: int = 2
     outputs: tuple[tuple[str, int], ...] = ()
+    coarse: int = 0
+    coarse_sink: bool = False
     name: str = "bmru_bias"
 
     def __post_init__(self) -> None:
@@ -49,11 +70,15 @@ class BiasTree:
                 raise ValueError(f"bias output ({pol!r}, {n}) must be ('p'|'n', units ≥ 1)")
         if min(self.diode_units, self.feed_units, self.pdiode_units) < 1:
             raise ValueError("unit counts must be ≥ 1")
+        if not 0 <= self.coarse <= MAX_UNITS_PER_RATIO or (self.coarse_sink and not self.coarse):
+            raise ValueError(f"coarse must be 0 … {MAX_UNITS_PER_RATIO}, and set for coarse_sink")
 
     @property
     def ports(self) -> tuple[str, ...]:
-        """`bn`/`bp`: gate lines of NMOS sink / PMOS source bias units."""
-        return ("vdd", "vss", "iref", "bn", "bp") + tuple(f"o{i}" for i in range(len(self.outputs)))
+        """`bn`/`bp`: gate lines of NMOS sink / PMOS source bias units; `bp2`/`bn2` the
+        coarse lines when built."""
+        coarse = (("bp2",) if self.coarse else ()) + (("bn2",) if self.coarse_sink else ())
+        return ("vdd", "vss", "iref", "bn", "bp") + coarse + tuple(f"o{i}" for i in range(len(self.outputs)))
 
     def nmos_unit_ratio(self) -> float:
         """Current of one NMOS unit on `bn`, in units of iref."""
@@ -67,9 +92,15 @@ class BiasTree:
         pol, n = self.outputs[index]
         return n * (self.pmos_unit_ratio() if pol == "p" else self.nmos_unit_ratio())
 
+    def coarse_unit_ratio(self) -> float:
+        """Current of one unit on `bp2` or `bn2`, in units of iref."""
+        return self.coarse / self.diode_units
+
     def static_current(self) -> float:
-        """Permanent supply current of the tree in units of iref (iref plus the feed)."""
-        return 1.0 + self.feed_units / self.diode_units
+        """Permanent supply current of the tree in units of iref (iref, the feed and the
+        coarse lines)."""
+        return (1.0 + self.feed_units / self.diode_units
+                + self.coarse_unit_ratio() * (1 + self.coarse_sink))
 
     def devices(self) -> list[Device]:
         devs = units("MNREFC", NMOS, self.diode_units, "iref", "iref", "bn", "vss", "nrefc")
@@ -77,6 +108,13 @@ class BiasTree:
         devs += units("MNFEEDC", NMOS, self.feed_units, "bp", "iref", "nfeed", "vss", "nrefc")
         devs += units("MNFEED", NMOS, self.feed_units, "nfeed", "bn", "vss", "vss", "nref")
         devs += units("MPDIODE", PMOS, self.pdiode_units, "bp", "bp", "vdd", "vdd", "pref")
+        if self.coarse:
+            devs += units("MNFEED2C", NMOS, self.coarse, "bp2", "iref", "nfeed2", "vss", "nrefc")
+            devs += units("MNFEED2", NMOS, self.coarse, "nfeed2", "bn", "vss", "vss", "nref")
+            devs += units("MPDIODE2", PMOS, 1, "bp2", "bp2", "vdd", "vdd", "pref2")
+        if self.coarse_sink:
+            devs += units("MPSINK2", PMOS, 1, "bn2", "bp2", "vdd", "vdd", "pref2")
+            devs += units("MNDIODE2", NMOS, 1, "bn2", "bn2", "vss", "vss", "nref2")
         for i, (pol, n) in enumerate(self.outputs):
             if pol == "p":
                 devs += units(f"MPO{i}_", PMOS, n, f"o{i}", "bp", "vdd", "vdd", "pref")

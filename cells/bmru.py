@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cells.bias import BiasTree
+from cells.bias import BiasTree, split_units
 from cells.netlist import Device, first_crossing, mismatch_conditions, pvt_conditions, subckt, units
 from pdk.datasheet import Datasheet, Spec
 from pdk.models import Conditions
@@ -50,6 +50,8 @@ class BmruCell:
     width_units: PMOS units of (β_hi − β_lo)·k/M.
     gain_units: PMOS units of α.
     input_diode: include the input diode (False when the dense block provides it).
+    coarse: fine units per unit of the coarse line `bp2` (0: none); every count above is in
+        fine units and split over both lines (`cells.bias.split_units`).
     """
 
     input_units: int = 2
@@ -58,6 +60,7 @@ class BmruCell:
     width_units: int = 1
     gain_units: int = 4
     input_diode: bool = True
+    coarse: int = 0
     name: str = "bmru_cell"
 
     def __post_init__(self) -> None:
@@ -66,8 +69,10 @@ class BmruCell:
 
     @property
     def ports(self) -> tuple[str, ...]:
-        """Supply, ground, input current (into `in`), PMOS bias line, output (sourced)."""
-        return ("vdd", "vss", "in", "bp", "out")
+        """Supply, ground, input current (into `in`), PMOS bias line, output (sourced),
+        then the coarse bias line when a count needs it."""
+        needs = any(split_units(n, self.coarse)[1] for n in (self.lo_units, self.width_units, self.gain_units))
+        return ("vdd", "vss", "in", "bp", "out") + (("bp2",) if needs else ())
 
     # ideal values in units of one PMOS bias unit current
     def beta_hi(self, unit: float = 1.0) -> float:
@@ -97,20 +102,27 @@ class BmruCell:
         if self.input_diode:
             devs += units("MNIN", NMOS, m, "in", "in", "vss", "vss", "nin")
         devs += units("MNCMP", NMOS, k, "v0", "in", "vss", "vss", "nin")
-        devs += units("MPLO", PMOS, self.lo_units, "v0", "bp", "vdd", "vdd", "pbias")
-        devs += units("MPW", PMOS, self.width_units, "vw", "bp", "vdd", "vdd", "pbias")
+        devs += self._sources("MPLO", self.lo_units, "v0")
+        devs += self._sources("MPW", self.width_units, "vw")
         if self.width_units:
             devs.append(Device("MSW", PSWITCH.device, "v0", "q", "vw", "vdd", PSWITCH.w, PSWITCH.l, "switch"))
         devs += units("MNINV", INVERTER, k, "q", "v0", "vss", "vss", "ninv")
-        devs += units("MPLLO", PMOS, self.lo_units, "q", "bp", "vdd", "vdd", "pbias")
-        devs += units("MPLW", PMOS, self.width_units, "qw", "bp", "vdd", "vdd", "pbias")
+        devs += self._sources("MPLLO", self.lo_units, "q")
+        devs += self._sources("MPLW", self.width_units, "qw")
         if self.width_units:
             devs.append(Device("MSLW", PSWITCH.device, "q", "q", "qw", "vdd", PSWITCH.w, PSWITCH.l, "switch"))
         devs.append(Device("MNI2", NSWITCH.device, "qb", "q", "vss", "vss", NSWITCH.w, NSWITCH.l, "logic"))
         devs.append(Device("MPI2", PSWITCH.device, "qb", "q", "vdd", "vdd", PSWITCH.w, PSWITCH.l, "logic"))
-        devs += units("MPOUT", PMOS, self.gain_units, "vo", "bp", "vdd", "vdd", "pbias")
+        devs += self._sources("MPOUT", self.gain_units, "vo")
         devs.append(Device("MSOUT", PSWITCH.device, "out", "qb", "vo", "vdd", PSWITCH.w, PSWITCH.l, "switch"))
         return devs
+
+    def _sources(self, prefix: str, count: int, drain: str) -> list[Device]:
+        """`count` fine units of bias current into `drain`: PMOS units on `bp`, and on `bp2`
+        for the coarse part."""
+        fine, coarse = split_units(count, self.coarse)
+        return (units(prefix, PMOS, fine, drain, "bp", "vdd", "vdd", "pbias")
+                + units(f"{prefix}C", PMOS, coarse, drain, "bp2", "vdd", "vdd", "pbias2"))
 
     def subckt(self) -> str:
         doc = (f"BMRU cell: M={self.input_units} k={self.compare_units} lo={self.lo_units} "

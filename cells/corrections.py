@@ -70,10 +70,11 @@ def fit(source: Path | None = None) -> dict:
     bias = _typ(cells.get("bias", {}), "ratio_error")
     for cond in list(conditions) or sorted({c.split(" ", 2)[2] for c in mirror}):
         if f"pfet r=1 {cond}" in mirror:
+            # a negative weight is a PMOS copy too (into the output's negative-sum diode);
+            # that diode's 1:1 NMOS sink copies at a diode voltage, its density-dependent
+            # part (≈ ±1–2 %) depends on the network and is not a gain.
             put(cond, "weight_pos", mirror[f"pfet r=1 {cond}"] * 0.01)
-        # NMOS sinks copy exactly at equal current density (their drain at a diode voltage);
-        # the density-dependent part (≈ ±1–2 %) depends on the network and is not a gain.
-        put(cond, "weight_neg", 0.0)
+            put(cond, "weight_neg", mirror[f"pfet r=1 {cond}"] * 0.01)
         if f"p1 {cond}" in bias:
             put(cond, "bias_pos", bias[f"p1 {cond}"] * 0.01)
         if f"n1 {cond}" in bias:

@@ -3,15 +3,20 @@
 Every signal between layers is a current into an NMOS diode of `input_units` (M) units:
 input pin `in<j>` is that diode's node (its gate line). Output i is a summing node `out<i>`:
 
-* negative weight −k: k NMOS units gated by `in<j>` sink from `out<i>` (ratio k/M). The
-  node is held by its ReLU diode near an NMOS diode voltage, so the copy stays within
-  ≈ 1–2 % (see the mirror characterization; NMOS copies are never used elsewhere);
-* positive weight +k: k PMOS units on the line `p<j>` source into `out<i>`. `p<j>` is a
-  PMOS diode of M units fed by a copy of M NMOS units gated by `in<j>`; the copy is
-  cascoded by the bias tree's cascode line `nc` (the tree's `iref` node), which holds its
-  drain within ≈ 2·n·U_T·ln(density ratio) of the diode instead of ≈ 1 V above it
-  (an uncascoded copy there is 7–10 % high). One branch of I_j per input with a positive
-  weight: the price of signed weights;
+* every input with a weight is converted once: `p<j>` is a PMOS diode of M units fed by a
+  copy of M NMOS units gated by `in<j>`; the copy is cascoded by the bias tree's cascode
+  line `nc` (the tree's `iref` node), which holds its drain within ≈ 2·n·U_T·ln(density
+  ratio) of the diode instead of ≈ 1 V above it (an uncascoded copy there is 7–10 % high).
+  One branch of I_j per input: the price of signed weights;
+* positive weight +k: k PMOS units on `p<j>` source into `out<i>` (ratio k/M);
+* negative weight −k: k PMOS units on the same `p<j>` source into the output's negative-sum
+  node `neg<i>`, an NMOS diode of NEG_UNITS whose 1:1 copy sinks Σ⁻ from `out<i>`. Both
+  signs thus pass the same two nodes (in<j>, p<j>): an NMOS sink gated directly by in<j>
+  skipped p<j>, led the sourced part by its time constant, and after a step of the inputs
+  the output undershot (step up) or overshot (step down) by up to the whole negative part
+  — the glitch the BMRU cells latched (issue 14). The extra `neg<i>` node carries the whole
+  negative sum through NEG_UNITS units, so its delay is small; the step-response datasheet
+  bounds what is left;
 * bias ±n: n PMOS units on the tree's `bp` (positive) or NMOS units on `bn` (negative);
 * ReLU: an NMOS diode of `output_units` units at `out<i>` (with `relu=True`); a negative
   net current switches it off and the node falls to 0 V. That diode is the next layer's
@@ -25,13 +30,21 @@ from pathlib import Path
 
 import numpy as np
 
-from cells.bias import BiasTree
-from cells.netlist import Device, mismatch_conditions, pvt_conditions, subckt, units
+from cells.bias import BiasTree, split_units
+from cells.netlist import Device, merged_subckt, mismatch_conditions, pvt_conditions, subckt, units
 from pdk.datasheet import Datasheet, ErrorRecorder, Spec, is_nominal
 from pdk.devices import MODELS
-from pdk.models import Conditions
+from pdk.models import VDD_NOMINAL, Conditions
 from pdk.ngspice import Job, simulate_many
 from pdk.unit import NMOS, PMOS
+
+#: NMOS units of each output's negative-sum diode `neg<i>` and of its 1:1 sink. Its node adds
+#: the only delay the negative path has beyond the positive one: τ ∝ C/I with the whole
+#: negative sum through few units, so it is fast. Measured (M = 32, steps 0.2 ↔ 1 nA, tt):
+#: undershoot 0.27 % with 1 unit, 0.37 % with 4, against 100–130 % with NMOS sinks on in<j>;
+#: 4 units halve the pair's mismatch (σ ≈ 1.4 %) and copy 2 % closer at the output's voltage.
+#: Blocks with M < 4 use M (`DenseBlock.neg_units`).
+NEG_UNITS = 4
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,8 @@ class DenseBlock:
     output_units: units of each output's ReLU diode (the next layer's M).
     relu: ReLU diode at the outputs (False: bare summing nodes, last layer only).
     input_diodes: include the input diodes (False when the previous block provides them).
+    coarse: fine bias units per unit of the tree's coarse lines `bp2`/`bn2` (0: none); a
+        bias count is split over both lines (`cells.bias.split_units`).
     """
 
     weights: tuple[tuple[int, ...], ...] = ((4, -2), (-4, 2))
@@ -51,6 +66,7 @@ class DenseBlock:
     output_units: int = 4
     relu: bool = True
     input_diodes: bool = True
+    coarse: int = 0
     name: str = "bmru_dense"
 
     def __post_init__(self) -> None:
@@ -72,12 +88,22 @@ class DenseBlock:
 
     @property
     def ports(self) -> tuple[str, ...]:
-        """Supplies, inputs, outputs, then the tree's lines bp (PMOS), bn (NMOS), nc (cascode)."""
+        """Supplies, inputs, outputs, then the tree's lines bp (PMOS), bn (NMOS), nc
+        (cascode), and its coarse lines bp2/bn2 when a bias needs them."""
+        coarse = tuple(line for line, sign in (("bp2", 1), ("bn2", -1))
+                       if any(b * sign > 0 and split_units(abs(b), self.coarse)[1] for b in self.bias))
         return (("vdd", "vss") + tuple(f"in{j}" for j in range(self.n_in))
-                + tuple(f"out{i}" for i in range(self.n_out)) + ("bp", "bn", "nc"))
+                + tuple(f"out{i}" for i in range(self.n_out)) + ("bp", "bn", "nc") + coarse)
 
-    def positive_inputs(self) -> list[int]:
-        return [j for j in range(self.n_in) if any(row[j] > 0 for row in self.weights)]
+    def converted_inputs(self) -> list[int]:
+        """Inputs read through a PMOS line p<j>: every input with a nonzero weight."""
+        return [j for j in range(self.n_in) if any(row[j] != 0 for row in self.weights)]
+
+    @property
+    def neg_units(self) -> int:
+        """Units of each negative-sum diode and its sink: NEG_UNITS, or M when smaller (with
+        one-unit weights the pair need not match better than the weights)."""
+        return min(NEG_UNITS, self.input_units)
 
     def ratios(self) -> np.ndarray:
         return np.array(self.weights, dtype=float) / self.input_units
@@ -88,7 +114,7 @@ class DenseBlock:
         for j in range(self.n_in):
             if self.input_diodes:
                 devs += units(f"MNIN{j}_", NMOS, m, f"in{j}", f"in{j}", "vss", "vss", f"n{j}")
-        for j in self.positive_inputs():
+        for j in self.converted_inputs():
             devs += units(f"MNCV{j}_", NMOS, m, f"x{j}", f"in{j}", "vss", "vss", f"n{j}")
             devs += units(f"MNCC{j}_", NMOS, m, f"p{j}", "nc", f"x{j}", "vss", "ncasc")
             devs += units(f"MPCV{j}_", PMOS, m, f"p{j}", f"p{j}", "vdd", "vdd", f"p{j}")
@@ -97,12 +123,19 @@ class DenseBlock:
                 if k > 0:
                     devs += units(f"MPW{i}_{j}_", PMOS, k, f"out{i}", f"p{j}", "vdd", "vdd", f"p{j}")
                 elif k < 0:
-                    devs += units(f"MNW{i}_{j}_", NMOS, -k, f"out{i}", f"in{j}", "vss", "vss", f"n{j}")
+                    devs += units(f"MPN{i}_{j}_", PMOS, -k, f"neg{i}", f"p{j}", "vdd", "vdd", f"p{j}")
+            if any(k < 0 for k in row):
+                n = self.neg_units
+                devs += units(f"MNND{i}_", NMOS, n, f"neg{i}", f"neg{i}", "vss", "vss", f"neg{i}")
+                devs += units(f"MNNS{i}_", NMOS, n, f"out{i}", f"neg{i}", "vss", "vss", f"neg{i}")
             b = self.bias[i]
+            fine, coarse = split_units(abs(b), self.coarse)
             if b > 0:
-                devs += units(f"MPB{i}_", PMOS, b, f"out{i}", "bp", "vdd", "vdd", "pbias")
+                devs += units(f"MPB{i}_", PMOS, fine, f"out{i}", "bp", "vdd", "vdd", "pbias")
+                devs += units(f"MPBC{i}_", PMOS, coarse, f"out{i}", "bp2", "vdd", "vdd", "pbias2")
             elif b < 0:
-                devs += units(f"MNB{i}_", NMOS, -b, f"out{i}", "bn", "vss", "vss", "nbias")
+                devs += units(f"MNB{i}_", NMOS, fine, f"out{i}", "bn", "vss", "vss", "nbias")
+                devs += units(f"MNBC{i}_", NMOS, coarse, f"out{i}", "bn2", "vss", "vss", "nbias2")
             if self.relu:
                 devs += units(f"MNRELU{i}_", NMOS, self.output_units, f"out{i}", f"out{i}", "vss", "vss",
                               f"relu{i}")
@@ -140,6 +173,27 @@ TOLERANCES = {"output_error": (0.0, 0.3), "relu_off_current": (0.5, 1.0), "power
 GOLDEN = Path(__file__).parent / "goldens" / "dense.yaml"
 MISMATCH_SAMPLES = 30
 
+#: Step-response block: a realistic M and, per output, a mixed-sign pair that nearly cancels
+#: (out0 = x0 − 0.75·x1, out1 = −0.5·x0 + x1) beside an all-positive one (out2).
+STEP_M = 32
+STEP_BLOCK = DenseBlock(weights=((STEP_M, -3 * STEP_M // 4), (-STEP_M // 2, STEP_M), (3 * STEP_M // 4, STEP_M // 2)),
+                        bias=(0, 0, 0), input_units=STEP_M, output_units=STEP_M, relu=False, input_diodes=False,
+                        name="bmru_dense_step")
+#: Input rows (nA) held STEP_HOLD each: common steps up and down (both inputs the same way:
+#: the mixed-sign outputs nearly cancel), then opposite steps (one input up, one down).
+STEP_ROWS = ((0.2e-9, 0.2e-9), (1e-9, 1e-9), (0.2e-9, 0.2e-9), (1e-9, 0.2e-9), (0.2e-9, 1e-9))
+STEP_HOLD = 12e-3
+STEP_EDGE = 5e-6
+#: Temperatures × corners of the step datasheet (nominal supply: the settling time ∝ C·n·U_T/I
+#: does not depend on it).
+STEP_SETTLE = 0.01
+OVERSHOOT = Spec("step_overshoot", "%", "current into the next layer's diode beyond its final value after an input "
+                 "step (0.2 ↔ 1 nA, M = 32), % of the step")
+UNDERSHOOT = Spec("step_undershoot", "%", "current moving the wrong way first after an input step, % of the step")
+SETTLING = Spec("step_settling", "ms", "time to stay within 1 % of the step of the final value (steps down: the "
+                "0.2 nA end is the slow one), M = 32")
+TOLERANCES.update({"step_overshoot": (0.0, 0.1), "step_undershoot": (0.0, 0.1), "step_settling": (0.1, 0.0)})
+
 
 def deck(block: DenseBlock, cond: Conditions, tree: BiasTree = TREE) -> str:
     """The block with its bias tree; inputs are ideal current sources, outputs are read by
@@ -159,13 +213,64 @@ def deck(block: DenseBlock, cond: Conditions, tree: BiasTree = TREE) -> str:
     return "\n".join(lines) + "\n"
 
 
+def step_deck(cond: Conditions, block: DenseBlock = STEP_BLOCK, tree: BiasTree = TREE) -> str:
+    """The block between input diodes and output diodes of M units (the next layer's
+    ReLU/BMRU input diode); each output is read as the channel current of a copy of its
+    diode with the drain held at the diode's voltage (`Vm<i>`): the current the next cell's
+    mirrors see, without the node's charging current. The inputs step through STEP_ROWS.
+    Identical parallel units are merged (`m=`: exact without mismatch)."""
+    m = block.input_units
+    loads = []
+    for j in range(block.n_in):
+        loads += units(f"MI{j}_", NMOS, m, f"in{j}", f"in{j}", "vss", "vss")
+    for i in range(block.n_out):
+        loads += units(f"MR{i}_", NMOS, block.output_units, f"out{i}", f"out{i}", "vss", "vss")
+        loads += units(f"MS{i}_", NMOS, block.output_units, f"s{i}", f"out{i}", "vss", "vss")
+    load_ports = (("vss",) + tuple(f"in{j}" for j in range(block.n_in)) + tuple(f"out{i}" for i in range(block.n_out))
+                  + tuple(f"s{i}" for i in range(block.n_out)))
+    lines = [cond.lines(), tree.subckt(), merged_subckt(block.name, block.ports, block.devices()),
+             merged_subckt("step_loads", load_ports, loads), "Vdd vdd 0 {supply}", f"Iref vdd iref {IREF:g}",
+             f"Xtree vdd 0 iref bn bp {tree.name}", f"Xl 0 {' '.join(load_ports[1:])} step_loads"]
+    for j in range(block.n_in):
+        points = [(0.0, STEP_ROWS[0][j])]
+        for k in range(1, len(STEP_ROWS)):
+            points += [(k * STEP_HOLD, STEP_ROWS[k - 1][j]), (k * STEP_HOLD + STEP_EDGE, STEP_ROWS[k][j])]
+        lines.append(f"Ix{j} 0 in{j} PWL(" + " ".join(f"{t:.9g} {v:.9g}" for t, v in points) + ")")
+    ins = " ".join(f"in{j}" for j in range(block.n_in))
+    outs = " ".join(f"out{i}" for i in range(block.n_out))
+    lines.append(f"Xd vdd 0 {ins} {outs} bp bn iref {block.name}")
+    lines += [f"E{i} h{i} 0 out{i} 0 1\nVm{i} h{i} s{i} 0" for i in range(block.n_out)]
+    end = len(STEP_ROWS) * STEP_HOLD
+    lines += [".option abstol=1e-15 reltol=1e-4 method=gear",
+              ".save " + " ".join(f"i(vm{i})" for i in range(block.n_out)),
+              f".tran 2u {end * 1.0001:.9g} 0 20u"]
+    return "\n".join(lines) + "\n"
+
+
+def step_metrics(t: np.ndarray, y: np.ndarray, start: float, end: float) -> tuple[float, float, float]:
+    """(overshoot %, undershoot %, 1 % settling time s) of the step at `start`, the final
+    value taken just before `end`."""
+    y0, yf = np.interp(start - 1e-6, t, y), np.interp(end - 1e-6, t, y)
+    step = yf - y0
+    inside = (t >= start) & (t <= end)
+    seg, ts = y[inside], t[inside]
+    direction = np.sign(step)
+    over = max(0.0, float(((seg - yf) * direction).max())) / abs(step) * 100
+    under = max(0.0, float(((y0 - seg) * direction).max())) / abs(step) * 100
+    outside = np.flatnonzero(np.abs(seg - yf) > STEP_SETTLE * abs(step))
+    settle = float(ts[outside[-1]] - start) if outside.size else 0.0
+    return over, under, settle
+
+
 def characterize(workers: int | None = None, progress: bool | None = None, block: DenseBlock | None = None,
                  conditions: list[Conditions] | None = None, samples: int = MISMATCH_SAMPLES) -> Datasheet:
     block = block or EXAMPLE
     pvt = pvt_conditions() if conditions is None else conditions
     mm = mismatch_conditions(samples)
     key = lambda c: c.label().replace(" ", "_")
-    res = simulate_many([Job(f"dense_{key(c)}", deck(block, c)) for c in pvt + mm],
+    steps = [c for c in pvt if c.vdd == pvt[0].vdd] if conditions is not None else step_conditions()
+    res = simulate_many([Job(f"dense_{key(c)}", deck(block, c)) for c in pvt + mm]
+                        + [Job(f"dense_step_{key(c)}", step_deck(c)) for c in steps],
                         workers=workers, progress=progress, desc="dense")
     sheet = Datasheet("dense")
     unit = IREF * TREE.pmos_unit_ratio()
@@ -194,7 +299,25 @@ def characterize(workers: int | None = None, progress: bool | None = None, block
     recorder.finish()
     sheet.curves["block"] = {"weights": [list(r) for r in block.weights], "bias": list(block.bias),
                              "input_units": block.input_units}
+    for c in steps:
+        p = res[f"dense_step_{key(c)}"][0]
+        for i in range(STEP_BLOCK.n_out):
+            for k in range(1, len(STEP_ROWS)):
+                over, under, settle = step_metrics(p["time"], p[f"i(vm{i})"], k * STEP_HOLD, (k + 1) * STEP_HOLD)
+                kind = "common" if k <= 2 else "opposite"
+                label = f"out{i} {kind}{k} {c.label()}"
+                sheet.add(OVERSHOOT, label, over)
+                sheet.add(UNDERSHOOT, label, under)
+                sheet.add(SETTLING, label, settle * 1e3)
+        if is_nominal(c):
+            sheet.curves["step"] = {"t": p["time"][::4].tolist(),
+                                    **{f"out{i}": p[f"i(vm{i})"][::4].tolist() for i in range(STEP_BLOCK.n_out)}}
     return sheet
+
+
+def step_conditions() -> list[Conditions]:
+    """Every corner × temperature at the nominal supply."""
+    return [c for c in pvt_conditions() if c.vdd == VDD_NOMINAL]
 
 
 def plot(sheet: Datasheet, directory: Path) -> list[Path]:
@@ -204,7 +327,7 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for label, c in sheet.curves.items():
-        if label == "block":
+        if label in ("block", "step"):
             continue
         x = np.array(c["x0"]) * 1e9
         line, = axes[0].plot(x, np.array(c["out"]) * 1e9, label=f"{label} circuit")
@@ -219,4 +342,18 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
     path = directory / "dense.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return [path]
+    paths = [path]
+    if "step" in sheet.curves:
+        step = sheet.curves["step"]
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for i in range(STEP_BLOCK.n_out):
+            ax.plot(np.array(step["t"]) * 1e3, np.array(step[f"out{i}"]) * 1e9, label=f"out{i}")
+        ax.set(xlabel="time (ms)", ylabel="current into the next diode (nA)",
+               title=f"dense step response, M = {STEP_M}, tt 27 °C 1.8 V")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        paths.append(directory / "dense_step.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    return paths

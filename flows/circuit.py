@@ -14,7 +14,8 @@ Blocks, per layer L (nets in brackets):
 * the last layer drives the `out<j>` pins directly when it can (dense without activation,
   BMRU); otherwise (ReLU, or a skip into the last layer) an identity `DenseBlock` without
   ReLU sources the sum of its terms into the pins.
-One `BiasTree` from `iref` feeds every bias line (bp, bn) and the cascode line (nc).
+One `BiasTree` from `iref` feeds every bias line (bp, bn), the cascode line (nc) and, when
+a current needs more than MAX_UNITS_PER_RATIO fine units, the coarse lines (bp2, bn2).
 """
 from __future__ import annotations
 
@@ -23,13 +24,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cells.bias import BiasTree
+from cells.bias import BiasTree, split_units
 from cells.bmru import BmruCell
 from cells.dense import DenseBlock
 from cells.diode import SignalDiode
-from cells.netlist import Device, subckt
+from cells.netlist import merged_subckt, subckt
 from flows.errors import InputError
-from flows.mapping import MappingConfig, NetworkMapping, map_network
+from flows.mapping import WEIGHT_ELEMENT, MappingConfig, NetworkMapping, coarse_factor, map_network
 from flows.network import BmruLayer, Network
 from pdk.limits import MAX_UNITS_PER_RATIO
 
@@ -86,7 +87,7 @@ class Circuit:
                  f"* ports: {' '.join(self.ports)}; iref takes {self.network.unit_current:g} A\n"]
         for cell in self.cells():
             if merge_parallel:
-                parts.append(_merged_subckt(cell.name, self.ports_of(cell), cell.devices()))
+                parts.append(merged_subckt(cell.name, self.ports_of(cell), cell.devices()))
             else:
                 parts.append(subckt(cell.name, self.ports_of(cell), cell.devices()))
         lines = [f".subckt {name} {' '.join(self.ports)}"]
@@ -123,26 +124,23 @@ class Circuit:
         return groups
 
 
-def _merged_subckt(name: str, ports: tuple[str, ...], devices: list[Device]) -> str:
-    """A subckt with every set of identical parallel devices as one `m=k` instance."""
-    groups: dict[tuple, list[Device]] = {}
-    for d in devices:
-        groups.setdefault((d.device, d.d, d.g, d.s, d.b, d.w, d.l), []).append(d)
-    lines = [f".subckt {name} {' '.join(ports)}"]
-    lines += [f"{members[0].line()} m={len(members)}" for members in groups.values()]
-    return "\n".join(lines + [f".ends {name}"]) + "\n"
-
-
 def _uniform_mapping(network: Network, config: MappingConfig, diode_units: int | None) -> NetworkMapping:
     """One M and one D for the whole macro: a signal's diode is shared by all its consumers
     and one bias tree serves every layer. M is `diode_units` when given, otherwise the
     largest M any layer's error budget asks for, capped where the largest weight still fits
     in MAX_UNITS_PER_RATIO units."""
     first = map_network(network, config)
+    largest = max(float(np.max(np.abs(layer.weight))) for layer in network.layers)
     if diode_units is None:
-        largest = max(float(np.max(np.abs(layer.weight))) for layer in network.layers)
         fits = max(1, int(MAX_UNITS_PER_RATIO // max(largest, 1e-12)))
         diode_units = min(max(layer.weight_diode_units for layer in first.layers), fits)
+    elif math.floor(largest * diode_units + 0.5) > MAX_UNITS_PER_RATIO:
+        most = max([m for m in range(1, MAX_UNITS_PER_RATIO + 1)
+                    if math.floor(largest * m + 0.5) <= MAX_UNITS_PER_RATIO], default=1)
+        raise InputError("command line", "--diode-units",
+                         f"{diode_units} needs more than {MAX_UNITS_PER_RATIO} unit devices "
+                         f"(MAX_UNITS_PER_RATIO in pdk/limits.py) for the largest weight, {largest:g}; "
+                         f"this network allows at most {most}")
     d = max(layer.bias_diode_units for layer in first.layers)
     biased = {layer.index for layer in first.layers if layer.bias_diode_units}
     uniform = MappingConfig(input_max=config.input_max, error_budget=config.error_budget,
@@ -169,11 +167,15 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
     m = mapping.layers[0].weight_diode_units
     d = max(layer.bias_diode_units for layer in mapping.layers) or 1
     name = network.name
-    tree = BiasTree(diode_units=d, feed_units=BIAS_FEED_UNITS, pdiode_units=BIAS_FEED_UNITS, name=f"{name}_bias")
+    bias_ratios = [r for layer in mapping.layers for r in layer.ratios if r.element != WEIGHT_ELEMENT]
+    coarse = coarse_factor(max((r.units for r in bias_ratios), default=0))
+    sinks = any(r.direction == "sink" and r.units >= coarse for r in bias_ratios) if coarse else False
+    tree = BiasTree(diode_units=d, feed_units=BIAS_FEED_UNITS, pdiode_units=BIAS_FEED_UNITS,
+                    coarse=coarse, coarse_sink=sinks, name=f"{name}_bias")
     diode = SignalDiode(units=m, name=f"{name}_diode")
     supplies = {"vdd": "vdd", "vss": "vss"}
-    lines = {"bp": "bp", "bn": "bn", "nc": "iref"}
-    blocks: list[Block] = [Block("bias", tree, {**supplies, "iref": "iref", "bn": "bn", "bp": "bp"})]
+    lines = {"bp": "bp", "bn": "bn", "nc": "iref", "bp2": "bp2", "bn2": "bn2"}
+    blocks: list[Block] = [Block("bias", tree, {**supplies, **lines, "iref": "iref"})]
 
     signal: dict[int, list[str]] = {-1: [f"in{j}" for j in range(network.input_size)]}
     blocks += [Block(f"din{j}", diode, {"vss": "vss", "sig": net}) for j, net in enumerate(signal[-1])]
@@ -199,7 +201,7 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
                 else [f"l{index}_{'h' if is_bmru else 'y'}{i}" for i in range(size)])
         dense = DenseBlock(weights=tuple(tuple(int(k) for k in row) for row in tiled),
                            bias=_bias_units(mapping, index, size), input_units=m, output_units=m,
-                           relu=relu, input_diodes=False, name=f"{name}_l{index}_dense")
+                           relu=relu, input_diodes=False, coarse=coarse, name=f"{name}_l{index}_dense")
         nets = {**supplies, **lines}
         nets.update({f"in{j}": net for j, net in enumerate(in_nets)})
         nets.update({f"out{i}": net for i, net in enumerate(outs)})
@@ -207,8 +209,9 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
         if is_bmru:
             cell_outs = [f"out{i}" if direct else f"l{index}_y{i}" for i in range(size)]
             for i in range(size):
-                blocks.append(Block(f"l{index}_bmru{i}", _bmru_cell(mapping, index, i, m, f"{name}_l{index}_bmru{i}"),
-                                    {**supplies, "in": outs[i], "bp": "bp", "out": cell_outs[i]}))
+                cell = _bmru_cell(mapping, index, i, m, coarse, f"{name}_l{index}_bmru{i}")
+                blocks.append(Block(f"l{index}_bmru{i}", cell,
+                                    {**supplies, "in": outs[i], "bp": "bp", "bp2": "bp2", "out": cell_outs[i]}))
             if not direct:
                 blocks += [Block(f"l{index}_d{i}", diode, {"vss": "vss", "sig": net}) for i, net in enumerate(cell_outs)]
             outs = cell_outs
@@ -230,7 +233,8 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
 
     ports = tuple(["vdd", "vss", "iref"] + signal[-1] + [f"out{j}" for j in range(network.output_size)])
     notes = {"weight_diode_units": m, "bias_diode_units": d,
-             "bias_unit_current": network.unit_current / d}
+             "bias_unit_current": network.unit_current / d,
+             "bias_lines": bias_lines(tree, bias_ratios, network.unit_current)}
     return Circuit(network, mapping, tuple(blocks), ports, notes)
 
 
@@ -241,7 +245,35 @@ def _drives_pins(network: Network) -> bool:
     return isinstance(layer, BmruLayer) or layer.activation == "none"
 
 
-def _bmru_cell(mapping: NetworkMapping, index: int, unit: int, m: int, name: str) -> BmruCell:
+def bias_lines(tree: BiasTree, ratios: list, unit_current: float) -> list[dict]:
+    """Each bias line of the tree: its unit current and the range of the parts of the
+    learned currents it carries (a current of n fine units puts n % F on the fine line and
+    n // F coarse units on the coarse one)."""
+    iref = unit_current
+    lines = {"bp": [], "bn": [], "bp2": [], "bn2": []}
+    for r in ratios:
+        if r.units == 0:
+            continue
+        fine, coarse = split_units(r.units, tree.coarse)
+        sink = r.direction == "sink"
+        if fine:
+            lines["bn" if sink else "bp"].append(fine)
+        if coarse:
+            lines["bn2" if sink else "bp2"].append(coarse)
+    rows = []
+    for line, counts in lines.items():
+        if line not in tree.ports:
+            continue
+        unit = iref * (tree.coarse_unit_ratio() if line.endswith("2") else tree.nmos_unit_ratio())
+        rows.append({"line": line, "kind": "sink" if line.startswith("bn") else "source",
+                     "unit_A": unit, "currents": len(counts),
+                     "units_max": max(counts, default=0),
+                     "current_min_A": min(counts, default=0) * unit,
+                     "current_max_A": max(counts, default=0) * unit})
+    return rows
+
+
+def _bmru_cell(mapping: NetworkMapping, index: int, unit: int, m: int, coarse: int, name: str) -> BmruCell:
     """One hysteretic cell from the mapped bias units (one PMOS bias unit = iref/D).
 
     The cell compares k/M of its input against k/M-scaled thresholds: with β_lo = n_lo/D
@@ -252,11 +284,7 @@ def _bmru_cell(mapping: NetworkMapping, index: int, unit: int, m: int, name: str
     n_hi = _units(mapping, f"{prefix}.beta_hi[{unit}]")
     n_width = _units(mapping, f"{prefix}.beta_hi[{unit}]-beta_lo[{unit}]")
     n_alpha = _units(mapping, f"{prefix}.alpha[{unit}]")
-    n_lo = n_hi - n_width
-    if n_lo < 1:
-        raise InputError(mapping.network.source, f"{prefix}.beta_lo[{unit}]",
-                         "a realised lower threshold of 0 cannot be built: the cell needs "
-                         "beta_lo of at least one bias unit")
+    n_lo = n_hi - n_width  # ≥ 1: the mapping gives every cell β_lo and a width of ≥ 1 unit
     k = m // math.gcd(m, n_lo, n_width)
     return BmruCell(input_units=m, compare_units=k, lo_units=n_lo * k // m, width_units=n_width * k // m,
-                    gain_units=n_alpha, input_diode=False, name=name)
+                    gain_units=n_alpha, input_diode=False, coarse=coarse, name=name)

@@ -32,9 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--vdd", type=float, default=1.8,
                    help=f"supply, V, {SUPPLY_RANGE_V[0]:g} … {SUPPLY_RANGE_V[1]:g} (default 1.8)")
     s.add_argument("--step", type=float, default=None,
-                   help="seconds per input row (default: 2 ms, or 0.5 ms per signal-diode unit "
-                        "when larger, so the circuit settles)")
+                   help="seconds per input row (default: the macro's datasheet step, manifest "
+                        "timing.step_s, from the characterized settling at the worst PVT point)")
     s.add_argument("--seed", type=int, default=None, help="turn on mismatch with this seed")
+    s.add_argument("--post-layout", action="store_true",
+                   help="draw the layout and add every net's extracted wiring capacitance to the testbench")
     _diode_units(s)
     s.set_defaults(handler=_simulate)
 
@@ -59,6 +61,25 @@ def _progress(total: int):
     return step
 
 
+def rounding_warning(manifest: dict) -> None:
+    """One stderr line when the mapping rounded currents below the leakage floor."""
+    import sys
+
+    from flows.mapping import format_current
+    from pdk.limits import MIN_BIAS_CURRENT
+
+    rounded = manifest["mapping"].get("rounded", [])
+    if not rounded:
+        return
+    shown = ", ".join(f"{r['parameter']} {r['target']:g} → {r['realised']:g}" for r in rounded[:3])
+    more = f" and {len(rounded) - 3} more" if len(rounded) > 3 else ""
+    worst = max(abs(r["error"]) for r in rounded)
+    print(f"warning: {manifest['network']}: {len(rounded)} current(s) below the "
+          f"{format_current(MIN_BIAS_CURRENT)} leakage floor rounded ({shown}{more}; worst error "
+          f"{worst:.3g} units, within the error budget); see manifest.json mapping.rounded",
+          file=sys.stderr)
+
+
 def _compile(args: argparse.Namespace) -> int:
     from flows import checks
     from flows.compile import STEPS, CompileOptions, compile_network
@@ -71,6 +92,7 @@ def _compile(args: argparse.Namespace) -> int:
     options = CompileOptions(check=not args.no_check, deck=args.deck, diode_units=args.diode_units)
     with output.write() as out:
         manifest = compile_network(args.network, out, options, progress=_progress(len(STEPS)))
+    rounding_warning(manifest)
     checks_done = ", ".join(f"{k} {'clean' if v['clean'] else v['violations']}"
                             for k, v in manifest["checks"].items())
     print(f"compiled {manifest['network']}: {manifest['devices']['total']} transistors, "
@@ -83,7 +105,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from flows import checks
     from flows.network import load_network, load_sequence
     from flows.outdir import OutputDir
-    from flows.simulate import SimulationRun, run
+    from flows.simulate import SimulationRun, headline, run
     from pdk.models import Conditions
 
     checks.diode_units(args.diode_units)
@@ -96,11 +118,7 @@ def _simulate(args: argparse.Namespace) -> int:
     conditions = Conditions(args.corner, temp=args.temp, vdd=args.vdd, mismatch=args.seed is not None,
                             seed=args.seed)
     with output.write() as out:
-        summary = run(SimulationRun(args.network, args.inputs, conditions, args.step, args.diode_units), out)
-    a = summary["agreement"]
-    agreement = (f"state agreement {a['state_agreement'] * 100:.1f} %" if "state_agreement" in a
-                 else f"max relative error {a['relative_error_max'] * 100:.2f} %")
-    print(f"simulated {summary['network']} ({summary['conditions']}, {a['steps']} steps): {agreement}, "
-          f"decision {'agrees' if a['decision_agrees'] else 'DIFFERS'}, "
-          f"average power {summary['power']['total_W'] * 1e9:.2f} nW → {args.output}")
+        summary = run(SimulationRun(args.network, args.inputs, conditions, args.step, args.diode_units,
+                                    post_layout=args.post_layout), out)
+    print(f"simulated {headline(summary)} → {args.output}")
     return 0

@@ -10,10 +10,11 @@ from pathlib import Path
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("drc", help="design-rule check a GDS (own rules and the SKY130 deck)")
     p.add_argument("gds", help="GDS file with one top cell")
-    p.add_argument("--engine", choices=("own", "deck", "both"), default="both",
-                   help="own: klayout.db checks of pdk.rules (fast); deck: the public SKY130 "
-                        "KLayout runset with FEOL/BEOL/OFFGRID (needs the klayout application "
-                        "and a one-time pip download); default both")
+    p.add_argument("--engine", choices=("own", "mpw", "glayout", "both"), default="both",
+                   help="own: klayout.db checks of pdk.rules (fast); mpw: the MPW precheck's KLayout "
+                        "decks (manufacturing rules with FEOL/BEOL/off-grid, zero-area, pin labels), "
+                        "needs the klayout application and a one-time pip download of cf-precheck; "
+                        "glayout: the public 2020 SKY130 runset; both (default): own and mpw")
     p.add_argument("--report", metavar="PREFIX", default=None,
                    help="write marker databases PREFIX.own.lyrdb / PREFIX.deck.lyrdb "
                         "(open them in KLayout beside the layout)")
@@ -35,9 +36,11 @@ def _drc(args: argparse.Namespace) -> int:
     if args.engine in ("own", "both"):
         results.append(drc.run_own(gds, report=f"{args.report}.own.lyrdb" if args.report else None))
         print(results[-1].summary())
-    if args.engine in ("deck", "both"):
+    deck = {"mpw": "mpw", "glayout": "glayout", "both": drc.DEFAULT_DECK}.get(args.engine)
+    if deck:
         try:
-            results.append(drc.run_deck(gds, report=f"{args.report}.deck.lyrdb" if args.report else None))
+            results.append(drc.run_deck(gds, report=f"{args.report}.{deck}.lyrdb" if args.report else None,
+                                        deck=deck))
             print(results[-1].summary())
         except drc.DeckUnavailable as exc:
             print(f"bmru drc: external deck unavailable: {exc} (use --engine own to skip it)",

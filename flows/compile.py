@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from flows import testbench
+from flows import testbench, views
 from flows.circuit import Circuit, build_circuit
 from flows.errors import CheckFailed
 from flows.mapping import MappingConfig
 from flows.network import Network, load_network
+from flows.timing import macro_timing
+from flows.views import static_power
 from pdk import processes
 from pdk.models import Conditions
 
@@ -39,7 +42,7 @@ class CompileOptions:
     diode_units: int | None = None
 
 
-STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", "manifest")
+STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", "views", "manifest")
 
 
 def draw_macro(circuit: Circuit):
@@ -57,16 +60,31 @@ def draw_macro(circuit: Circuit):
 
 
 def _schematics(circuit: Circuit, directory: Path) -> list[str]:
-    from flows.schematic import Instance, block, leaf
+    """One SVG per cell (dense blocks as crossbars, the others in signal-flow order), the
+    top level as a block diagram, and the xschem views of all of them under xschem/."""
+    from cells.dense import DenseBlock
+    from flows import xschem
+    from flows.schematic import Instance, array, block, leaf, output_ports
 
-    directory.mkdir()
+    (directory / "xschem").mkdir(parents=True)
     written = []
     for cell in circuit.cells():
-        (directory / f"{cell.name}.svg").write_text(leaf(cell.name, circuit.ports_of(cell), cell.devices()))
-        written.append(f"{cell.name}.svg")
-    top = [Instance(b.name, b.cell.name, {p: b.nets[p] for p in circuit.ports_of(b.cell)}) for b in circuit.blocks]
-    (directory / f"{circuit.network.name}.svg").write_text(block(circuit.network.name, circuit.ports, top))
-    written.append(f"{circuit.network.name}.svg")
+        ports = circuit.ports_of(cell)
+        outputs = output_ports(ports, cell.devices())
+        draw = array if isinstance(cell, DenseBlock) else leaf
+        (directory / f"{cell.name}.svg").write_text(draw(cell.name, ports, cell.devices(), outputs))
+        (directory / "xschem" / f"{cell.name}.sch").write_text(xschem.leaf(ports, cell.devices(), outputs))
+        (directory / "xschem" / f"{cell.name}.sym").write_text(xschem.symbol(ports, outputs))
+        written += [f"{cell.name}.svg", f"xschem/{cell.name}.sch", f"xschem/{cell.name}.sym"]
+    name = circuit.network.name
+    top = [Instance(b.name, b.cell.name, {p: b.nets[p] for p in circuit.ports_of(b.cell)},
+                    output_ports(circuit.ports_of(b.cell), b.cell.devices())) for b in circuit.blocks]
+    outputs = [p for p in circuit.ports if p.startswith("out")]
+    (directory / f"{name}.svg").write_text(block(name, circuit.ports, top, outputs))
+    (directory / "xschem" / f"{name}.sch").write_text(xschem.top(
+        circuit.ports, outputs, [(i.name, i.cell, i.connections, tuple(i.connections), i.outputs) for i in top]))
+    (directory / "xschem" / f"{name}.sym").write_text(xschem.symbol(circuit.ports, outputs))
+    written += [f"{name}.svg", f"xschem/{name}.sch", f"xschem/{name}.sym"]
     return written
 
 
@@ -83,7 +101,7 @@ def _testbenches(circuit: Circuit, directory: Path) -> list[str]:
     net = circuit.network
     macro = Path("..") / f"{net.name}.spice"
     inputs = example_inputs(net)
-    plan = testbench.TransientPlan(step=testbench.settling_step(circuit.notes["weight_diode_units"]))
+    plan = testbench.TransientPlan(step=macro_timing(circuit)["step_s"])
     deck = testbench.build(macro, net, inputs, plan, Conditions())
     (directory / "tran_example.spice").write_text(deck)
     np.savetxt(directory / "tran_example_inputs.csv", inputs, delimiter=",", fmt="%.9g",
@@ -112,7 +130,10 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     spice = out / f"{name}.spice"
     spice.write_text(circuit.netlist())
     done("netlist")
-    with _Background(_views, circuit, out) as views:
+    # the idle macro's supply power for the Liberty view: an ngspice job, so a thread waits
+    # for it while this process draws (pdk.processes stops it on an interrupt)
+    with ThreadPoolExecutor(max_workers=1) as power_lane, _Background(_views, circuit, out) as views:
+        power = power_lane.submit(static_power, network, options.diode_units)
         macro = draw_macro(circuit)
         gds = out / f"{name}.gds"
         macro.save(gds)
@@ -126,9 +147,12 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
             done("testbenches")
             if options.check:
                 checks = {**_drc_summary([front.result(), back.result()]), **checks}
-    if options.deck:
-        checks.update(_deck(gds))
-    done("drc")
+        if options.deck:
+            checks.update(_deck(gds))
+        done("drc")
+        idle = power.result()
+    integration = _integration_views(out, name, list(circuit.ports), macro.area_um2, idle["total_W"])
+    done("views")
     manifest = {
         "schema": "bmru-manifest/1",
         "network": name,
@@ -137,16 +161,20 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
         "ports": list(circuit.ports),
         "files": {"netlist": spice.name, "gds": gds.name,
                   "schematics": [f"schematics/{s}" for s in schematics],
-                  "testbenches": [f"testbench/{t}" for t in benches]},
+                  "testbenches": [f"testbench/{t}" for t in benches], **integration},
+        "power": {"static": idle},
         "mapping": {"summary": circuit.mapping.summary()["layers"], "table": circuit.mapping.table(),
                     "weight_diode_units": circuit.notes["weight_diode_units"],
-                    "bias_diode_units": circuit.notes["bias_diode_units"]},
+                    "bias_diode_units": circuit.notes["bias_diode_units"],
+                    "bias_lines": circuit.notes["bias_lines"],
+                    "rounded": circuit.mapping.rounded()},
         "blocks": [{"instance": b.name, "cell": b.cell.name, "devices": len(b.cell.devices())}
                    for b in circuit.blocks],
         "devices": {"total": circuit.device_count()["total"]},
         "area": {"macro_um2": round(macro.area_um2, 3),
                  "cells_um2": {k: round(v, 3) for k, v in sorted(macro.areas.items())}},
         "checks": checks,
+        "timing": macro_timing(circuit),
     }
     done("manifest")
     manifest["timings_s"] = timings  # written last so it covers every step
@@ -217,6 +245,17 @@ def _child(send, function, *args) -> None:
         send.close()
 
 
+def _integration_views(out: Path, name: str, ports: list[str], area_um2: float, static_W: float) -> dict:
+    """LEF (read back from the GDS), Liberty and Verilog beside the GDS."""
+    from layouts.abstract import lef
+
+    files = {"lef": f"{name}.lef", "liberty": f"{name}.lib", "verilog": f"{name}.v"}
+    (out / files["lef"]).write_text(lef(out / f"{name}.gds"))
+    (out / files["liberty"]).write_text(views.liberty(name, ports, area_um2, static_W))
+    (out / files["verilog"]).write_text(views.verilog(name, ports))
+    return files
+
+
 def _views(circuit: Circuit, out: Path) -> tuple[list[str], list[str]]:
     return _schematics(circuit, out / "schematics"), _testbenches(circuit, out / "testbench")
 
@@ -250,5 +289,6 @@ def _deck(gds: Path) -> dict:
     from pdk import drc
 
     deck = drc.run_deck(gds)
-    return {"drc_deck": {"violations": deck.total, "clean": deck.total == 0, "rules": deck.violations,
+    return {"drc_deck": {"deck": deck.engine, "violations": deck.total, "clean": deck.total == 0,
+                         "rules": deck.violations,
                          "rules_checked": len(deck.counts), "seconds": round(deck.seconds, 3)}}

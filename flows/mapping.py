@@ -2,10 +2,18 @@
 
 A weight w becomes k unit output devices against a layer's shared input diode of M units
 (realised ±k/M: positive sourced into the summing node by PMOS, negative sunk by NMOS).
-Every bias current (dense/BMRU bias, α, β_hi and β_hi − β_lo) becomes n unit devices
+Every bias current (dense/BMRU bias, α, β_hi and β_hi − β_lo) becomes n fine units
 against the layer's bias-tree diode of D units fed by `iref` (one software unit), realised
-n/D. M and D are chosen per layer: the fewest unit devices whose worst-case error stays
-within the error budget, or the most precise choice when none does.
+n/D; when n exceeds MAX_UNITS_PER_RATIO the tree adds a coarse line worth F fine units
+(`coarse_factor`) and n is built as n // F coarse plus n % F fine devices, so one layer can
+span 1/D … ≈ 4000/D (0.02 … 50 units at 1 nA). M and D are chosen per layer: the fewest unit
+devices whose worst-case error stays within the error budget, or the most precise choice
+when none does.
+
+A current below the leakage floor (MIN_BIAS_CURRENT: tiny biases, thresholds) is rounded to
+the nearest multiple of iref/D — often 0 — and listed by `NetworkMapping.rounded()`; it is
+refused only when that rounding misses by more than the error budget. A BMRU cell gets
+β_lo and a hysteresis width of at least one unit each.
 
 The mapped network (realised values, same dataclasses) runs through the reference model to
 explain circuit-vs-software differences; limits come from `pdk.limits`.
@@ -114,6 +122,17 @@ class NetworkMapping:
                 if ratio.parameter == parameter:
                     return ratio
         raise KeyError(parameter)
+
+    def rounded(self) -> list[dict]:
+        """Every bias current below the leakage floor and what the mapping made of it."""
+        rows = []
+        for layer in self.layers:
+            for r in layer.ratios:
+                current = abs(r.target) * self.network.unit_current
+                if r.element != WEIGHT_ELEMENT and 0 < current < MIN_BIAS_CURRENT:
+                    rows.append({"parameter": r.parameter, "target": r.target, "realised": r.realised,
+                                 "error": r.error, "target_current": math.copysign(current, r.target)})
+        return rows
 
     def table(self) -> list[dict]:
         """manifest.json rows: parameter → element → target → realised → error, in layer
@@ -225,7 +244,8 @@ def _weight_diode(network: Network, index: int, input_max: np.ndarray,
         row, col = np.unravel_index(int(np.argmax(at_one)), weight.shape)
         raise InputError(network.source, f"layers[{index}].weight[{row}][{col}]",
                          f"{weight[row, col]:g} needs {at_one[row, col]} unit devices, more "
-                         f"than the {MAX_UNITS_PER_RATIO} allowed per ratio")
+                         f"than the {MAX_UNITS_PER_RATIO} allowed per ratio (MAX_UNITS_PER_RATIO "
+                         f"in pdk/limits.py)")
     if index in config.weight_diode_units:
         forced = config.weight_diode_units[index]
         if not 1 <= forced <= MAX_UNITS_PER_RATIO or \
@@ -257,27 +277,16 @@ def _bias_targets(layer: Layer, index: int) -> list[tuple[str, str, float]]:
     return targets
 
 
-def _check_bias_limits(network: Network, targets: list[tuple[str, str, float]],
-                       largest_diode: int) -> None:
-    """Reject a bias current below the leakage floor, above the weak-inversion limit, or
-    needing fewer than one or more than the allowed unit devices of iref."""
+def _check_bias_limits(network: Network, targets: list[tuple[str, str, float]]) -> None:
+    """Reject a bias current above the weak-inversion limit. (A current below the leakage
+    floor is rounded instead, see `_check_rounding`.)"""
     for parameter, _, value in targets:
-        if value == 0:
-            continue
         current = abs(value) * network.unit_current
-        stated = f"{abs(value):g} units = {format_current(current)}"
-        if current < MIN_BIAS_CURRENT:
-            raise InputError(network.source, parameter, f"{stated} is below the "
-                             f"{format_current(MIN_BIAS_CURRENT)} leakage floor")
         if current > MAX_BRANCH_CURRENT:
-            raise InputError(network.source, parameter, f"{stated} is above the "
-                             f"{format_current(MAX_BRANCH_CURRENT)} weak-inversion limit")
-        if _round_units(np.array([value]), largest_diode)[0] == 0:
-            raise InputError(network.source, parameter, f"{stated} rounds to zero unit devices "
-                             f"even against the largest bias-tree diode (1/{largest_diode} of iref)")
-        if _round_units(np.array([value]), 1)[0] > MAX_UNITS_PER_RATIO:
-            raise InputError(network.source, parameter, f"{stated} needs more than "
-                             f"{MAX_UNITS_PER_RATIO} unit devices of iref")
+            raise InputError(network.source, parameter,
+                             f"{abs(value):g} units = {format_current(current)} is above the "
+                             f"{format_current(MAX_BRANCH_CURRENT)} weak-inversion limit "
+                             f"(MAX_BRANCH_CURRENT in pdk/limits.py): lower unit_current")
 
 
 def _largest_bias_diode(network: Network) -> int:
@@ -287,47 +296,97 @@ def _largest_bias_diode(network: Network) -> int:
     if largest < 1:
         raise InputError(network.source, "unit_current",
                          f"{format_current(network.unit_current)} per unit is below the "
-                         f"{format_current(MIN_BIAS_CURRENT)} leakage floor")
+                         f"{format_current(MIN_BIAS_CURRENT)} leakage floor (MIN_BIAS_CURRENT in "
+                         f"pdk/limits.py): raise unit_current")
     return largest
+
+
+#: Most fine units one bias current can take: MAX_UNITS_PER_RATIO coarse units of
+#: MAX_UNITS_PER_RATIO fine units each, plus a fine remainder.
+MAX_BIAS_UNITS = MAX_UNITS_PER_RATIO * MAX_UNITS_PER_RATIO + MAX_UNITS_PER_RATIO - 1
+
+
+def coarse_factor(largest_units: int) -> int:
+    """Fine units per unit of the bias tree's coarse line for currents up to `largest_units`
+    fine units: 0 (no coarse line) when they fit the fine line, otherwise ≈ √n, which
+    balances coarse and fine devices, and at least what keeps ≤ MAX_UNITS_PER_RATIO coarse
+    units (split_units: n // F coarse, n % F fine)."""
+    if largest_units <= MAX_UNITS_PER_RATIO:
+        return 0
+    least = math.ceil((largest_units + 1) / (MAX_UNITS_PER_RATIO + 1))
+    return min(MAX_UNITS_PER_RATIO, max(least, round(math.sqrt(largest_units))))
+
+
+def bias_devices(units: np.ndarray, coarse: int) -> int:
+    """Unit devices realising these bias currents on the fine and coarse lines, with the
+    coarse line's own feed and diode."""
+    if not coarse:
+        return int(units.sum())
+    return int((units % coarse + units // coarse).sum()) + 2 * coarse + 1
+
+
+def _bias_units(targets: list[tuple[str, str, float]], denominator: int) -> np.ndarray:
+    """Fine unit counts of every bias target against a tree diode of `denominator` units.
+    A BMRU cell needs α, β_lo and the hysteresis width of at least one unit each (β_lo = 0
+    or a width below one unit cannot be built): their counts are raised to it."""
+    units = _round_units(np.array([v for _, _, v in targets]), denominator)
+    for j, (_, element, _) in enumerate(targets):
+        if element == ALPHA_ELEMENT:
+            units[j] = max(units[j], 1)
+        elif element == THRESH_ELEMENT:
+            hi = max(units[j], 2)
+            units[j], units[j + 1] = hi, min(max(units[j + 1], 1), hi - 1)
+    return units
 
 
 def _bias_diode(network: Network, index: int, targets: list[tuple[str, str, float]],
                 largest: int, config: MappingConfig) -> int:
-    values = np.array([abs(v) for _, _, v in targets if v != 0])
-    if values.size == 0:
+    values = np.abs([v for _, _, v in targets])
+    if not values.any():
         return 0
-
-    def realisable(denominator: int) -> bool:
-        units = _round_units(values, denominator)
-        return units.max() <= MAX_UNITS_PER_RATIO and units.min() >= 1
-
     if index in config.bias_diode_units:
         forced = config.bias_diode_units[index]
-        if not 1 <= forced <= largest or not realisable(forced):
+        if not 1 <= forced <= largest or _bias_units(targets, forced).max() > MAX_BIAS_UNITS:
             raise InputError(CONFIG_SOURCE, f"bias_diode_units[{index}]",
-                             f"{forced} is not realisable: it must be 1 … {largest} and give "
-                             f"every bias current 1 … {MAX_UNITS_PER_RATIO} unit devices")
+                             f"{forced} is not realisable: it must be 1 … {largest} (one unit "
+                             f"≥ {format_current(MIN_BIAS_CURRENT)}) and give every bias current "
+                             f"at most {MAX_BIAS_UNITS} fine units")
         return forced
-    options = []
+    fine, options = [], []
     for denominator in range(1, largest + 1):
-        if not realisable(denominator):
-            continue
-        units = _round_units(values, denominator)
+        units = _bias_units(targets, denominator)
+        if units.max() > MAX_BIAS_UNITS:
+            break  # unit counts only grow with the denominator
         error = float(np.abs(values - units / denominator).max())
-        options.append((denominator, error, denominator + int(units.sum())))
-    if not options:
-        raise InputError(network.source, f"layers[{index}]",
-                         f"bias currents from {values.min():g} to {values.max():g} units cannot "
-                         f"share one bias-tree diode of at most {largest} units with at most "
-                         f"{MAX_UNITS_PER_RATIO} unit devices per current")
+        coarse = coarse_factor(int(units.max()))
+        options.append((denominator, error, denominator + bias_devices(units, coarse)))
+        if not coarse:
+            fine.append(options[-1])
+    # a coarse line only when the fine line alone cannot meet the budget
+    if any(error <= config.error_budget + _TOLERANCE for _, error, _ in fine):
+        return _choose(fine, config.error_budget)
     return _choose(options, config.error_budget)
+
+
+def _check_rounding(network: Network, ratios: list[Ratio], budget: float) -> None:
+    """A current below the leakage floor is realised as the nearest multiple of the tree's
+    unit (often 0); refuse it only when that moves the pre-activation beyond the budget."""
+    for ratio in ratios:
+        current = abs(ratio.target) * network.unit_current
+        if 0 < current < MIN_BIAS_CURRENT and abs(ratio.error) > budget + _TOLERANCE:
+            raise InputError(network.source, ratio.parameter,
+                             f"{abs(ratio.target):g} units = {format_current(current)} is below the "
+                             f"{format_current(MIN_BIAS_CURRENT)} leakage floor (MIN_BIAS_CURRENT "
+                             f"in pdk/limits.py) and rounding it to {ratio.realised:g} misses by "
+                             f"{abs(ratio.error):.3g} units, more than the {budget:g} error budget: "
+                             f"raise unit_current")
 
 
 def _map_layer(network: Network, index: int, input_max: np.ndarray, largest_bias_diode: int,
                config: MappingConfig) -> tuple[LayerMapping, Layer]:
     layer = network.layers[index]
     targets = _bias_targets(layer, index)
-    _check_bias_limits(network, targets, largest_bias_diode)
+    _check_bias_limits(network, targets)
     weight_diode = _weight_diode(network, index, input_max, config)
     bias_diode = _bias_diode(network, index, targets, largest_bias_diode, config)
 
@@ -338,8 +397,8 @@ def _map_layer(network: Network, index: int, input_max: np.ndarray, largest_bias
         direction = "none" if units == 0 else ("source" if w > 0 else "sink")
         ratios.append(Ratio(f"layers[{index}].weight[{row}][{col}]", WEIGHT_ELEMENT, direction,
                             units, weight_diode, float(w)))
-    for parameter, element, value in targets:
-        units = int(_round_units(np.array([value]), bias_diode)[0]) if bias_diode else 0
+    bias_units = _bias_units(targets, bias_diode) if bias_diode else np.zeros(len(targets), int)
+    for (parameter, element, value), units in zip(targets, bias_units.tolist()):
         if units == 0:
             direction = "none"
         elif element == BIAS_ELEMENT:
@@ -349,6 +408,7 @@ def _map_layer(network: Network, index: int, input_max: np.ndarray, largest_bias
         ratios.append(Ratio(parameter, element, direction, units, bias_diode, value))
 
     bias_ratios = ratios[layer.weight.size:]
+    _check_rounding(network, bias_ratios, config.error_budget)
     bias_error = max((abs(r.error) for r in bias_ratios), default=0.0)
     mapping = LayerMapping(index, layer.kind, weight_diode, bias_diode, input_max,
                            _weight_error_bound(layer.weight, weight_units, weight_diode, input_max),

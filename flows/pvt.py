@@ -23,12 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from flows.errors import InputError
-from flows.simulate import Bench
+from flows.simulate import PASS_AGREEMENT, Bench
 from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL, Conditions
 from pdk.ngspice import DEFAULT_TIMEOUT, Job, SimulationError, simulate_many
 
-#: A run passes when at least this fraction of BMRU cell states agree with the model.
-PASS_AGREEMENT = 0.99
 #: The goal asks this fraction of mismatch samples to pass (issue 7).
 MC_YIELD_GOAL = 0.99
 PVT, MC = "pvt", "mc"
@@ -76,6 +74,7 @@ def record(name: str, kind: str, score: dict) -> dict:
             "state_agreement": states["agreement"], "state_disagreements": states["disagreements"],
             "state_agreement_mapped": states["mapped_agreement"],
             "relative_error_max": agreement.get("relative_error_max"),
+            "range_error_max": agreement.get("range_error_max"),
             "decision_agrees": agreement["decision_agrees"],
             "power_W": score["power"]["total_W"],
             "pass": states["agreement"] >= PASS_AGREEMENT, "error": None}
@@ -86,7 +85,7 @@ def failure(name: str, kind: str, conditions: Conditions, error: SimulationError
     return {"run": name, "kind": kind, "corner": conditions.corner, "temp_c": conditions.temp,
             "vdd_v": conditions.vdd, "mismatch_seed": conditions.seed if conditions.mismatch else None,
             "state_agreement": None, "state_disagreements": None, "state_agreement_mapped": None,
-            "relative_error_max": None, "decision_agrees": None, "power_W": None,
+            "relative_error_max": None, "range_error_max": None, "decision_agrees": None, "power_W": None,
             "pass": False, "error": str(error)}
 
 
@@ -108,13 +107,15 @@ def _worst(rows: list[dict]) -> dict:
         return {}
 
     def pick(key: str, choose) -> dict:
-        row = choose(rows, key=lambda r: r[key])  # first in run order on ties
+        row = choose((r for r in rows if r.get(key) is not None), key=lambda r: r[key])  # first on ties
         return {"value": row[key], "run": row["run"]}
 
     worst = {"state_agreement": pick("state_agreement", min),
              "state_agreement_mapped": pick("state_agreement_mapped", min)}
     if any(r["relative_error_max"] is not None for r in rows):
         worst["relative_error_max"] = pick("relative_error_max", max)
+    if any(r.get("range_error_max") is not None for r in rows):
+        worst["range_error_max"] = pick("range_error_max", max)
     worst["power_max_W"] = pick("power_W", max)
     worst["power_min_W"] = pick("power_W", min)
     return worst
@@ -169,7 +170,7 @@ def run(spec: PvtSpec, out: Path) -> dict:
     return result
 
 
-def _pct(x: float | None) -> str:
+def percent(x: float | None) -> str:
     return "n/a" if x is None else f"{x * 100:.2f} %"
 
 
@@ -189,11 +190,12 @@ def tables(result: dict) -> list[str]:
     for kind, label in names.items():
         if y[kind]["runs"]:
             lines.append(f"| {label} | {y[kind]['passed']} | {y[kind].get('failed', 0)} | {y[kind]['runs']} | "
-                         f"{_pct(y[kind]['fraction'])} |")
+                         f"{percent(y[kind]['fraction'])} |")
     lines += ["", "| worst case | PVT | where | mismatch | where |", "|---|---|---|---|---|"]
-    fmt = {"state_agreement": ("lowest state agreement", _pct),
-           "state_agreement_mapped": ("lowest state agreement with the mapped model", _pct),
-           "relative_error_max": ("highest output error (max relative)", _pct),
+    fmt = {"state_agreement": ("lowest state agreement", percent),
+           "state_agreement_mapped": ("lowest state agreement with the mapped model", percent),
+           "relative_error_max": ("highest output error (max relative)", percent),
+           "range_error_max": ("highest output error, of each output's range", percent),
            "power_max_W": ("highest average power", lambda w: f"{w * 1e9:.2f} nW"),
            "power_min_W": ("lowest average power", lambda w: f"{w * 1e9:.2f} nW")}
     worst = result["worst"]
@@ -217,15 +219,16 @@ def markdown(result: dict, images: dict[str, str]) -> str:
     lines += ["", "The mapped model is the network with its realised (quantized) parameters: where the "
                   "circuit agrees with it better than with the network, quantization, not the circuit, "
                   "explains the difference.", "",
-              "| run | corner | temp | VDD | seed | state agreement | with mapped model | output error | decision "
-              "| power | pass |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| run | corner | temp | VDD | seed | state agreement | with mapped model | output error | "
+              "output error, of range | decision | power | pass |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     decision = {True: "agrees", False: "DIFFERS", None: "—"}
     for r in result["runs"]:
         power = "—" if r["power_W"] is None else f"{r['power_W'] * 1e9:.2f} nW"
         lines.append(f"| {r['run']} | {r['corner']} | {r['temp_c']:g} °C | {r['vdd_v']:g} V | "
-                     f"{'' if r['mismatch_seed'] is None else r['mismatch_seed']} | {_pct(r['state_agreement'])} | "
-                     f"{_pct(r['state_agreement_mapped'])} | "
-                     f"{_pct(r['relative_error_max'])} | {decision[r['decision_agrees']]} | "
+                     f"{'' if r['mismatch_seed'] is None else r['mismatch_seed']} | {percent(r['state_agreement'])} | "
+                     f"{percent(r['state_agreement_mapped'])} | "
+                     f"{percent(r['relative_error_max'])} | {percent(r.get('range_error_max'))} | "
+                     f"{decision[r['decision_agrees']]} | "
                      f"{power} | {'yes' if r['pass'] else 'NO (ngspice failed)' if r.get('error') else 'NO'} |")
     lines += [""] + [f"![{name}]({path})" for name, path in images.items()]
     return "\n".join(lines)
@@ -284,7 +287,7 @@ def figures(result: dict, out: Path) -> dict[str, str]:
         for ax in axes:
             ax.set_ylabel("samples")
         fig.suptitle(f"{result['network']}: {len(mc)} mismatch samples at tt {TEMP_NOMINAL:g} °C "
-                     f"{VDD_NOMINAL:g} V, yield {_pct(result['yield'][MC]['fraction'])}", fontsize=10)
+                     f"{VDD_NOMINAL:g} V, yield {percent(result['yield'][MC]['fraction'])}", fontsize=10)
         fig.tight_layout()
         fig.savefig(out / FIGURES["mismatch samples"], dpi=100)
         plt.close(fig)

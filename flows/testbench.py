@@ -17,18 +17,9 @@ from pdk import flat as flat_models
 from pdk.models import Conditions
 from pdk.ngspice import Plot
 
-#: Seconds per input row for the smallest circuits. A 1 nA step settles in ≈ 150 µs with
-#: 4/8 unit devices and settling scales as 1/I, so 2 ms covers currents down to ≈ 0.1 units.
+#: Seconds per input row of a plan made without a macro's timing (flows.timing gives the
+#: macro's own: `bmru simulate` and the shipped testbench use that).
 DEFAULT_STEP = 2e-3
-#: Extra seconds per unit device of the signal diodes: a node's capacitance grows with its
-#: M units at the same signal current. Measured: M = 1 (flipflop) settles within 2 ms; random
-#: 3×3 networks with M ≈ 50 agreed on 47–81 % of states at 2 ms and on 100 % at 20 ms.
-STEP_PER_DIODE_UNIT = 0.5e-3
-
-
-def settling_step(diode_units: int) -> float:
-    """Default seconds per input row for a macro whose signal diodes have `diode_units`."""
-    return max(DEFAULT_STEP, STEP_PER_DIODE_UNIT * diode_units)
 
 
 @dataclass(frozen=True)
@@ -125,12 +116,30 @@ def supply_power(plot: Plot) -> float:
     return float(np.trapezoid(power, t) / (t[-1] - t[0]))
 
 
+def range_error(software: np.ndarray, circuit: np.ndarray) -> dict:
+    """Output error as a fraction of each output's range (max − min of the software
+    trace); an output that never moves is measured against the largest range of any
+    output, or one software unit when none moves."""
+    software, circuit = np.asarray(software, float), np.asarray(circuit, float)
+    spans = np.ptp(software, axis=0)
+    largest = float(spans.max())
+    spans = np.where(spans > 1e-12, spans, largest if largest > 1e-12 else 1.0)
+    error = np.abs(circuit - software) / spans
+    return {"range_error_max": float(error.max()), "range_error_mean": float(error.mean()),
+            "range_error": [float(e) for e in error.max(axis=0)]}
+
+
 def agreement(network: Network, software: np.ndarray, circuit: np.ndarray) -> dict:
     """How closely the circuit reproduces the reference model, per §4/issue 6:
     BMRU outputs as states (high if above α/2), dense outputs as relative error against
-    the trace's full scale, and the classifier decision (argmax of the last row)."""
+    the trace's full scale, and the classifier decision (argmax of the last row).
+
+    Every network also gets `range_error`: per output, the largest |circuit − software|
+    as a fraction of that output's range over the sequence (max − min of the software
+    trace), the measure that stays meaningful for outputs crossing zero."""
     last = network.layers[-1]
     summary: dict = {"steps": int(len(software)), "outputs": int(network.output_size)}
+    summary.update(range_error(software, circuit))
     if isinstance(last, BmruLayer):
         half = np.asarray(last.alpha) / 2
         agree = (circuit > half) == (software > half)

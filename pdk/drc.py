@@ -1,14 +1,18 @@
-"""Design-rule checks, two independent engines.
+"""Design-rule checks, independent engines.
 
 * `own`: every checkable rule of `pdk.rules` on hierarchical (deep) `klayout.db` Regions,
   in-process.
-* `deck`: the public SKY130 KLayout runset shipped inside the `glayout` 0.2.0 wheel
-  (GPLv3, never committed): downloaded at run time with pip into
-  `~/.cache/bmru-sky130/`, FEOL switched on (its default is off), run by the KLayout
-  application (`klayout -b -r`), which cannot read GDS with gdsfactory/KLayout 0.30 context
-  info, so the input is re-saved without it first.
+* external decks (`RUNSETS`), run by the KLayout application (`klayout -b -r`), which
+  cannot read GDS with gdsfactory/KLayout 0.30 context info, so the input is re-saved
+  without it first. Each is fetched at run time with `pip download` into
+  `~/.cache/bmru-sky130/` and never committed:
+  - `mpw` (default): the MPW precheck's manufacturing-rule deck `sky130A_mr.drc` with FEOL,
+    BEOL and off-grid checks on, plus its zero-area and pin-label decks, from the
+    `cf-precheck` wheel — what the Tiny Tapeout and ChipFoundry prechecks run;
+  - `glayout`: the public 2020 SKY130 runset inside the `glayout` 0.2.0 wheel, FEOL switched
+    on (its default is off).
 
-Both return a `DrcResult` with per-rule violation counts.
+All return a `DrcResult` with per-rule violation counts.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import klayout.db as db
 
@@ -32,7 +37,7 @@ from pdk.cache import cache_dir, write_atomically
 from pdk.rules import RULES, Rule
 
 GLAYOUT_VERSION = "0.2.0"
-DECK_MEMBER = "glayout/pdk/sky130_mapped/sky130.lydrc"
+PRECHECK_VERSION = "1.3.7"
 
 
 class DeckUnavailable(RuntimeError):
@@ -264,34 +269,54 @@ def run_own(gds: str | os.PathLike, report: str | os.PathLike | None = None, thr
     return DrcResult("own", top.name, counts, time.monotonic() - t0, str(report) if report else "")
 
 
-# ----------------------------------------------------------------------------- external deck
+# ----------------------------------------------------------------------------- external decks
 
-def deck_path(download: bool = True) -> Path:
-    """The SKY130 runset as a plain DRC script with FEOL, BEOL and OFFGRID on and two
-    threads (this machine has two cores); downloaded once into the cache."""
-    d = cache_dir() / f"glayout-{GLAYOUT_VERSION}"
-    deck = d / "sky130_feol_beol_offgrid.drc"
-    if deck.is_file():
-        return deck
-    orig = d / "sky130.lydrc"
-    if not orig.is_file():
-        if not download:
-            raise DeckUnavailable(f"{orig} not cached")
-        d.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                   f"glayout=={GLAYOUT_VERSION}", "-d", tmp]
-            try:
-                p = processes.run(cmd, timeout=180)
-            except (OSError, subprocess.TimeoutExpired, processes.Stopped) as exc:
-                raise DeckUnavailable(f"pip download glayout=={GLAYOUT_VERSION} failed: {exc}")
-            wheels = list(Path(tmp).glob("glayout-*.whl"))
-            if p.returncode != 0 or not wheels:
-                last = (p.stderr.strip().splitlines() or ["no output"])[-1]
-                raise DeckUnavailable(f"pip download glayout=={GLAYOUT_VERSION} failed: {last}")
-            with zipfile.ZipFile(wheels[0]) as z:
-                write_atomically(orig, z.read(DECK_MEMBER))
-    text = orig.read_text(encoding="utf-8")
+@dataclass(frozen=True)
+class Runset:
+    """One third-party KLayout DRC script inside a PyPI wheel, fetched with `pip download`
+    into the cache at run time (GPLv3 / Apache files, never committed), run by the KLayout
+    application with `-rd` defines (`{top}` is the top cell, `{threads}` the core count)."""
+
+    name: str
+    package: str
+    member: str
+    defines: tuple[str, ...] = ()
+    #: the script as fetched → the script as run (the 2020 runset is a .lydrc XML with
+    #: FEOL/BEOL/OFFGRID off); None runs it as it is
+    prepare: "Callable[[str], str] | None" = None
+
+    def path(self, download: bool = True) -> Path:
+        name, version = self.package.split("==")
+        d = cache_dir() / f"{name}-{version}"
+        script = d / (Path(self.member).stem + ".drc")
+        if script.is_file():
+            return script
+        original = d / Path(self.member).name
+        if not original.is_file():
+            if not download:
+                raise DeckUnavailable(f"{original} not cached")
+            _fetch(self.package, self.member, original)
+        text = original.read_text(encoding="utf-8")
+        write_atomically(script, self.prepare(text) if self.prepare else text)
+        return script
+
+
+def _fetch(package: str, member: str, dest: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", package, "-d", tmp]
+        try:
+            p = processes.run(cmd, timeout=180)
+        except (OSError, subprocess.TimeoutExpired, processes.Stopped) as exc:
+            raise DeckUnavailable(f"pip download {package} failed: {exc}")
+        wheels = list(Path(tmp).glob("*.whl"))
+        if p.returncode != 0 or not wheels:
+            last = (p.stderr.strip().splitlines() or ["no output"])[-1]
+            raise DeckUnavailable(f"pip download {package} failed: {last}")
+        with zipfile.ZipFile(wheels[0]) as z:
+            write_atomically(dest, z.read(member))
+
+
+def _glayout_feol_beol_offgrid(text: str) -> str:
     m = re.search(r"<text>(.*)</text>", text, flags=re.S)
     body = html.unescape(m.group(1)) if m else text
     body, n = re.subn(r"^FEOL\s*=\s*false", "FEOL = true", body, flags=re.M)
@@ -300,9 +325,35 @@ def deck_path(download: bool = True) -> Path:
     body = re.sub(r"^BEOL\s*=\s*false", "BEOL = true", body, flags=re.M)
     body = re.sub(r"^OFFGRID\s*=\s*false", "OFFGRID = true", body, flags=re.M)
     body = re.sub(r"^threads\(\d+\)", "threads(2)", body, flags=re.M)
-    body = re.sub(r"^verbose\(true\)", "verbose(false)", body, flags=re.M)
-    write_atomically(deck, body)
-    return deck
+    return re.sub(r"^verbose\(true\)", "verbose(false)", body, flags=re.M)
+
+
+_PRECHECK = f"cf-precheck=={PRECHECK_VERSION}"
+
+#: External engines: each a list of runsets whose marker counts add up.
+#: `mpw`: the manufacturing-rule deck the Tiny Tapeout and ChipFoundry MPW prechecks run
+#: (FEOL, BEOL and off-grid switched on) plus the precheck's zero-area and pin-label checks.
+#: `glayout`: the public 2020 SKY130 runset (≈ 450 checks) that the project used first.
+RUNSETS: dict[str, tuple[Runset, ...]] = {
+    "mpw": (
+        Runset("mr", _PRECHECK, "cf_precheck/drc_scripts/sky130A_mr.drc",
+               ("top_cell={top}", "feol=true", "beol=true", "offgrid=true", "thr={threads}")),
+        Runset("zeroarea", _PRECHECK, "cf_precheck/drc_scripts/zeroarea.rb.drc", ("top_cell_name={top}",)),
+        Runset("pin_label", _PRECHECK, "cf_precheck/drc_scripts/pin_label_purposes_overlapping_drawing.rb.drc",
+               ("top_cell_name={top}", "threads={threads}")),
+    ),
+    "glayout": (Runset("sky130", f"glayout=={GLAYOUT_VERSION}", "glayout/pdk/sky130_mapped/sky130.lydrc",
+                       prepare=_glayout_feol_beol_offgrid),),
+}
+#: What `bmru compile --deck` and `bmru drc` run beside the own rules.
+DEFAULT_DECK = "mpw"
+
+
+def deck_path(download: bool = True, deck: str = DEFAULT_DECK) -> Path:
+    """The first script of an external engine, fetched once into the cache (raises
+    DeckUnavailable when it cannot be had)."""
+    paths = [r.path(download) for r in RUNSETS[deck]]
+    return paths[0]
 
 
 def klayout_app() -> str:
@@ -343,26 +394,41 @@ def parse_lyrdb(path: str | os.PathLike) -> dict[str, int]:
 
 
 def run_deck(gds: str | os.PathLike, report: str | os.PathLike | None = None,
-             timeout: float = 1800) -> DrcResult:
-    """The external SKY130 runset on `gds`; `report` keeps the marker database."""
-    deck = deck_path()
+             timeout: float = 1800, deck: str = DEFAULT_DECK) -> DrcResult:
+    """An external engine (`RUNSETS`) on `gds`; `report` keeps the marker database of its
+    first runset (the others' beside it, suffixed with their names)."""
+    runsets = RUNSETS[deck]
+    scripts = [r.path() for r in runsets]
     exe = klayout_app()
     t0 = time.monotonic()
+    counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="bmru-drc-") as tmp:
         copy = Path(tmp) / "input.gds"
         top = resave_without_context(gds, copy)
-        rdb = Path(report) if report else Path(tmp) / "report.lyrdb"
         env = dict(os.environ)
         env.setdefault("HOME", os.path.expanduser("~") or "/root")
         env["QT_QPA_PLATFORM"] = "offscreen"
-        cmd = [exe, "-b", "-r", str(deck), "-rd", f"input={copy}", "-rd", f"report={rdb}"]
-        try:
-            p = processes.run(cmd, timeout=timeout, env=env)
-        except subprocess.TimeoutExpired:
-            raise RuntimeError(f"KLayout DRC deck timed out after {timeout:.0f} s")
-        if p.returncode != 0 or not rdb.is_file():
-            tail = (p.stderr.strip() or p.stdout.strip()).splitlines()[-3:]
-            raise RuntimeError("KLayout DRC deck failed: " + " | ".join(tail))
-        counts = parse_lyrdb(rdb)
-    return DrcResult("deck", top, counts, time.monotonic() - t0,
-                     str(report) if report else "")
+        for k, (runset, script) in enumerate(zip(runsets, scripts)):
+            rdb = _report_path(report, runset.name if k else None) or Path(tmp) / f"{runset.name}.lyrdb"
+            defines = [d.format(top=top, threads=os.cpu_count() or 1) for d in runset.defines]
+            cmd = [exe, "-b", "-r", str(script), "-rd", f"input={copy}", "-rd", f"report={rdb}"]
+            for d in defines:
+                cmd += ["-rd", d]
+            try:
+                p = processes.run(cmd, timeout=timeout, env=env)
+            except subprocess.TimeoutExpired:
+                raise RuntimeError(f"KLayout DRC deck {deck}/{runset.name} timed out after {timeout:.0f} s")
+            if not rdb.is_file() or (p.returncode != 0 and runset.name == runsets[0].name):
+                tail = (p.stderr.strip() or p.stdout.strip()).splitlines()[-3:]
+                raise RuntimeError(f"KLayout DRC deck {deck}/{runset.name} failed: " + " | ".join(tail))
+            for rule, n in parse_lyrdb(rdb).items():
+                key = rule if k == 0 else f"{runset.name}:{rule}"
+                counts[key] = counts.get(key, 0) + n
+    return DrcResult(deck, top, counts, time.monotonic() - t0, str(report) if report else "")
+
+
+def _report_path(report, suffix: str | None) -> Path | None:
+    if report is None:
+        return None
+    report = Path(report)
+    return report if suffix is None else report.with_name(f"{report.stem}.{suffix}{report.suffix}")

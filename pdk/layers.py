@@ -50,6 +50,10 @@ DRAWN = ("nwell", "diff", "tap", "poly", "licon", "li1", "mcon", "met1", "via", 
 PIN_LABEL_LAYER = "met3_label"
 PIN_SHAPE_LAYER = "met3_pin"
 
+#: LEF names of the wiring layers, as the SKY130 technology LEF (sky130_fd_sc_hd.tlef of
+#: open_pdks) names them; a macro's LEF must use these for a placer to match its pins.
+LEF_LAYER = {"li1": "li1", "met1": "met1", "met2": "met2", "met3": "met3", "met4": "met4", "met5": "met5"}
+
 #: Wiring layers from bottom to top and the cut between consecutive ones.
 CONDUCTORS = ("li1", "met1", "met2", "met3")
 CUT_BELOW = {"met1": "mcon", "met2": "via", "met3": "via2"}

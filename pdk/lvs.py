@@ -244,9 +244,22 @@ def _flatten_below(nl: db.Netlist, keep: db.Circuit) -> None:
         nl.remove(c)
 
 
-def compare(gds: str | os.PathLike, spice: str | os.PathLike,
-            circuit: str | None = None) -> LvsResult:
-    """LVS of the top cell of `gds` against the subckt of the same name (or `circuit`)."""
+@dataclass
+class Compared:
+    """An extraction compared with its schematic: the LVS database (shapes of every net,
+    the cross reference) and the two flattened top circuits."""
+    lvs: db.LayoutVsSchematic
+    top: str
+    layout_circuit: db.Circuit
+    schematic_circuit: db.Circuit
+    matched: bool
+    dummies: int
+    seconds: float
+
+
+def compared(gds: str | os.PathLike, spice: str | os.PathLike, circuit: str | None = None) -> Compared:
+    """Extract the top cell of `gds` and compare it with the subckt of the same name (or
+    `circuit`) of `spice`, both flattened below the compared circuit."""
     t0 = time.monotonic()
     lvs, top = extract(gds)
     lay = lvs.netlist()
@@ -272,6 +285,16 @@ def compare(gds: str | os.PathLike, spice: str | os.PathLike,
         if other is not None:
             cmp.same_device_classes(dc, other)
     ok = lvs.compare(cmp)
+    return Compared(lvs, top, lc, rc, bool(ok), dummies[False], time.monotonic() - t0)
+
+
+def compare(gds: str | os.PathLike, spice: str | os.PathLike,
+            circuit: str | None = None) -> LvsResult:
+    """LVS of the top cell of `gds` against the subckt of the same name (or `circuit`)."""
+    t0 = time.monotonic()
+    c = compared(gds, spice, circuit)
+    lvs, lc, rc = c.lvs, c.layout_circuit, c.schematic_circuit
+    lay, ref = lc.netlist(), rc.netlist()
     problems = _describe(lvs, lc, rc)
     nlay = sum(1 for _ in lc.each_device())
     nref = sum(1 for _ in rc.each_device())
@@ -281,9 +304,9 @@ def compare(gds: str | os.PathLike, spice: str | os.PathLike,
         if ref.device_class_by_name(dc.name) is None and any(
                 d.device_class().name == dc.name for d in lc.each_device()):
             problems.append(f"layout has {dc.name.lower()} devices, the schematic has none")
-    res = LvsResult(top, bool(ok) and not problems, nlay, nref, problems,
+    res = LvsResult(c.top, c.matched and not problems, nlay, nref, problems,
                     time.monotonic() - t0)
-    res.dummies = dummies[False]
+    res.dummies = c.dummies
     return res
 
 

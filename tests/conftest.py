@@ -18,8 +18,12 @@ def run_bmru(*args: str, cwd=None, timeout: float = 600) -> subprocess.Completed
 
 
 def pytest_collection_modifyitems(config, items):
-    if shutil.which("ngspice") is None:
-        skip = pytest.mark.skip(reason="ngspice is not installed (make install)")
-        for item in items:
-            if "ngspice" in item.keywords:
-                item.add_marker(skip)
+    missing = {"ngspice": shutil.which("ngspice") is None,
+               "browser": shutil.which("chromium") is None and shutil.which("chromium-browser") is None}
+    for marker, absent in missing.items():
+        if absent:
+            skip = pytest.mark.skip(reason=f"{'chromium' if marker == 'browser' else marker} is not installed "
+                                           "(make install)")
+            for item in items:
+                if marker in item.keywords:
+                    item.add_marker(skip)

@@ -107,3 +107,16 @@ def test_bmru_targets_over_pvt_and_mismatch():
     assert max(hot) <= 5.0  # pA: 0.5 % of α = 1 nA
     sigma = next(v for c, v in sheet.values["mismatch_sigma"].items() if c.startswith("switch_up_error"))
     assert sigma <= 3.0
+
+
+def test_dense_step_goldens_settle_monotonically():
+    """Issue 14: after an input step (both inputs the same way, or opposite ways) the current
+    into the next layer's diode overshoots and undershoots by ≤ 1 % of the step at every
+    corner and temperature; the golden covers all 15 of them for each output and step."""
+    specs = load_golden(dense.GOLDEN)["specs"]
+    for name in ("step_overshoot", "step_undershoot"):
+        bands = specs[name]["bands"]
+        assert len(bands) == 15 * dense.STEP_BLOCK.n_out * (len(dense.STEP_ROWS) - 1)
+        assert max(b["typ"] for b in bands.values()) <= 1.0
+    settling = [b["typ"] for b in specs["step_settling"]["bands"].values()]
+    assert 0 < max(settling) < dense.STEP_HOLD * 1e3  # settled inside the window it is read in

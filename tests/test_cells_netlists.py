@@ -82,12 +82,15 @@ def test_bias_tree_unit_currents():
 
 def test_dense_structure_and_ideal():
     block = DenseBlock(weights=((4, -2), (0, 3)), bias=(1, -1))
-    assert block.positive_inputs() == [0, 1]
+    assert block.converted_inputs() == [0, 1]
     devs = block.devices()
     sources = [d for d in devs if d.name.startswith("MPW0_0_")]
     assert len(sources) == 4 and all(d.g == "p0" and d.d == "out0" for d in sources)
-    sinks = [d for d in devs if d.name.startswith("MNW0_1_")]
-    assert len(sinks) == 2 and all(d.g == "in1" for d in sinks)
+    negative = [d for d in devs if d.name.startswith("MPN0_1_")]  # −2 sourced from p1 into neg0
+    assert len(negative) == 2 and all(d.g == "p1" and d.d == "neg0" for d in negative)
+    sink = [d for d in devs if d.name.startswith("MNNS0_")]  # neg0's 1:1 copy sinks from out0
+    assert sink and all(d.g == "neg0" and d.d == "out0" for d in sink)
+    assert not any(d.d == "neg1" for d in devs)  # out1 has no negative weight
     y = block.ideal(np.array([[1.0, 1.0], [0.0, 2.0]]), bias_unit=0.25)
     assert y == pytest.approx(np.array([[0.75, 0.5], [0.0, 1.25]]))
     with pytest.raises(ValueError):

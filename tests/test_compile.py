@@ -14,6 +14,7 @@ import pytest
 from flows import testbench
 from flows.circuit import build_circuit
 from flows.network import load_network, load_sequence
+from flows.simulate import Bench
 from pdk.models import Conditions
 from pdk.ngspice import simulate
 from tests.conftest import run_bmru
@@ -42,13 +43,15 @@ def test_compile_writes_every_view_with_clean_checks(build):
     assert ".subckt flipflop vdd vss iref in0 in1 out0 out1\n" in netlist
     assert not re.search(r"^\s*[VI]\w* ", netlist, re.M)  # subckts only: no sources
     subckts = re.findall(r"^\.subckt (\S+)", netlist, re.M)
-    assert sorted(f"{s}.svg" for s in subckts) == sorted(p.name for p in (build / "schematics").iterdir())
+    assert sorted(f"{s}.svg" for s in subckts) == sorted(p.name for p in (build / "schematics").glob("*.svg"))
+    assert sorted(f"{s}.{e}" for s in subckts for e in ("sch", "sym")) == sorted(
+        p.name for p in (build / "schematics" / "xschem").iterdir())
     # transistors on chip: each subckt's devices times its instances in the top cell
     per_subckt = {name: len(re.findall(r"^X\S+ .* sky130_fd_pr__", body, re.M))
                   for name, body in re.findall(r"^\.subckt (\S+)[^\n]*\n(.*?)^\.ends", netlist, re.M | re.S)}
     top = netlist.split(".subckt flipflop ")[1]
     on_chip = sum(per_subckt[line.split()[-1]] for line in top.splitlines() if line.startswith("X"))
-    assert manifest["devices"]["total"] == on_chip == 65
+    assert manifest["devices"]["total"] == on_chip == 76
     assert manifest["area"]["macro_um2"] > sum(v for k, v in manifest["area"]["cells_um2"].items()
                                                if k != "flipflop") > 0
     rows = manifest["mapping"]["table"]
@@ -68,7 +71,8 @@ def test_shipped_testbench_runs_from_its_folder(build, tmp_path):
     deck = (copy / "testbench" / "tran_example.spice").read_text()
     assert '.include "../flipflop.spice"' in deck
     plot = simulate(deck.replace('"../flipflop.spice"', f'"{copy / "flipflop.spice"}"'), "shipped")[0]
-    assert plot["time"][-1] == pytest.approx(8 * testbench.DEFAULT_STEP)
+    step = json.loads((build / "manifest.json").read_text())["timing"]["step_s"]
+    assert plot["time"][-1] == pytest.approx(8 * step)  # rows held for the datasheet step
 
 
 @pytest.mark.parametrize("case", CLI_BAD_NETWORKS, ids=[c[0] for c in CLI_BAD_NETWORKS])
@@ -87,9 +91,11 @@ def test_merged_parallel_units_simulate_identically():
     inputs = load_sequence(GOOD_SEQUENCE, network.input_size)[:6]
     circuit = build_circuit(network)
     plan = testbench.TransientPlan()
+    initial = Bench.of(network, inputs).initial_low()  # the first row holds: pick h₀ = 0
     traces = []
     for merge in (False, True):
-        deck = testbench.build(circuit.netlist(merge_parallel=merge), network, inputs, plan, Conditions())
+        deck = testbench.build(circuit.netlist(merge_parallel=merge), network, inputs, plan, Conditions(),
+                               initial=initial)
         traces.append(testbench.outputs(simulate(deck, f"merge_{merge}")[0], network, len(inputs), plan))
     np.testing.assert_allclose(traces[1], traces[0], rtol=1e-3, atol=1e-4)
 
@@ -99,6 +105,7 @@ def simulated(build) -> Path:
     out = build / "simulations" / "mixed"
     result = run_bmru("simulate", FLIPFLOP, "--inputs", GOOD_SEQUENCE, "-o", out)
     assert result.returncode == 0, result.stderr
+    (out / "stdout.txt").write_text(result.stdout)
     return out
 
 
@@ -107,6 +114,17 @@ def test_simulate_reproduces_the_flipflop(simulated):
     agreement = summary["agreement"]
     assert agreement["decision_agrees"]
     assert agreement["relative_error_max"] < 0.03  # measured 1.55 %
+    # the verdict leads the summary and the printed line: states, decision, error of range
+    verdict = summary["verdict"]
+    assert list(summary)[:2] == ["network", "verdict"]
+    assert verdict["pass"] and verdict["decision_agrees"]
+    assert verdict["state_agreement"] == summary["states"]["agreement"] == 1.0
+    assert verdict["state_agreement_mapped"] == summary["states"]["mapped_agreement"] == 1.0
+    assert 0 < verdict["output_error_of_range_max"] == max(agreement["range_error"]) < 0.03  # 1.55 %
+    line = (simulated / "stdout.txt").read_text()
+    assert line.startswith("simulated flipflop (tt 27C 1.8V, 40 steps): PASS: BMRU states agree 100.0 % "
+                           "with the network (goal 99 %), 100.0 % with the mapped model; decision agrees; "
+                           "output error ≤ 1.6 % of range"), line
     power = summary["power"]
     assert sum(power["by_block"].values()) == pytest.approx(power["total_W"], rel=1e-3)
     assert 2e-9 < power["total_W"] < 50e-9
@@ -125,5 +143,27 @@ def test_report_is_self_contained(build, simulated):
     html = (build / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 4  # mapping, trace, power, layout
     md = (build / "report.md").read_text()
+    # the first table is the verdict against the network, with its numbers
+    first = next(i for i, l in enumerate(md.splitlines()) if l.startswith("|"))
+    assert md.splitlines()[first - 2] == "## Verdict against the network"
+    assert re.search(r"^\| mixed \| tt 27C 1.8V \| 100.00 % \| 100.00 % \| agrees \| 1.5\d % .*\| PASS \|$", md, re.M), md
     assert "| drc_own | 0 | clean |" in md and "| lvs | 0 | clean |" in md
     assert "mixed" in md
+
+
+@pytest.mark.parametrize("network, options", [(FLIPFLOP, ()), (EXAMPLES / "kws_d4.yaml", ("--diode-units", "8"))],
+                         ids=["flipflop", "kws_d4"])
+def test_shipped_macros_pass_the_mpw_precheck_deck(tmp_path, network, options):
+    """Every macro the project ships (make demo's kws_d4 is M = 8) has 0 violations under the
+    MPW precheck's decks, which `compile --deck` runs beside the own rules and LVS."""
+    from pdk import drc
+    try:
+        drc.klayout_app()
+        drc.deck_path(deck="mpw")
+    except drc.DeckUnavailable as exc:
+        pytest.skip(f"MPW precheck deck unavailable: {exc}")
+    result = run_bmru("compile", network, *options, "--deck", "-o", tmp_path / "out", timeout=1200)
+    assert result.returncode == 0, result.stderr
+    deck = json.loads((tmp_path / "out" / "manifest.json").read_text())["checks"]["drc_deck"]
+    assert deck["deck"] == "mpw" and deck["clean"] and deck["violations"] == 0, deck
+    assert deck["rules_checked"] > 250

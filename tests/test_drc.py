@@ -1,5 +1,6 @@
-"""DRC: every pcell variant and the mirror test structure are clean under both engines, and
-a deliberately broken layout is caught by both."""
+"""DRC: every pcell variant and the mirror test structure are clean under the own rules and
+both external decks (the MPW precheck's and the 2020 runset), and deliberately broken
+layouts are caught by each."""
 from __future__ import annotations
 
 import os
@@ -16,14 +17,24 @@ from pdk.pcells import u
 pytestmark = pytest.mark.klayout
 
 
-@pytest.fixture(scope="session")
-def deck():
-    """The external SKY130 runset; skips with the reason when it cannot be had here."""
+def _available(deck: str):
     try:
         drc.klayout_app()
-        return drc.deck_path()
+        return drc.deck_path(deck=deck)
     except drc.DeckUnavailable as exc:
-        pytest.skip(f"external DRC deck unavailable: {exc}")
+        pytest.skip(f"external DRC deck {deck} unavailable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def deck():
+    """The MPW precheck decks; skips with the reason when they cannot be had here."""
+    return _available("mpw")
+
+
+@pytest.fixture(scope="session")
+def glayout_deck():
+    """The 2020 SKY130 runset (its rule names are the own table's)."""
+    return _available("glayout")
 
 
 def _save(ly, cell, path):
@@ -57,17 +68,23 @@ def test_via_stacks_and_guard_rings_are_clean(tmp_path):
     assert res.total == 0, res.summary()
 
 
-def test_all_pcell_variants_and_the_mirror_pass_the_external_deck(tmp_path, deck):
+def test_all_pcell_variants_and_the_mirror_pass_the_external_decks(tmp_path, deck, glayout_deck):
     from layouts.mirror import pmos_mirror
     for tap in (True, False):
         ly, top = gallery(tap=tap)
-        res = drc.run_deck(_save(ly, top, tmp_path / f"gallery{tap}.gds"))
+        gds = _save(ly, top, tmp_path / f"gallery{tap}.gds")
+        res = drc.run_deck(gds, deck="glayout")
         assert res.total == 0, res.summary()
         assert len(res.counts) > 300  # FEOL, BEOL and OFFGRID categories all present
         assert "poly.7" in res.counts and "m1.2" in res.counts and "poly_OFFGRID" in res.counts
+        res = drc.run_deck(gds, deck="mpw")
+        assert res.total == 0, res.summary()
+        assert len(res.counts) > 250  # manufacturing rules, FEOL, BEOL and off-grid all present
+        assert {"MR_poly.SP.1", "MR_met1.SP.1", "poly_OFFGRID"} <= set(res.counts)
     m = pmos_mirror()
     m.save(tmp_path / "mirror.gds")
-    for res in (drc.run_deck(tmp_path / "mirror.gds"), drc.run_own(tmp_path / "mirror.gds")):
+    for res in (drc.run_deck(tmp_path / "mirror.gds"), drc.run_deck(tmp_path / "mirror.gds", deck="glayout"),
+                drc.run_own(tmp_path / "mirror.gds")):
         assert res.total == 0, res.summary()
 
 
@@ -117,11 +134,35 @@ def test_own_engine_parts_split_the_table_and_each_finds_its_own_violations(tmp_
         drc.run_own(gds, part="middle")
 
 
-def test_deck_catches_spacing_violations(tmp_path, deck):
-    res = drc.run_deck(_broken_spacing(tmp_path))
+def test_decks_catch_spacing_violations(tmp_path, deck, glayout_deck):
+    res = drc.run_deck(_broken_spacing(tmp_path), deck="glayout")
     assert res.violations.get("m1.2", 0) >= 1, res.summary()
-    res = drc.run_deck(_broken_poly(tmp_path))
+    res = drc.run_deck(_broken_poly(tmp_path), deck="glayout")
     assert res.violations.get("poly.2", 0) >= 1, res.summary()
+    res = drc.run_deck(_broken_spacing(tmp_path), deck="mpw")
+    assert res.violations.get("MR_met1.SP.1", 0) >= 1, res.summary()
+    res = drc.run_deck(_broken_poly(tmp_path), deck="mpw")
+    assert res.violations.get("MR_poly.SP.1", 0) >= 1, res.summary()
+
+
+def test_mpw_deck_catches_slivers_zero_areas_and_stray_pins(tmp_path, deck):
+    """The precheck's own cases: a 0.05 µm met1 sliver and a poly sliver (manufacturing
+    rules), a zero-area shape, and a pin shape with no metal under it."""
+    ly = pcells.new_layout()
+    top = ly.create_cell("slivers")
+    pcells.box(top, "met1", db.Box(0, 0, u(0.05), u(2)))
+    pcells.box(top, "poly", db.Box(u(3), 0, u(3.05), u(2)))
+    res = drc.run_deck(_save(ly, top, tmp_path / "slivers.gds"))
+    assert res.violations.get("MR_met1.WID.1", 0) >= 1, res.summary()
+    assert any(k.startswith("MR_poly.WID.") for k in res.violations), res.summary()
+    ly = pcells.new_layout()
+    top = ly.create_cell("strays")
+    pcells.box(top, "met3", db.Box(0, 0, u(2), u(2)))
+    top.shapes(ly.layer(70, 16)).insert(db.Box(u(5), u(5), u(6), u(6)))  # met3.pin, no met3 under it
+    top.shapes(ly.layer(68, 20)).insert(db.Box(u(8), u(8), u(8), u(9)))  # met1 of zero area
+    res = drc.run_deck(_save(ly, top, tmp_path / "strays.gds"))
+    assert any(k.startswith("pin_label:") and "70/16" in k for k in res.violations), res.summary()
+    assert res.violations.get("zeroarea:zero_area_shape", 0) >= 1, res.summary()
 
 
 def _bmru(*args):
@@ -158,7 +199,7 @@ def test_lyrdb_parser_counts_items_per_category(tmp_path):
     assert drc.parse_lyrdb(p) == {"m1.2": 2, "poly.2": 0}
 
 
-def test_deck_reads_gds_with_context_info(tmp_path, deck):
+def test_decks_read_gds_with_context_info(tmp_path, deck, glayout_deck):
     # KLayout 0.28 cannot read 0.30's context info (what gdsfactory writes): run_deck re-saves
     ly = pcells.new_layout()
     blk = pcells.fet(ly, "nfet_01v8", 2.0, 4.0)
@@ -167,11 +208,13 @@ def test_deck_reads_gds_with_context_info(tmp_path, deck):
     opt.write_context_info = True
     ly.write(str(tmp_path / "ctx.gds"), opt)
     assert b"$$$CONTEXT_INFO$$$" in (tmp_path / "ctx.gds").read_bytes()
-    res = drc.run_deck(tmp_path / "ctx.gds")
+    res = drc.run_deck(tmp_path / "ctx.gds", deck="glayout")
     assert res.total == 0 and len(res.counts) > 300, res.summary()
+    res = drc.run_deck(tmp_path / "ctx.gds", deck="mpw")
+    assert res.total == 0 and len(res.counts) > 250, res.summary()
 
 
-def test_own_engine_finds_what_the_deck_finds_on_gdsfactory_pcells(tmp_path, deck):
+def test_own_engine_finds_what_the_deck_finds_on_gdsfactory_pcells(tmp_path, glayout_deck):
     """On third-party layouts with real errors (the wheel's own nmos/pmos pcells), every
     rule the deck flags that the project's table also covers is flagged by the own engine."""
     pytest.importorskip("sky130")
@@ -181,7 +224,7 @@ def test_own_engine_finds_what_the_deck_finds_on_gdsfactory_pcells(tmp_path, dec
     for make in (gpc.nmos, gpc.pmos):
         path = tmp_path / f"{make.__name__}.gds"
         make().write_gds(str(path))
-        deck_bad = set(drc.run_deck(path).violations)
+        deck_bad = set(drc.run_deck(path, deck="glayout").violations)
         own_bad = set(drc.run_own(path).violations)
         shared = deck_bad & own_names
         assert len(shared) >= 3, deck_bad

@@ -99,7 +99,7 @@ def test_features_cli_writes_one_csv_per_file(tmp_path, capsys):
     floats = write_wav(tmp_path / "floats.wav", 8000, tone(300.0, 8000).astype(np.float32))
     out = tmp_path / "out"
     assert main(["features", str(mono), str(stereo), str(floats), "-o", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["floats.csv", "mono.csv", "stereo.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [".bmru-output.json", "floats.csv", "mono.csv", "stereo.csv"]
     expected_rows = {"mono": 98, "stereo": 48, "floats": 98}
     for stem, rows in expected_rows.items():
         text = (out / f"{stem}.csv").read_text().splitlines()

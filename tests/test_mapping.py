@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from flows.errors import InputError
-from flows.mapping import MappingConfig, map_network, signal_bounds
+from flows.mapping import MappingConfig, coarse_factor, map_network, signal_bounds
 from flows.model import run_network
 from flows.network import load_network, load_sequence, parse_network
 from flows.random_networks import random_bmru_case
@@ -159,22 +159,21 @@ def test_bad_override_is_rejected(config, fieldname):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"1.alpha": [0.004, 0.5]},
-     "layers[1].alpha[0]: 0.004 units = 4 pA is below the 20 pA leakage floor"),
-    ({"1.beta_lo": [0.25, 0.49]},
-     "layers[1].beta_hi[1]-beta_lo[1]: 0.01 units = 10 pA is below the 20 pA leakage floor"),
     ({"0.bias": [0.125, -80.0]},
-     "layers[0].bias[1]: 80 units = 80 nA is above the 50 nA weak-inversion limit"),
+     "layers[0].bias[1]: 80 units = 80 nA is above the 50 nA weak-inversion limit "
+     "(MAX_BRANCH_CURRENT in pdk/limits.py): lower unit_current"),
     ({"1.beta_hi": [0.875, 60.0]},
      "layers[1].beta_hi[1]: 60 units = 60 nA is above the 50 nA weak-inversion limit"),
     ({"0.weight": [[0.75, -80.0], [1.5, 0.5]]},
-     "layers[0].weight[0][1]: -80 needs 80 unit devices, more than the 64 allowed per ratio"),
-    ({"unit_current": 1e-11}, "unit_current: 10 pA per unit is below the 20 pA leakage floor"),
-    ({"unit_current": 1e-8, "1.alpha": [0.005, 0.5]},
-     "layers[1].alpha[0]: 0.005 units = 50 pA rounds to zero unit devices even against the "
-     "largest bias-tree diode (1/64 of iref)"),
-    ({"1.alpha": [0.02, 3.0]},
-     "layers[1]: bias currents from 0.02 to 3 units cannot share one bias-tree diode"),
+     "layers[0].weight[0][1]: -80 needs 80 unit devices, more than the 64 allowed per ratio "
+     "(MAX_UNITS_PER_RATIO in pdk/limits.py)"),
+    ({"unit_current": 1e-11}, "unit_current: 10 pA per unit is below the 20 pA leakage floor "
+     "(MIN_BIAS_CURRENT in pdk/limits.py): raise unit_current"),
+    # at 0.1 nA per unit one tree unit is 0.2 units: 0.09 rounds to 0, off by more than 0.02
+    ({"unit_current": 1e-10, "0.bias": [0.4, 0.09]},
+     "layers[0].bias[1]: 0.09 units = 9 pA is below the 20 pA leakage floor (MIN_BIAS_CURRENT in "
+     "pdk/limits.py) and rounding it to 0 misses by 0.09 units, more than the 0.02 error budget: "
+     "raise unit_current"),
 ])
 def test_parameters_outside_the_limits_are_rejected_by_name(changes, message):
     network = parse_network(small_network(**changes), "small.yaml")
@@ -183,12 +182,49 @@ def test_parameters_outside_the_limits_are_rejected_by_name(changes, message):
     assert str(caught.value).startswith(f"small.yaml: {message}")
 
 
+@pytest.mark.parametrize("changes, parameter", [
+    ({"0.bias": [0.125, 0.011]}, "layers[0].bias[1]"),
+    ({"1.alpha": [0.004, 0.5]}, "layers[1].alpha[0]"),
+    ({"1.beta_lo": [0.25, 0.49]}, "layers[1].beta_hi[1]-beta_lo[1]"),
+    ({"1.beta_lo": [0.0, 0.125]}, None),  # β_lo = 0: one unit, no current below the floor
+])
+def test_currents_below_the_leakage_floor_are_rounded_within_the_budget(changes, parameter):
+    """A bias, α or hysteresis width below 20 pA becomes the nearest multiple of the tree's
+    unit (a BMRU cell keeps ≥ 1 unit of α, β_lo and width), listed by rounded()."""
+    mapping = map_network(parse_network(small_network(**changes)))
+    rounded = {row["parameter"]: row for row in mapping.rounded()}
+    assert list(rounded) == ([parameter] if parameter else [])
+    if parameter:
+        ratio = mapping.ratio(parameter)
+        assert abs(ratio.error) <= mapping.config.error_budget
+        assert rounded[parameter]["realised"] == ratio.realised
+    assert all(abs(row["target_current"]) < MIN_BIAS_CURRENT for row in rounded.values())
+    bmru = mapping.mapped.layers[1]
+    assert (bmru.beta_lo > 0).all() and (bmru.beta_hi > bmru.beta_lo).all() and (bmru.alpha > 0).all()
+
+
+def test_a_thousand_to_one_layer_gets_a_coarse_line():
+    """0.02 … 20 units in one layer: n // F coarse plus n % F fine devices, every error
+    within half a fine unit, no ratio above MAX_UNITS_PER_RATIO devices per line."""
+    network = parse_network(small_network(**{"1.alpha": [0.02, 20.0], "1.bias": [0.03, 12.5]}))
+    mapping = map_network(network)
+    layer = mapping.layers[1]
+    units = np.array([r.units for r in layer.ratios if r.element != "weight mirror"])
+    coarse = coarse_factor(int(units.max()))
+    assert coarse > 1
+    assert (units % coarse <= MAX_UNITS_PER_RATIO).all() and (units // coarse <= MAX_UNITS_PER_RATIO).all()
+    for r in layer.ratios[4:]:
+        assert abs(r.error) <= 1 / (2 * layer.bias_diode_units) + 1e-12
+    assert layer.bias_error_max <= mapping.config.error_budget
+
+
 def test_limits_scale_with_unit_current():
-    """0.015 units is 15 pA at 1 nA per unit but 150 pA at 10 nA: realisable there."""
-    with pytest.raises(InputError, match="15 pA is below the 20 pA leakage floor"):
-        map_network(parse_network(small_network(**{"1.alpha": [0.015, 0.5]})))
+    """0.015 units is 15 pA at 1 nA per unit (rounded, listed) but 150 pA at 10 nA: built."""
+    low = map_network(parse_network(small_network(**{"1.alpha": [0.015, 0.5]})))
+    assert [row["parameter"] for row in low.rounded()] == ["layers[1].alpha[0]"]
     network = parse_network(small_network(**{"1.alpha": [0.015, 0.5], "unit_current": 1e-8}))
     mapping = map_network(network)
+    assert mapping.rounded() == []
     assert mapping.layers[1].bias_diode_units <= 1e-8 / MIN_BIAS_CURRENT
     row = next(r for r in mapping.table() if r["parameter"] == "layers[1].alpha[0]")
     assert row["units"] >= 1 and row["realised_current"] >= MIN_BIAS_CURRENT
@@ -205,3 +241,33 @@ def test_table_is_json_ready_and_deterministic():
     assert rows[0]["parameter"] == "layers[0].weight[0][0]"
     assert rows[-1]["parameter"] == "layers[1].beta_hi[2]-beta_lo[2]"
     json.dumps(map_network(network).summary())
+
+
+def test_a_user_diode_count_too_large_names_the_option():
+    from flows.circuit import build_circuit
+
+    network = parse_network(small_network())  # largest weight 1.5: 1.5·43 rounds to 65 units, M ≤ 42
+    with pytest.raises(InputError) as caught:
+        build_circuit(network, diode_units=50)
+    assert caught.value.source == "command line" and caught.value.field == "--diode-units"
+    assert "at most 42" in caught.value.problem
+    assert build_circuit(network, diode_units=42).notes["weight_diode_units"] == 42
+
+
+def test_the_circuit_builds_the_coarse_lines_it_reports():
+    """A 0.02 … 20-unit layer and a large negative dense bias: the tree gets bp2 and bn2,
+    every bias line's range is reported, and no cell has more than MAX units per line."""
+    from flows.circuit import build_circuit
+
+    network = parse_network(small_network(**{"1.alpha": [0.02, 20.0], "0.bias": [0.125, -9.5]}))
+    circuit = build_circuit(network)
+    lines = {row["line"]: row for row in circuit.notes["bias_lines"]}
+    assert set(lines) == {"bp", "bn", "bp2", "bn2"}
+    tree = circuit.blocks[0].cell
+    assert lines["bp2"]["unit_A"] == pytest.approx(tree.coarse * lines["bp"]["unit_A"])
+    assert lines["bp2"]["current_max_A"] > 100 * lines["bp"]["current_min_A"]
+    for cell in circuit.cells():
+        groups: dict[tuple, int] = {}
+        for d in cell.devices():
+            groups[(d.d, d.g)] = groups.get((d.d, d.g), 0) + 1
+        assert max(groups.values()) <= MAX_UNITS_PER_RATIO

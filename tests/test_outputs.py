@@ -237,3 +237,46 @@ def test_conditions_are_checked_before_any_work(tmp_path, args, problem):
     assert len(result.stderr.splitlines()) == 1 and problem in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["N", "S"]
+
+
+def _fill(args) -> None:
+    from pdk.cache import write_atomically
+
+    path, text = args
+    for _ in range(20):
+        write_atomically(path, text)
+
+
+def test_racing_cache_writers_leave_one_whole_file(tmp_path):
+    """Several processes filling the same cache entry (two compiles fetching the DRC deck,
+    two trainings rendering the corpus) never see a torn or half-written file."""
+    import multiprocessing
+
+    path = tmp_path / "cache" / "entry.txt"
+    texts = [str(i) * 50_000 for i in range(4)]
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        pool.map(_fill, [(path, t) for t in texts])
+    assert path.read_text() in texts
+    assert [p.name for p in path.parent.iterdir()] == ["entry.txt"]
+
+
+@pytest.mark.klayout
+@pytest.mark.ngspice
+def test_report_adds_its_files_to_a_build_and_keeps_the_users(tmp_path):
+    build = tmp_path / "build"
+    assert run_bmru("compile", NETWORK, "--no-check", "-o", build).returncode == 0
+    (build / "notes.txt").write_text("mine")
+    first = run_bmru("report", build)
+    assert first.returncode == 0, first.stderr
+    assert (build / "report.html").is_file() and (build / "notes.txt").read_text() == "mine"
+    marker = json.loads((build / MARKER).read_text())["commands"]
+    assert "report.html" in marker["report"]["files"] and "flipflop.gds" in marker["compile"]["files"]
+    assert run_bmru("report", build).returncode == 0  # its own files: replaced
+    again = run_bmru("compile", NETWORK, "--no-check", "-o", build)  # compile keeps the report
+    assert again.returncode == 0 and (build / "report.html").is_file() and (build / "notes.txt").exists()
+    other = tmp_path / "other"
+    assert run_bmru("compile", NETWORK, "--no-check", "-o", other).returncode == 0
+    (other / "report.md").write_text("the user's own report")
+    refused = run_bmru("report", other)
+    assert refused.returncode == 2 and "report.md" in refused.stderr and "--force" in refused.stderr
+    assert (other / "report.md").read_text() == "the user's own report"

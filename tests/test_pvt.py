@@ -98,7 +98,7 @@ def test_a_run_ngspice_could_not_finish_fails_and_the_study_goes_on(tmp_path):
     images = pvt.figures(result, tmp_path)
     assert set(images) == set(pvt.FIGURES)
     md = pvt.markdown(result, images)
-    assert "| ss_27C_1.8V | ss | 27 °C | 1.8 V |  | n/a | n/a | n/a | — | — | NO (ngspice failed) |" in md
+    assert "| ss_27C_1.8V | ss | 27 °C | 1.8 V |  | n/a | n/a | n/a | n/a | — | — | NO (ngspice failed) |" in md
 
 
 @pytest.mark.ngspice

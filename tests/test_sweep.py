@@ -52,7 +52,7 @@ def test_quick_sweep_writes_power_json(tmp_path):
         # the probes cover every block that draws from vdd: the split is the whole supply
         for rec, ff, total in zip(*(row["per_vector"][k] for k in ("recurrent_W", "feedforward_W", "total_W"))):
             assert rec + ff == pytest.approx(total, rel=1e-4)
-        # the mirror array draws what exact copies would: conversion lines + positive weights + biases
+        # the mirror array draws what exact copies would: conversion lines + every weight + biases
         assert row["dense_W"] == pytest.approx(row["dense_ideal_W"], rel=0.02)
     assert np.isfinite(data["recurrent_exponent"]) and np.isfinite(data["feedforward_exponent"])
     assert 0 <= data["recurrent_r2"] <= 1 and 0 <= data["feedforward_r2"] <= 1

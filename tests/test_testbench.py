@@ -87,3 +87,14 @@ layers:
     circuit = np.array([[0.1], [1.9], [0.7], [0.0]])  # third step reads low (< α/2)
     summary = testbench.agreement(net, software, circuit)
     assert summary["state_agreement"] == 0.75 and summary["state_disagreements"] == 1
+
+
+def test_output_error_is_a_fraction_of_each_outputs_range():
+    # y0 crosses zero (range 4), y1 never moves (measured against the largest range)
+    software = np.array([[-2.0, 1.0], [2.0, 1.0], [0.0, 1.0]])
+    circuit = np.array([[-1.0, 1.0], [2.0, 1.2], [0.0, 1.0]])
+    error = testbench.range_error(software, circuit)
+    assert error["range_error"] == pytest.approx([0.25, 0.05])
+    assert error["range_error_max"] == pytest.approx(0.25)
+    assert error["range_error_mean"] == pytest.approx((0.25 + 0.05) / 6)
+    assert testbench.range_error(np.ones((2, 1)), np.array([[1.5], [1.0]]))["range_error_max"] == 0.5

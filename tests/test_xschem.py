@@ -1,0 +1,142 @@
+"""xschem views read back: every subckt's `.sch` holds the netlist's devices (model, W/L,
+nets of each terminal) and ports, every `.sym` the subckt's pins in port order, the top
+`.sch` the netlist's instances and nets; and, when Debian's xschem runs here (under
+xvfb-run), its own SPICE netlister gives the same devices from the files."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from flows.circuit import build_circuit
+from flows.compile import _schematics
+from flows.network import load_network
+from pdk.devices import MODELS, XSCHEM_PINS, polarity
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+#: Pin boxes of the open PDK's symbols (xschem_sky130 sky130_fd_pr/nfet_01v8.sym and
+#: pfet_01v8.sym, `B 5 x0 y0 x1 y1 {name=…}` lines): centre of each box.
+OPEN_PDK_PINS = {"n": {"d": (20, -30), "g": (-20, 0), "s": (20, 30), "b": (20, 0)},
+                 "p": {"d": (20, 30), "g": (-20, 0), "s": (20, -30), "b": (20, 0)}}
+COMPONENT = re.compile(r"^C \{([^}]*)\} (\S+) (\S+) (\S+) (\S+) \{([^}]*)\}", re.M)
+
+
+@pytest.fixture(scope="module", params=[("flipflop", None), ("kws_d4", 8)], ids=["flipflop", "kws_d4"])
+def views(request, tmp_path_factory):
+    name, units = request.param
+    circuit = build_circuit(load_network(EXAMPLES / f"{name}.yaml"), diode_units=units)
+    directory = tmp_path_factory.mktemp(name) / "schematics"
+    _schematics(circuit, directory)
+    return circuit, directory / "xschem"
+
+
+def components(text: str) -> list[tuple[str, float, float, dict]]:
+    out = []
+    for symbol, x, y, rot, flip, attrs in COMPONENT.findall(text):
+        assert (rot, flip) == ("0", "0")
+        out.append((symbol, float(x), float(y), dict(a.split("=", 1) for a in attrs.split())))
+    return out
+
+
+def labels(comps) -> dict[tuple[float, float], str]:
+    return {(x, y): a["lab"] for s, x, y, a in comps if s == "devices/lab_pin.sym"}
+
+
+def ports(comps) -> list[str]:
+    return [a["lab"] for s, _, _, a in comps if s in ("devices/ipin.sym", "devices/opin.sym", "devices/iopin.sym")]
+
+
+def sym_pins(text: str) -> list[tuple[str, float, float]]:
+    return [(name, (float(x0) + float(x1)) / 2, (float(y0) + float(y1)) / 2)
+            for x0, y0, x1, y1, name in re.findall(r"^B 5 (\S+) (\S+) (\S+) (\S+) \{name=(\S+) ", text, re.M)]
+
+
+def test_pin_table_matches_the_open_pdk_symbols():
+    assert XSCHEM_PINS == OPEN_PDK_PINS
+
+
+def test_every_cell_parses_back_to_its_devices_and_nets(views):
+    circuit, directory = views
+    for cell in circuit.cells():
+        comps = components((directory / f"{cell.name}.sch").read_text())
+        at = labels(comps)
+        found = []
+        for symbol, x, y, a in comps:
+            if symbol.startswith("sky130_fd_pr/"):
+                model = symbol.removeprefix("sky130_fd_pr/").removesuffix(".sym")
+                assert a["model"] == model and model in MODELS
+                nets = {t: at[(x + dx, y + dy)] for t, (dx, dy) in OPEN_PDK_PINS[polarity(model)].items()}
+                found.append((a["name"], model, nets["d"], nets["g"], nets["s"], nets["b"], float(a["W"]),
+                              float(a["L"])))
+        want = [(d.name, d.device, d.d, d.g, d.s, d.b, d.w, d.l) for d in cell.devices()]
+        assert Counter(found) == Counter(want), cell.name
+        assert ports(comps) == list(circuit.ports_of(cell))
+        pins = sym_pins((directory / f"{cell.name}.sym").read_text())
+        assert [p for p, _, _ in pins] == list(circuit.ports_of(cell))
+
+
+def test_top_level_parses_back_to_its_instances(views):
+    circuit, directory = views
+    name = circuit.network.name
+    comps = components((directory / f"{name}.sch").read_text())
+    at = labels(comps)
+    assert ports(comps) == list(circuit.ports)
+    found = {}
+    for symbol, x, y, a in comps:
+        if symbol.endswith(".sym") and not symbol.startswith("devices/"):
+            pins = sym_pins((directory / symbol).read_text())
+            found[a["name"]] = (symbol.removesuffix(".sym"), [at[(x + px, y + py)] for _, px, py in pins])
+    want = {f"x{b.name}": (b.cell.name, [b.nets[p] for p in circuit.ports_of(b.cell)]) for b in circuit.blocks}
+    assert found == want
+
+
+def _stand_in_symbols(directory: Path) -> None:
+    """Minimal sky130_fd_pr fet symbols with the open PDK's pins and SPICE format (the PDK's
+    xschem library is not installed here)."""
+    lib = directory / "sky130_fd_pr"
+    lib.mkdir(parents=True)
+    for model in MODELS:
+        pins = OPEN_PDK_PINS[polarity(model)]
+        boxes = "".join(f"B 5 {x - 2.5:g} {y - 2.5:g} {x + 2.5:g} {y + 2.5:g} {{name={t.upper()} dir=inout}}\n"
+                        for t, (x, y) in pins.items())
+        (lib / f"{model}.sym").write_text(
+            "v {xschem version=2.8.1 file_version=1.1}\n"
+            f'G {{type={polarity(model)}mos\nformat="X@name @pinlist sky130_fd_pr__@model L=@L W=@W"\n'
+            f'template="name=M1 W=1 L=0.15 nf=1 mult=1 model={model} spiceprefix=X"\n}}\n'
+            "V {}\nS {}\nE {}\nL 4 7.5 -22.5 7.5 22.5 {}\n" + boxes)
+
+
+@pytest.mark.skipif(shutil.which("xschem") is None or shutil.which("xvfb-run") is None,
+                    reason="xschem or xvfb-run not installed")
+def test_xschem_netlists_the_same_circuit(views, tmp_path):
+    """Debian's xschem 2.8.1 segfaults in batch mode (-x) but netlists under xvfb-run: the
+    top level, and through the symbols every cell, comes back as the project's netlist."""
+    circuit, directory = views
+    lib = tmp_path / "lib"
+    _stand_in_symbols(lib)
+    rc = tmp_path / "xschemrc"
+    rc.write_text(f'set XSCHEM_LIBRARY_PATH "{lib}:{directory}:/usr/share/xschem/xschem_library"\n'
+                  f'set netlist_dir "{tmp_path}"\n')
+    name = circuit.network.name
+    result = subprocess.run(["xvfb-run", "-a", "xschem", "--rcfile", str(rc), "-r", "-n", "-s", "-q",
+                             str(directory / f"{name}.sch")], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, HOME=str(tmp_path)), stdin=subprocess.DEVNULL)
+    netlist = tmp_path / f"{name}.spice"
+    assert netlist.is_file(), (result.returncode, result.stdout[-2000:], result.stderr[-2000:])
+    text = netlist.read_text().replace("\n+", " ")
+    subckts = dict(re.findall(r"^\.subckt (\S+) ([^\n]*)\n(?:.*?)^\.ends", text, re.M | re.S))
+    bodies = dict(re.findall(r"^\.subckt (\S+) [^\n]*\n(.*?)^\.ends", text, re.M | re.S))
+    for cell in circuit.cells():
+        assert subckts[cell.name].split() == list(circuit.ports_of(cell))
+        found = Counter(tuple(l.split()[:6]) for l in bodies[cell.name].splitlines() if l.startswith("X"))
+        assert found == Counter((f"X{d.name}", d.d, d.g, d.s, d.b, MODELS[d.device]) for d in cell.devices())
+    top = text[:re.search(r"^\.subckt", text, re.M).start()]
+    found = sorted(l.split() for l in top.splitlines() if l.lower().startswith("x"))
+    want = sorted([f"x{b.name}", *[b.nets[p] for p in circuit.ports_of(b.cell)], b.cell.name] for b in circuit.blocks)
+    assert found == want
