@@ -423,13 +423,18 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
     devices = list(devices)
     outputs = tuple(output_ports(ports, devices) if outputs is None else outputs)
     inputs = [p for p in ports if p not in SUPPLIES and p not in outputs]
+    # negative-sum nodes (a diode-connected NMOS inside the block whose copy sinks from an
+    # output) are columns too, drawn right of the output they subtract from
+    negs = {d.d for d in devices if d.d == d.g and d.d not in ports and d.device.startswith("n")}
+    sinks = {d.g: d.d for d in devices if d.g in negs and d.d in outputs}
+    columns = tuple(c for out in outputs for c in (out, *sorted(n for n in negs if sinks.get(n) == out)))
     weights: dict[tuple[str, str], list[tuple[Device, int]]] = {}
     loads: dict[str, list[tuple[Device, int]]] = {}
     rest = []
     for d, k in parallel_groups(devices):
-        if d.d in outputs and d.g != d.d:
+        if d.d in columns and d.g != d.d:
             weights.setdefault((d.g, d.d), []).append((d, k))
-        elif d.d in outputs:
+        elif d.d in columns:
             loads.setdefault(d.d, []).append((d, k))
         else:
             rest.append((d, k))
@@ -452,10 +457,11 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
              else [r for r in rows if band_key(r) == k] for k in keys]
     per = max((len(v) for v in weights.values()), default=1)
     # very large arrays: the first and last input rows and outputs, the rest as one ×N note each
-    signal = [i for i, lines in enumerate(bands) if lines[0] not in BIAS_LINES]
+    signal = [i for i, lines in enumerate(bands) if lines[0] not in BIAS_LINES and lines[0] not in negs]
     dropped = signal[MAX_ROWS - 1:-1] if len(signal) > MAX_ROWS else []
-    shown_out = list(outputs[:MAX_COLUMNS - 1]) + list(outputs[-1:]) if len(outputs) > MAX_COLUMNS else list(outputs)
-    hidden_out = [o for o in outputs if o not in shown_out]
+    shown = list(outputs[:MAX_COLUMNS - 1]) + list(outputs[-1:]) if len(outputs) > MAX_COLUMNS else list(outputs)
+    shown_out = [c for c in columns if c in shown or sinks.get(c) in shown]
+    hidden_out = [o for o in outputs if o not in shown]
     hidden_lines = [r for i in dropped for r in bands[i]]
     sheet = _Sheet()
     x_ports = 20 + max((_width(p) + 14 for p in inputs), default=0)
@@ -475,7 +481,8 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
     y_bus_top = 60
     y = y_bus_top + (24 if buses else 0)
     if hidden_out:  # a strip above the rows for the note of the outputs not drawn
-        _summary_columns(sheet, x_col[shown_out[-2]] - 40, y + 6, hidden_out, weights, loads, hidden_lines)
+        _summary_columns(sheet, x_col[shown_out[-2]] - 40, y + 6, hidden_out, weights, loads, hidden_lines,
+                         [c for c in columns if sinks.get(c) in hidden_out])
         y += 56
     col_top: dict[str, float] = {}
     row_xs: dict[str, list[float]] = {r: [] for r in rows}
@@ -557,6 +564,12 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
     # summing nodes down to the output bus, out to the right edge
     x_end = max(x_col.values(), default=x_array) + 30
     for i, out in enumerate(shown_out):
+        if out not in outputs:  # a negative-sum node: its column ends at its diode
+            if out in col_top:
+                bottom = y - 36 - 16 - 31 if loads.get(out) else col_top[out]
+                sheet.wire([(x_col[out], col_top[out]), (x_col[out], bottom)], out, colour=NET_COLOUR)
+                sheet.text(x_col[out] + 4, col_top[out] - 3, out, size=9, net=out, colour=NET_COLOUR)
+            continue
         yo = y + 10 + 16 * i
         sheet.wire([(x_col[out], col_top.get(out, yo)), (x_col[out], yo), (x_end, yo)], out, colour=NET_COLOUR)
         if x_end - x_col[out] > 60:
@@ -601,11 +614,12 @@ def _summary_rows(sheet: _Sheet, x: float, y: float, bands: list[list[str]], sta
 
 
 def _summary_columns(sheet: _Sheet, x: float, y: float, outputs: list[str], weights: dict, loads: dict,
-                     hidden_lines: list[str]) -> None:
-    """One note in place of the output columns not drawn (devices on hidden rows are
-    counted in the rows' note)."""
-    units = sum(k for (g, o), v in weights.items() if o in outputs and g not in hidden_lines for _, k in v)
-    units += sum(k for o in outputs for _, k in loads.get(o, []))
+                     hidden_lines: list[str], negatives: list[str] = ()) -> None:
+    """One note in place of the output columns not drawn, with their negative-sum columns
+    (devices on hidden rows are counted in the rows' note)."""
+    columns = set(outputs) | set(negatives)
+    units = sum(k for (g, o), v in weights.items() if o in columns and g not in hidden_lines for _, k in v)
+    units += sum(k for o in columns for _, k in loads.get(o, []))
     text = f"… ×{len(outputs)} outputs not drawn ({outputs[0]} … {outputs[-1]}), each like its neighbours: {units} unit devices"
     _note(sheet, x, y + 10, text, outputs, units, width=420)
 
