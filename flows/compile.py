@@ -95,13 +95,13 @@ def example_inputs(network: Network, steps: int = 8) -> np.ndarray:
     return np.array([[levels[(t + j) % len(levels)] for j in range(network.input_size)] for t in range(steps)])
 
 
-def _testbenches(circuit: Circuit, directory: Path) -> list[str]:
+def _testbenches(circuit: Circuit, directory: Path, step: float) -> list[str]:
     """Decks runnable from DIR/testbench/ with `ngspice -b`: they include ../NAME.spice."""
     directory.mkdir()
     net = circuit.network
     macro = Path("..") / f"{net.name}.spice"
     inputs = example_inputs(net)
-    plan = testbench.TransientPlan(step=macro_timing(circuit)["step_s"])
+    plan = testbench.TransientPlan(step=step)
     deck = testbench.build(macro, net, inputs, plan, Conditions())
     (directory / "tran_example.spice").write_text(deck)
     np.savetxt(directory / "tran_example_inputs.csv", inputs, delimiter=",", fmt="%.9g",
@@ -125,6 +125,7 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
 
     network = load_network(path)
     circuit = build_circuit(network, options.mapping, options.diode_units)
+    timing = macro_timing(circuit)
     done("map")
     name = network.name
     spice = out / f"{name}.spice"
@@ -132,8 +133,9 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     done("netlist")
     # the idle macro's supply power for the Liberty view: an ngspice job, so a thread waits
     # for it while this process draws (pdk.processes stops it on an interrupt)
-    with ThreadPoolExecutor(max_workers=1) as power_lane, _Background(_views, circuit, out) as views:
-        power = power_lane.submit(static_power, network, options.diode_units)
+    with ThreadPoolExecutor(max_workers=1) as power_lane, \
+            _Background(_views, circuit, out, timing["step_s"]) as views:
+        power = power_lane.submit(static_power, circuit, timing["step_s"])
         macro = draw_macro(circuit)
         gds = out / f"{name}.gds"
         macro.save(gds)
@@ -174,7 +176,7 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
         "area": {"macro_um2": round(macro.area_um2, 3),
                  "cells_um2": {k: round(v, 3) for k, v in sorted(macro.areas.items())}},
         "checks": checks,
-        "timing": macro_timing(circuit),
+        "timing": timing,
     }
     done("manifest")
     manifest["timings_s"] = timings  # written last so it covers every step
@@ -256,8 +258,8 @@ def _integration_views(out: Path, name: str, ports: list[str], area_um2: float, 
     return files
 
 
-def _views(circuit: Circuit, out: Path) -> tuple[list[str], list[str]]:
-    return _schematics(circuit, out / "schematics"), _testbenches(circuit, out / "testbench")
+def _views(circuit: Circuit, out: Path, step: float) -> tuple[list[str], list[str]]:
+    return _schematics(circuit, out / "schematics"), _testbenches(circuit, out / "testbench", step)
 
 
 def _own_drc(gds: Path, part: str):

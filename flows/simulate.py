@@ -70,7 +70,13 @@ class Bench:
     def of(cls, network: Network, inputs: np.ndarray, step: float | None = None,
            diode_units: int | None = None, flat: bool = True) -> "Bench":
         """The bench of a network and sequence already in memory (validated)."""
-        circuit = build_circuit(network, diode_units=diode_units)
+        return cls.around(build_circuit(network, diode_units=diode_units), inputs, step, flat)
+
+    @classmethod
+    def around(cls, circuit: Circuit, inputs: np.ndarray, step: float | None = None,
+               flat: bool = True) -> "Bench":
+        """The bench of a circuit already built (compile has one)."""
+        network = circuit.network
         plan = testbench.TransientPlan(step=step or macro_timing(circuit)["step_s"])
         return cls(network, inputs, circuit, plan, run_network(network, inputs),
                    run_network(circuit.mapping.mapped, inputs), flat=flat)

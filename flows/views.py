@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from flows.network import Network
+from flows.circuit import Circuit
 from layouts.abstract import pin_role
 from pdk.models import Conditions
 
 
-def static_power(network: Network, diode_units: int | None, conditions: Conditions = Conditions()) -> dict:
+def static_power(circuit: Circuit, step: float, conditions: Conditions = Conditions()) -> dict:
     """Supply power of the idle macro — every input at 0, `iref` at one unit, outputs held
     per the contract, every BMRU cell in its reset state — averaged over one settling step
-    of the transient testbench `bmru simulate` runs."""
+    (`step`, the macro's timing.step_s) of the transient testbench `bmru simulate` runs."""
     from flows.simulate import Bench
     from pdk.ngspice import simulate
 
-    bench = Bench.of(network, np.zeros((1, network.input_size)), diode_units=diode_units)
+    network = circuit.network
+    bench = Bench.around(circuit, np.zeros((1, network.input_size)), step)
     plot = simulate(bench.deck(conditions), f"{network.name}_static")[0]
     power = bench.score(plot, conditions)["power"]
     return {"total_W": power["total_W"], "by_block": power["by_block"], "conditions": conditions.label(),
