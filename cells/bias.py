@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cells.netlist import Device, first_crossing, mismatch_conditions, pvt_conditions, subckt, units
-from pdk.datasheet import Datasheet, ErrorRecorder, Spec, worst
+from cells.netlist import Device, mismatch_conditions, pvt_conditions, subckt, units
+from pdk.datasheet import Datasheet, ErrorRecorder, Spec, save_figure, worst
 from pdk.models import Conditions
 from pdk.limits import MAX_UNITS_PER_RATIO
 from pdk.ngspice import Job, simulate_many
@@ -207,8 +207,4 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
     ax.set(xlabel="iref (nA)", ylabel="ratio error (%)", title="bias tree outputs, tt 27 °C 1.8 V")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = directory / "bias.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return [save_figure(fig, directory / "bias.png")]

@@ -32,7 +32,7 @@ import numpy as np
 
 from cells.bias import BiasTree, split_units
 from cells.netlist import Device, first_crossing, mismatch_conditions, pvt_conditions, subckt, units
-from pdk.datasheet import Datasheet, Spec
+from pdk.datasheet import Datasheet, Spec, save_figure
 from pdk.models import Conditions
 from pdk.ngspice import Job, simulate_many
 from pdk.unit import INVERTER, NMOS, NSWITCH, PMOS, PSWITCH
@@ -348,10 +348,7 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
     for ax in axes:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=6)
-    fig.tight_layout()
-    paths.append(directory / "bmru_pvt.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, directory / "bmru_pvt.png"))
     mm = sheet.curves.get("mismatch", {})
     if mm and mm.get("switch_up_error"):
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -359,8 +356,5 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
             ax.hist(vals, bins=15, alpha=0.5, label=f"{name} σ={np.std(vals, ddof=1):.2f} %")
         ax.set(xlabel="error (%)", ylabel="samples", title="BMRU mismatch (tt 27 °C 1.8 V)")
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        paths.append(directory / "bmru_mismatch.png")
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
+        paths.append(save_figure(fig, directory / "bmru_mismatch.png"))
     return paths

@@ -32,7 +32,7 @@ import numpy as np
 
 from cells.bias import BiasTree, split_units
 from cells.netlist import Device, merged_subckt, mismatch_conditions, pvt_conditions, subckt, units
-from pdk.datasheet import Datasheet, ErrorRecorder, Spec, is_nominal
+from pdk.datasheet import Datasheet, ErrorRecorder, Spec, is_nominal, save_figure
 from pdk.devices import MODELS
 from pdk.models import VDD_NOMINAL, Conditions
 from pdk.ngspice import Job, simulate_many
@@ -338,11 +338,7 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
     for ax in axes:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = directory / "dense.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    paths = [path]
+    paths = [save_figure(fig, directory / "dense.png")]
     if "step" in sheet.curves:
         step = sheet.curves["step"]
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -352,8 +348,5 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
                title=f"dense step response, M = {STEP_M}, tt 27 °C 1.8 V")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        paths.append(directory / "dense_step.png")
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
+        paths.append(save_figure(fig, directory / "dense_step.png"))
     return paths

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cells.netlist import Device, mismatch_conditions, pvt_conditions, subckt, units
-from pdk.datasheet import Datasheet, ErrorRecorder, Spec, is_nominal, worst
+from pdk.datasheet import Datasheet, ErrorRecorder, Spec, is_nominal, save_figure, worst
 from pdk.devices import MODELS
 from pdk.models import Conditions
 from pdk.ngspice import Job, simulate_many
@@ -172,8 +172,4 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
     for ax in axes:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=6)
-    fig.tight_layout()
-    path = directory / "mirror.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return [save_figure(fig, directory / "mirror.png")]

@@ -14,7 +14,7 @@ def _fail(option: str, problem: str) -> None:
 
 def within(option: str, value: float, low: float, high: float, unit: str, why: str = "") -> float:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
-        _fail(option, f"{value:g} {unit} is outside {low:g} … {high:g} {unit}{why}".replace("  ", " "))
+        _fail(option, f"{value:g} {unit} is outside {low:g} … {high:g} {unit}{why}")
     return value
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdk.datasheet import Datasheet, Spec
+from pdk.datasheet import Datasheet, Spec, save_figure
 from pdk.devices import MODELS, instance, polarity
 from pdk.models import VDD_NOMINAL, Conditions
 from pdk.ngspice import Job, simulate_many
@@ -129,10 +129,7 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
         ax.set_ylim(1e-14, 1e-3)
     axes[0].set_ylabel("|Id| (A)")
     axes[-1].legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(directory / "devices_idvg.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, directory / "devices_idvg.png"))
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for p, marker in (("n", "o"), ("p", "s")):
@@ -144,8 +141,5 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
     ax.set_ylabel("worst |error| over 0.1–3 nA (%)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(directory / "devices_mirror.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, directory / "devices_mirror.png"))
     return paths

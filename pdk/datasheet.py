@@ -153,3 +153,14 @@ def write_json(sheets: list[Datasheet], violations: list[Violation], path: Path)
         "passed": not violations,
     }
     Path(path).write_text(json.dumps(payload, indent=1, sort_keys=True))
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Every characterization plot's one format: tight layout, a 110 dpi PNG, the figure
+    closed (matplotlib keeps open figures alive)."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
