@@ -25,6 +25,7 @@ import yaml
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
+from flows.bmru import BuildOptions  # noqa: E402
 from flows.compile import CompileOptions, compile_network  # noqa: E402
 from flows.bmru.mapping import MappingConfig  # noqa: E402
 from flows.bmru.simulate import SimulationRun, run  # noqa: E402
@@ -48,8 +49,8 @@ def measure(d: int, rows: int, work: Path) -> dict[str, float]:
     inputs = work / f"{network.name}_inputs.csv"
     np.savetxt(inputs, sweep_inputs(d, rows), delimiter=",", fmt="%.6g",
                header=",".join(f"x{j}" for j in range(d)), comments="")
-    options = CompileOptions(check=True, diode_units=DIODE_UNITS,
-                             mapping=MappingConfig(bias_diode_units={0: BIAS_UNITS}))
+    options = CompileOptions(check=True, build=BuildOptions(
+        diode_units=DIODE_UNITS, mapping=MappingConfig(bias_diode_units={0: BIAS_UNITS})))
     (work / "compiled").mkdir()
     manifest = compile_network(path, work / "compiled", options)
     t = manifest["timings_s"]
@@ -89,7 +90,7 @@ def main() -> None:
     print("\n(xN: time against the previous d; per doubling of d, x2 is linear, x4 quadratic)")
     if not args.no_example:
         with tempfile.TemporaryDirectory(prefix="bench-kws-") as tmp:
-            manifest = compile_network(EXAMPLE, Path(tmp), CompileOptions(check=True, diode_units=8))
+            manifest = compile_network(EXAMPLE, Path(tmp), CompileOptions(check=True, build=BuildOptions(diode_units=8)))
         t = stages(manifest["timings_s"])
         print(f"\nkws_d4 (d = 4 example, M = 8, {manifest['devices']['total']} devices): compile "
               f"{t['compile']:.2f} s = netlist+mapping {t['netlist+mapping']:.2f} + layout {t['layout']:.2f} "

@@ -12,21 +12,18 @@ import sys
 
 from flows.errors import CheckFailed, InputError
 
-#: Modules with a `register(subparsers)` function, in the order `bmru --help` lists them.
+#: Modules with a `register(subparsers)` function, in the order `bmru --help` lists them;
+#: each family's own verbs follow (`flows.families`).
 COMMAND_MODULES = (
     "flows.cmd_pdk",
     "flows.cmd_compile",
     "flows.cmd_report",
     "flows.cmd_characterize",
     "flows.cmd_model",
-    "flows.bmru.cmd_features",
     "flows.cmd_train",
     "flows.cmd_drc",
     "flows.cmd_lvs",
     "flows.cmd_view",
-    "flows.bmru.cmd_sweep",
-    "flows.bmru.cmd_noise",
-    "flows.cmd_pvt",
 )
 
 
@@ -48,9 +45,13 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bmru",
-        description="Compile trained FQ-BMRU recurrent networks into SKY130 current-mode circuits.")
+        description="Compile trained networks (FQ-BMRU recurrent networks, resistor–diode "
+                    "equilibrium networks) into SKY130 circuits.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    from flows.families import all_families
+
+    family_commands = [m for family in all_families() for m in family.commands]
+    for name in COMMAND_MODULES + tuple(family_commands):
         importlib.import_module(name).register(sub)
     return parser
 

@@ -12,11 +12,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Validate and map the network, write DIR/NAME.spice, DIR/NAME.gds, "
                                    "DIR/schematics/*.svg, DIR/testbench/*.spice and DIR/manifest.json; "
                                    "DRC and LVS must be clean unless --no-check.")
-    p.add_argument("network", type=Path, help="network file (schema bmru-network/1)")
+    p.add_argument("network", type=Path, help="network file (any registered schema)")
     add_output_arguments(p)
     p.add_argument("--no-check", action="store_true", help="skip DRC and LVS")
     p.add_argument("--deck", action="store_true", help="also run the external SKY130 DRC runset (slow)")
-    _diode_units(p)
+    _family_options(p, "compile")
     p.set_defaults(handler=_compile)
 
     s = sub.add_parser("simulate", help="transient ngspice of the macro against the reference model",
@@ -37,15 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=None, help="turn on mismatch with this seed")
     s.add_argument("--post-layout", action="store_true",
                    help="draw the layout and add every net's extracted wiring capacitance to the testbench")
-    _diode_units(s)
+    _family_options(s, "simulate")
     s.set_defaults(handler=_simulate)
 
 
-def _diode_units(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--diode-units", type=int, default=None, metavar="M",
-                        help="unit devices of every signal diode: weights become k/M (default: the "
-                             "mapping's error budget decides; fewer units settle faster, more are "
-                             "more precise)")
+def _family_options(parser: argparse.ArgumentParser, command: str) -> None:
+    from flows.families import all_families
+
+    for family in all_families():
+        family.add_options(parser, command)
 
 
 def _progress(total: int):
@@ -61,41 +61,23 @@ def _progress(total: int):
     return step
 
 
-def rounding_warning(manifest: dict) -> None:
-    """One stderr line when the mapping rounded currents below the leakage floor."""
-    import sys
-
-    from flows.bmru.mapping import format_current
-    from pdk.limits import MIN_BIAS_CURRENT
-
-    rounded = manifest["mapping"].get("rounded", [])
-    if not rounded:
-        return
-    shown = ", ".join(f"{r['parameter']} {r['target']:g} → {r['realised']:g}" for r in rounded[:3])
-    more = f" and {len(rounded) - 3} more" if len(rounded) > 3 else ""
-    worst = max(abs(r["error"]) for r in rounded)
-    print(f"warning: {manifest['network']}: {len(rounded)} current(s) below the "
-          f"{format_current(MIN_BIAS_CURRENT)} leakage floor rounded ({shown}{more}; worst error "
-          f"{worst:.3g} units, within the error budget); see manifest.json mapping.rounded",
-          file=sys.stderr)
-
-
 def _compile(args: argparse.Namespace) -> int:
-    from flows import checks
     from flows.compile import STEPS, CompileOptions, compile_network
-    from flows.bmru.network import load_network
+    from flows.families import family_of, refuse_foreign_options
     from flows.outdir import OutputDir
 
-    checks.diode_units(args.diode_units)
+    family = family_of(args.network)
+    refuse_foreign_options(family, args)
+    build = family.build_options(args)
     output = OutputDir.check(args.output, "compile", force=args.force, inputs=[args.network])
-    load_network(args.network)  # bad input is refused before any work
-    options = CompileOptions(check=not args.no_check, deck=args.deck, diode_units=args.diode_units)
+    family.load_network(args.network)  # bad input is refused before any work
+    options = CompileOptions(check=not args.no_check, deck=args.deck, build=build)
     with output.write() as out:
         manifest = compile_network(args.network, out, options, progress=_progress(len(STEPS)))
-    rounding_warning(manifest)
+    family.compiled(manifest)
     checks_done = ", ".join(f"{k} {'clean' if v['clean'] else v['violations']}"
                             for k, v in manifest["checks"].items())
-    print(f"compiled {manifest['network']}: {manifest['devices']['total']} transistors, "
+    print(f"compiled {manifest['network']}: {manifest['devices']['total']} devices, "
           f"{manifest['area']['macro_um2']:.0f} µm², {checks_done or 'checks skipped'}, "
           f"{sum(manifest['timings_s'].values()):.1f} s → {args.output}")
     return 0
@@ -103,23 +85,19 @@ def _compile(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     from flows import checks
-    from flows.bmru.network import load_network
-    from flows.netfile import load_sequence
+    from flows.families import family_of, refuse_foreign_options
     from flows.outdir import OutputDir
-    from flows.bmru.simulate import SimulationRun, headline, run
-    from pdk.models import Conditions
 
-    checks.diode_units(args.diode_units)
+    family = family_of(args.network)
+    refuse_foreign_options(family, args)
+    family.build_options(args)
     checks.seconds("--step", args.step)
     checks.temperature("--temp", args.temp)
     checks.supply("--vdd", args.vdd)
     checks.seed("--seed", args.seed)
     output = OutputDir.check(args.output, "simulate", force=args.force, inputs=[args.network, args.inputs])
-    load_sequence(args.inputs, load_network(args.network).input_size)  # bad input before any work
-    conditions = Conditions(args.corner, temp=args.temp, vdd=args.vdd, mismatch=args.seed is not None,
-                            seed=args.seed)
+    family.load_inputs(args.inputs, family.load_network(args.network))  # bad input before any work
     with output.write() as out:
-        summary = run(SimulationRun(args.network, args.inputs, conditions, args.step, args.diode_units,
-                                    post_layout=args.post_layout), out)
-    print(f"simulated {headline(summary)} → {args.output}")
+        summary = family.simulate(args, out)
+    print(f"simulated {family.headline(summary)} → {args.output}")
     return 0

@@ -17,30 +17,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from flows import views
-from flows.bmru import testbench
-from flows.bmru.circuit import Circuit, build_circuit
 from flows.errors import CheckFailed
-from flows.bmru.mapping import MappingConfig
-from flows.bmru.network import Network, load_network
-from flows.bmru.timing import macro_timing
-from flows.views import static_power
+from flows.families import Circuit, family_of
 from pdk import processes
-from pdk.models import Conditions
 
 
 @dataclass(frozen=True)
 class CompileOptions:
     """check: run DRC (own engine) and LVS and fail on any violation; deck: also run the
-    external SKY130 runset (slow, needs the KLayout application); mapping: knobs of the
-    parameter mapping; diode_units: M of every signal diode (None: the mapping decides)."""
+    external SKY130 runset (slow, needs the KLayout application); build: the family's own
+    build options (for BMRU `flows.bmru.BuildOptions`; None: the family's defaults)."""
 
     check: bool = True
     deck: bool = False
-    mapping: MappingConfig = MappingConfig()
-    diode_units: int | None = None
+    build: object = None
 
 
 STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", "views", "manifest")
@@ -63,7 +55,6 @@ def draw_macro(circuit: Circuit):
 def _schematics(circuit: Circuit, directory: Path) -> list[str]:
     """One SVG per cell (dense blocks as crossbars, the others in signal-flow order), the
     top level as a block diagram, and the xschem views of all of them under xschem/."""
-    from cells.dense import DenseBlock
     from flows import xschem
     from flows.schematic import Instance, array, block, leaf, output_ports
 
@@ -72,7 +63,7 @@ def _schematics(circuit: Circuit, directory: Path) -> list[str]:
     for cell in circuit.cells():
         ports = circuit.ports_of(cell)
         outputs = output_ports(ports, cell.devices())
-        draw = array if isinstance(cell, DenseBlock) else leaf
+        draw = array if circuit.schematic_style(cell) == "array" else leaf
         (directory / f"{cell.name}.svg").write_text(draw(cell.name, ports, cell.devices(), outputs))
         (directory / "xschem" / f"{cell.name}.sch").write_text(xschem.leaf(ports, cell.devices(), outputs))
         (directory / "xschem" / f"{cell.name}.sym").write_text(xschem.symbol(ports, outputs))
@@ -89,27 +80,6 @@ def _schematics(circuit: Circuit, directory: Path) -> list[str]:
     return written
 
 
-def example_inputs(network: Network, steps: int = 8) -> np.ndarray:
-    """A deterministic input sequence for the shipped transient testbench: each input
-    stepping through 0, ½ and 1 unit out of phase with the others."""
-    levels = np.array([0.0, 0.5, 1.0, 0.5])
-    return np.array([[levels[(t + j) % len(levels)] for j in range(network.input_size)] for t in range(steps)])
-
-
-def _testbenches(circuit: Circuit, directory: Path, step: float) -> list[str]:
-    """Decks runnable from DIR/testbench/ with `ngspice -b`: they include ../NAME.spice."""
-    directory.mkdir()
-    net = circuit.network
-    macro = Path("..") / f"{net.name}.spice"
-    inputs = example_inputs(net)
-    plan = testbench.TransientPlan(step=step)
-    deck = testbench.build(macro, net, inputs, plan, Conditions())
-    (directory / "tran_example.spice").write_text(deck)
-    np.savetxt(directory / "tran_example_inputs.csv", inputs, delimiter=",", fmt="%.9g",
-               header=",".join(f"x{j}" for j in range(net.input_size)), comments="")
-    return ["tran_example.spice", "tran_example_inputs.csv"]
-
-
 def compile_network(path: Path, out: Path, options: CompileOptions = CompileOptions(),
                     progress=None) -> dict:
     """Compile `path` into the (temporary) directory `out`; returns the manifest."""
@@ -124,9 +94,10 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
         if progress is not None:
             progress(step)
 
-    network = load_network(path)
-    circuit = build_circuit(network, options.mapping, options.diode_units)
-    timing = macro_timing(circuit)
+    family = family_of(path)
+    network = family.load_network(path)
+    circuit = family.build_circuit(network, options.build)
+    timing = family.timing(circuit)
     done("map")
     name = network.name
     spice = out / f"{name}.spice"
@@ -135,8 +106,8 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     # the idle macro's supply power for the Liberty view: an ngspice job, so a thread waits
     # for it while this process draws (pdk.processes stops it on an interrupt)
     with ThreadPoolExecutor(max_workers=1) as power_lane, \
-            _Background(_views, circuit, out, timing["step_s"]) as views:
-        power = power_lane.submit(static_power, circuit, timing["step_s"])
+            _Background(_views, family, circuit, out, timing["step_s"]) as views:
+        power = power_lane.submit(family.static_power, circuit, timing["step_s"])
         macro = draw_macro(circuit)
         gds = out / f"{name}.gds"
         macro.save(gds)
@@ -158,19 +129,15 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     done("views")
     manifest = {
         "schema": "bmru-manifest/1",
+        "family": family.schema,
         "network": name,
         "source": str(path),
-        "unit_current": network.unit_current,
         "ports": list(circuit.ports),
         "files": {"netlist": spice.name, "gds": gds.name,
                   "schematics": [f"schematics/{s}" for s in schematics],
                   "testbenches": [f"testbench/{t}" for t in benches], **integration},
         "power": {"static": idle},
-        "mapping": {"summary": circuit.mapping.summary()["layers"], "table": circuit.mapping.table(),
-                    "weight_diode_units": circuit.notes["weight_diode_units"],
-                    "bias_diode_units": circuit.notes["bias_diode_units"],
-                    "bias_lines": circuit.notes["bias_lines"],
-                    "rounded": circuit.mapping.rounded()},
+        **family.manifest(circuit),
         "blocks": [{"instance": b.name, "cell": b.cell.name, "devices": len(b.cell.devices())}
                    for b in circuit.blocks],
         "devices": {"total": circuit.device_count()["total"]},
@@ -259,8 +226,9 @@ def _integration_views(out: Path, name: str, ports: list[str], area_um2: float, 
     return files
 
 
-def _views(circuit: Circuit, out: Path, step: float) -> tuple[list[str], list[str]]:
-    return _schematics(circuit, out / "schematics"), _testbenches(circuit, out / "testbench", step)
+def _views(family, circuit: Circuit, out: Path, step: float) -> tuple[list[str], list[str]]:
+    (out / "testbench").mkdir()
+    return _schematics(circuit, out / "schematics"), family.testbenches(circuit, out / "testbench", step)
 
 
 def _own_drc(gds: Path, part: str):

@@ -4,26 +4,8 @@ the drawn GDS (`layouts.abstract`). All follow the pin contract of ARCHITECTURE 
 """
 from __future__ import annotations
 
-import numpy as np
-
-from flows.bmru.circuit import Circuit
 from layouts.abstract import pin_role
 from pdk.models import Conditions
-
-
-def static_power(circuit: Circuit, step: float, conditions: Conditions = Conditions()) -> dict:
-    """Supply power of the idle macro — every input at 0, `iref` at one unit, outputs held
-    per the contract, every BMRU cell in its reset state — averaged over one settling step
-    (`step`, the macro's timing.step_s) of the transient testbench `bmru simulate` runs."""
-    from flows.bmru.simulate import Bench
-    from pdk.ngspice import simulate
-
-    network = circuit.network
-    bench = Bench.around(circuit, np.zeros((1, network.input_size)), step)
-    plot = simulate(bench.deck(conditions), f"{network.name}_static")[0]
-    power = bench.score(plot, conditions)["power"]
-    return {"total_W": power["total_W"], "by_block": power["by_block"], "conditions": conditions.label(),
-            "inputs": "all 0, iref 1 unit, BMRU cells reset", "step_s": bench.plan.step}
 
 
 def liberty(name: str, ports: list[str], area_um2: float, static_W: float | None,

@@ -1,0 +1,135 @@
+"""The FQ-BMRU family (Fyon et al. 2026): recurrent networks of dense ReLU layers and
+hysteretic BMRU cells, compiled to current-mode subthreshold circuits (weights as
+unit-transistor ratios, thresholds and levels as bias currents).
+
+`FAMILY` is what the shared pipeline calls (`flows.families.Family`); the modules beside it
+hold the schema (`network`), the reference model (`model`), the mapping (`mapping`), the
+circuit builder (`circuit`), the transient bench (`simulate`, `testbench`), the datasheet
+timing (`timing`), the trainer (`train`) and the studies (`noise`, `sweep`, `pvt`).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """diode_units: M of every signal diode, weights realised as k/M (None: the mapping's
+    error budget decides); mapping: the mapping's knobs (None: its defaults)."""
+
+    diode_units: int | None = None
+    mapping: object = field(default=None)
+
+
+def diode_units_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--diode-units", type=int, default=None, metavar="M",
+                        help="BMRU networks: unit devices of every signal diode, weights become k/M "
+                             "(default: the mapping's error budget decides; fewer units settle "
+                             "faster, more are more precise)")
+
+
+class BmruFamily:
+    schema = "bmru-network/1"
+    title = "FQ-BMRU recurrent network"
+    commands = ("flows.bmru.cmd_features", "flows.bmru.cmd_sweep", "flows.bmru.cmd_noise",
+                "flows.bmru.cmd_pvt")
+    options = ("diode_units",)
+
+    def load_network(self, path: Path):
+        from flows.bmru.network import load_network
+
+        return load_network(path)
+
+    def load_inputs(self, path: Path, network) -> np.ndarray:
+        from flows.netfile import load_sequence
+
+        return load_sequence(path, network.input_size)
+
+    def run_model(self, network, inputs: np.ndarray) -> np.ndarray:
+        from flows.bmru.model import run_network
+
+        return run_network(network, inputs).output
+
+    def output_size(self, network) -> int:
+        return network.output_size
+
+    def add_options(self, parser: argparse.ArgumentParser, command: str) -> None:
+        diode_units_argument(parser)
+
+    def build_options(self, args: argparse.Namespace) -> BuildOptions:
+        from flows import checks
+
+        checks.diode_units(args.diode_units)
+        return BuildOptions(diode_units=args.diode_units)
+
+    def build_circuit(self, network, options: BuildOptions | None = None):
+        from flows.bmru.circuit import build_circuit
+
+        options = options or BuildOptions()
+        return build_circuit(network, options.mapping, options.diode_units)
+
+    def timing(self, circuit) -> dict:
+        from flows.bmru.timing import macro_timing
+
+        return macro_timing(circuit)
+
+    def static_power(self, circuit, step: float) -> dict:
+        from flows.bmru.simulate import static_power
+
+        return static_power(circuit, step)
+
+    def testbenches(self, circuit, directory: Path, step: float) -> list[str]:
+        from flows.bmru.testbench import example_testbench
+
+        return example_testbench(circuit, directory, step)
+
+    def manifest(self, circuit) -> dict:
+        return {"unit_current": circuit.network.unit_current,
+                "mapping": {"summary": circuit.mapping.summary()["layers"], "table": circuit.mapping.table(),
+                            "weight_diode_units": circuit.notes["weight_diode_units"],
+                            "bias_diode_units": circuit.notes["bias_diode_units"],
+                            "bias_lines": circuit.notes["bias_lines"],
+                            "rounded": circuit.mapping.rounded()}}
+
+    def compiled(self, manifest: dict) -> None:
+        """One stderr line when the mapping rounded currents below the leakage floor."""
+        from flows.bmru.mapping import format_current
+        from pdk.limits import MIN_BIAS_CURRENT
+
+        rounded = manifest["mapping"].get("rounded", [])
+        if not rounded:
+            return
+        shown = ", ".join(f"{r['parameter']} {r['target']:g} → {r['realised']:g}" for r in rounded[:3])
+        more = f" and {len(rounded) - 3} more" if len(rounded) > 3 else ""
+        worst = max(abs(r["error"]) for r in rounded)
+        print(f"warning: {manifest['network']}: {len(rounded)} current(s) below the "
+              f"{format_current(MIN_BIAS_CURRENT)} leakage floor rounded ({shown}{more}; worst error "
+              f"{worst:.3g} units, within the error budget); see manifest.json mapping.rounded",
+              file=sys.stderr)
+
+    def simulate(self, args: argparse.Namespace, out: Path) -> dict:
+        from flows.bmru.simulate import SimulationRun, run
+        from pdk.models import Conditions
+
+        conditions = Conditions(args.corner, temp=args.temp, vdd=args.vdd, mismatch=args.seed is not None,
+                                seed=args.seed)
+        return run(SimulationRun(args.network, args.inputs, conditions, args.step, args.diode_units,
+                                 post_layout=args.post_layout), out)
+
+    def headline(self, summary: dict) -> str:
+        from flows.bmru.simulate import headline
+
+        return headline(summary)
+
+    def register_train(self, subparsers: argparse._SubParsersAction) -> None:
+        from flows.bmru.cmd_train import register
+
+        register(subparsers)
+
+
+FAMILY = BmruFamily()

@@ -66,6 +66,11 @@ class Circuit:
         touched = {net for d in cell.devices() for net in (d.d, d.g, d.s, d.b)}
         return tuple(p for p in cell.ports if p in touched)
 
+    @staticmethod
+    def schematic_style(cell) -> str:
+        """Dense blocks are drawn as crossbars, the other cells in signal-flow order."""
+        return "array" if isinstance(cell, DenseBlock) else "leaf"
+
     def cells(self) -> list[object]:
         """Distinct cells in first-use order."""
         seen: dict[str, object] = {}

@@ -175,6 +175,18 @@ class Bench:
         }
 
 
+def static_power(circuit: Circuit, step: float, conditions: Conditions = Conditions()) -> dict:
+    """Supply power of the idle macro — every input at 0, `iref` at one unit, outputs held
+    per the contract, every BMRU cell in its reset state — averaged over one settling step
+    (`step`, the macro's timing.step_s) of the transient testbench `bmru simulate` runs."""
+    network = circuit.network
+    bench = Bench.around(circuit, np.zeros((1, network.input_size)), step)
+    plot = simulate(bench.deck(conditions), f"{network.name}_static")[0]
+    power = bench.score(plot, conditions)["power"]
+    return {"total_W": power["total_W"], "by_block": power["by_block"], "conditions": conditions.label(),
+            "inputs": "all 0, iref 1 unit, BMRU cells reset", "step_s": bench.plan.step}
+
+
 def verdict(agreement: dict, states: dict, mapped_error: float) -> dict:
     """The judgement of one run against the network as given (§4), first in summary.json:
     BMRU states (goal PASS_AGREEMENT), the decision, and the output error as a fraction of

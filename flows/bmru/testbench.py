@@ -154,3 +154,22 @@ def agreement(network: Network, software: np.ndarray, circuit: np.ndarray) -> di
     summary["decision_circuit"] = int(np.argmax(circuit[-1]))
     summary["decision_agrees"] = summary["decision_software"] == summary["decision_circuit"]
     return summary
+
+
+def example_inputs(network: Network, steps: int = 8) -> np.ndarray:
+    """A deterministic input sequence for the shipped transient testbench: each input
+    stepping through 0, ½ and 1 unit out of phase with the others."""
+    levels = np.array([0.0, 0.5, 1.0, 0.5])
+    return np.array([[levels[(t + j) % len(levels)] for j in range(network.input_size)] for t in range(steps)])
+
+
+def example_testbench(circuit, directory: Path, step: float) -> list[str]:
+    """Decks runnable from DIR/testbench/ with `ngspice -b`: they include ../NAME.spice."""
+    net = circuit.network
+    macro = Path("..") / f"{net.name}.spice"
+    inputs = example_inputs(net)
+    deck = build(macro, net, inputs, TransientPlan(step=step), Conditions())
+    (directory / "tran_example.spice").write_text(deck)
+    np.savetxt(directory / "tran_example_inputs.csv", inputs, delimiter=",", fmt="%.9g",
+               header=",".join(f"x{j}" for j in range(net.input_size)), comments="")
+    return ["tran_example.spice", "tran_example_inputs.csv"]
