@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flows.agreement import range_error
 from flows.bmru.network import BmruLayer, Network
 from pdk import flat as flat_models
 from pdk.models import Conditions
@@ -114,19 +115,6 @@ def supply_power(plot: Plot) -> float:
     t = plot["time"]
     power = -plot["i(vdd)"] * plot["v(vdd)"]
     return float(np.trapezoid(power, t) / (t[-1] - t[0]))
-
-
-def range_error(software: np.ndarray, circuit: np.ndarray) -> dict:
-    """Output error as a fraction of each output's range (max − min of the software
-    trace); an output that never moves is measured against the largest range of any
-    output, or one software unit when none moves."""
-    software, circuit = np.asarray(software, float), np.asarray(circuit, float)
-    spans = np.ptp(software, axis=0)
-    largest = float(spans.max())
-    spans = np.where(spans > 1e-12, spans, largest if largest > 1e-12 else 1.0)
-    error = np.abs(circuit - software) / spans
-    return {"range_error_max": float(error.max()), "range_error_mean": float(error.mean()),
-            "range_error": [float(e) for e in error.max(axis=0)]}
 
 
 def agreement(network: Network, software: np.ndarray, circuit: np.ndarray) -> dict:
