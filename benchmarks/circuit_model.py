@@ -1,9 +1,9 @@
 """Circuit-aware software model against the ngspice transient: speed-up and agreement.
 
-The circuit-aware model (`flows.circuit_model`: mapped unit-device ratios plus the
-characterized per-condition corrections, run through `flows.model.run_network`) should
+The circuit-aware model (`flows.bmru.circuit_model`: mapped unit-device ratios plus the
+characterized per-condition corrections, run through `flows.bmru.model.run_network`) should
 predict the transistor-level macro. For each network and input sequence this script runs
-the transient exactly as `bmru simulate` builds it (`flows.simulate.Bench`: same M, step,
+the transient exactly as `bmru simulate` builds it (`flows.bmru.simulate.Bench`: same M, step,
 netlist, deck) and times it from network to sampled outputs, best of --repeat runs (a busy
 machine only slows ngspice down, so the best is the fair one). The model is timed per
 sequence as the median over 5 batches of repeated `run_network` calls (one sequence per
@@ -16,7 +16,7 @@ The plain ideal network is scored the same way for contrast. Output error: large
 |y_model − y_circuit| over the trace, in % of the trace's full scale.
 
 Cases: examples/flipflop.yaml with its 3 sequences; random input(3) → dense(3) → BMRU(3)
-networks (`flows.random_networks`, 24 steps, margin 0.06, as tests/test_random_agreement.py);
+networks (`flows.bmru.random_networks`, 24 steps, margin 0.06, as tests/test_random_agreement.py);
 optionally examples/kws_d4.yaml with --diode-units 8 on K shipped sequences (--kws K; the
 two of `make demo` first; ≈ 2.5 min of ngspice each).
 Usage: .venv/bin/python benchmarks/circuit_model.py [--random-seeds 0,1,2] [--kws K] [--repeat N]
@@ -35,11 +35,11 @@ import numpy as np
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
-from flows.circuit_model import circuit_model  # noqa: E402
-from flows.model import ModelTrace, run_network  # noqa: E402
-from flows.network import Network, load_network  # noqa: E402
-from flows.random_networks import random_bmru_case  # noqa: E402
-from flows.simulate import Bench  # noqa: E402
+from flows.bmru.circuit_model import circuit_model  # noqa: E402
+from flows.bmru.model import ModelTrace, run_network  # noqa: E402
+from flows.bmru.network import Network, load_network  # noqa: E402
+from flows.bmru.random_networks import random_bmru_case  # noqa: E402
+from flows.bmru.simulate import Bench  # noqa: E402
 from pdk.models import Conditions  # noqa: E402
 from pdk.ngspice import Plot, simulate  # noqa: E402
 
@@ -73,7 +73,7 @@ def cases(random_seeds: list[int], kws: int, work: Path) -> list[Case]:
 
 
 def circuit_run(case: Case) -> tuple[float, Bench, Plot]:
-    """The `bmru simulate` transient (flows.simulate.Bench), timed from the files to the
+    """The `bmru simulate` transient (flows.bmru.simulate.Bench), timed from the files to the
     sampled outputs."""
     start = time.perf_counter()
     bench = Bench.load(case.network, case.inputs, diode_units=case.diode_units)

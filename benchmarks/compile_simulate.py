@@ -1,8 +1,8 @@
 """How compile and simulate scale with the dimension d, measured in one run.
 
-For each d, the power-sweep network `input(d) → BMRU(d)` (flows/sweep.py: d × d weights
+For each d, the power-sweep network `input(d) → BMRU(d)` (flows/bmru/sweep.py: d × d weights
 k/8, fixed per-entry statistics) is compiled (`flows.compile.compile_network`, own DRC
-engine and LVS on) and simulated (`flows.simulate.run`, a short transient of `--rows`
+engine and LVS on) and simulated (`flows.bmru.simulate.run`, a short transient of `--rows`
 input rows). Prints the time of each stage per d and the ratio to the previous d: a ratio
 near 2 per doubling is linear in d, near 4 is quadratic (the d² weights).
 Stages: netlist+mapping (map, netlist), layout (schematics and testbenches are drawn
@@ -26,9 +26,9 @@ import yaml
 os.environ["OMP_NUM_THREADS"] = "1"
 
 from flows.compile import CompileOptions, compile_network  # noqa: E402
-from flows.mapping import MappingConfig  # noqa: E402
-from flows.simulate import SimulationRun, run  # noqa: E402
-from flows.sweep import BIAS_UNITS, DIODE_UNITS, sweep_inputs, sweep_network  # noqa: E402
+from flows.bmru.mapping import MappingConfig  # noqa: E402
+from flows.bmru.simulate import SimulationRun, run  # noqa: E402
+from flows.bmru.sweep import BIAS_UNITS, DIODE_UNITS, sweep_inputs, sweep_network  # noqa: E402
 
 STAGES = ("netlist+mapping", "layout", "checks+views", "compile", "simulate")
 CHECKS_AND_VIEWS = ("lvs", "schematics", "testbenches", "drc")

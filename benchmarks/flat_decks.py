@@ -13,7 +13,7 @@
    (every cell's `qb` at every step), largest output change.
 4. kws_d4 mismatch sample (seed 1) in the flat form against its nominal run (the subckt
    form with one instance per unit took > 25 CPU-minutes: only with --old-mismatch).
-5. operating points of the power-sweep network at d = 16/32/64 (`flows.sweep.deck`, one
+5. operating points of the power-sweep network at d = 16/32/64 (`flows.bmru.sweep.deck`, one
    input vector), subckt form up to --old-max-d (d = 64 needs > 8 GB in that form).
 
 Times: ngspice CPU (user + system of its process: steadier on a shared machine) and wall;
@@ -38,9 +38,9 @@ import numpy as np
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
-from flows import testbench  # noqa: E402
-from flows.simulate import Bench  # noqa: E402
-from flows.sweep import deck as sweep_deck, sweep_circuit, sweep_inputs, sweep_network  # noqa: E402
+from flows.bmru import testbench  # noqa: E402
+from flows.bmru.simulate import Bench  # noqa: E402
+from flows.bmru.sweep import deck as sweep_deck, sweep_circuit, sweep_inputs, sweep_network  # noqa: E402
 from pdk import flat, unit  # noqa: E402
 from pdk.devices import MODELS  # noqa: E402
 from pdk.models import CORNERS, TEMPERATURES, Conditions  # noqa: E402

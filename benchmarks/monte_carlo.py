@@ -1,6 +1,6 @@
 """Monte Carlo throughput against local workers: N mismatch-seeded transients of a macro.
 
-Builds the `bmru simulate` deck (`flows.simulate.Bench`) of a network and sequence (default
+Builds the `bmru simulate` deck (`flows.bmru.simulate.Bench`) of a network and sequence (default
 the flip-flop on examples/flipflop_set.csv) once per mismatch seed 1…N (every unit device
 its own instance, its own draw) and runs the same N jobs through `pdk.ngspice.simulate_many`
 at each worker count. Prints wall time, runs per minute, the speed-up over the first worker
@@ -22,7 +22,7 @@ import os
 import time
 from pathlib import Path
 
-from flows.simulate import Bench
+from flows.bmru.simulate import Bench
 from pdk.models import Conditions
 from pdk.ngspice import Job, simulate_many
 

@@ -1,8 +1,8 @@
 """Transient simulation time against the state dimension d and the sequence length T.
 
-For each d the power-sweep network `input(d) → BMRU(d)` (flows/sweep.py: d × d weights k/8,
+For each d the power-sweep network `input(d) → BMRU(d)` (flows/bmru/sweep.py: d × d weights k/8,
 fixed per-entry statistics, M = 8 so the step is the same at every d) runs through
-`flows.simulate.run` (what `bmru simulate` does: build the circuit, the deck, one ngspice
+`flows.bmru.simulate.run` (what `bmru simulate` does: build the circuit, the deck, one ngspice
 transient, score, write files) on T random input rows. Prints the wall time of every
 (d, T) in wall time and in ngspice CPU time (its processes' user + system time: steadier
 on a shared machine), and for each two fits: the power law time ≈ c · d^a · T^b over all points, and, because a
@@ -26,9 +26,9 @@ import numpy as np
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
-from flows.circuit import build_circuit  # noqa: E402
-from flows.simulate import SimulationRun, run  # noqa: E402
-from flows.sweep import DIODE_UNITS, sweep_inputs, sweep_network  # noqa: E402
+from flows.bmru.circuit import build_circuit  # noqa: E402
+from flows.bmru.simulate import SimulationRun, run  # noqa: E402
+from flows.bmru.sweep import DIODE_UNITS, sweep_inputs, sweep_network  # noqa: E402
 
 
 def measure(d: int, steps: int, work: Path) -> tuple[float, float]:

@@ -19,13 +19,13 @@ COMMAND_MODULES = (
     "flows.cmd_report",
     "flows.cmd_characterize",
     "flows.cmd_model",
-    "flows.cmd_features",
+    "flows.bmru.cmd_features",
     "flows.cmd_train",
     "flows.cmd_drc",
     "flows.cmd_lvs",
     "flows.cmd_view",
-    "flows.cmd_sweep",
-    "flows.cmd_noise",
+    "flows.bmru.cmd_sweep",
+    "flows.bmru.cmd_noise",
     "flows.cmd_pvt",
 )
 

@@ -65,7 +65,7 @@ def rounding_warning(manifest: dict) -> None:
     """One stderr line when the mapping rounded currents below the leakage floor."""
     import sys
 
-    from flows.mapping import format_current
+    from flows.bmru.mapping import format_current
     from pdk.limits import MIN_BIAS_CURRENT
 
     rounded = manifest["mapping"].get("rounded", [])
@@ -83,7 +83,7 @@ def rounding_warning(manifest: dict) -> None:
 def _compile(args: argparse.Namespace) -> int:
     from flows import checks
     from flows.compile import STEPS, CompileOptions, compile_network
-    from flows.network import load_network
+    from flows.bmru.network import load_network
     from flows.outdir import OutputDir
 
     checks.diode_units(args.diode_units)
@@ -103,9 +103,10 @@ def _compile(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     from flows import checks
-    from flows.network import load_network, load_sequence
+    from flows.bmru.network import load_network
+    from flows.netfile import load_sequence
     from flows.outdir import OutputDir
-    from flows.simulate import SimulationRun, headline, run
+    from flows.bmru.simulate import SimulationRun, headline, run
     from pdk.models import Conditions
 
     checks.diode_units(args.diode_units)

@@ -18,8 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flows.model import run_network, write_trace_csv
-    from flows.network import load_network, load_sequence
+    from flows.bmru.model import run_network
+    from flows.netfile import write_trace_csv
+    from flows.bmru.network import load_network
+    from flows.netfile import load_sequence
     from flows.outdir import OutputDir
 
     output = OutputDir.check(args.output, "model run", force=args.force, inputs=[args.network, args.inputs])

@@ -1,5 +1,5 @@
 """`bmru pvt NET --inputs SEQ -o DIR`: corners × temperatures × supplies plus mismatch
-samples, locally or on a Dask cluster (flows/pvt.py)."""
+samples, locally or on a Dask cluster (flows/bmru/pvt.py)."""
 from __future__ import annotations
 
 import argparse
@@ -62,10 +62,11 @@ def _numbers(option: str, text: str, low: float, high: float, unit: str) -> tupl
 
 
 def _pvt(args: argparse.Namespace) -> int:
-    from flows import pvt
+    from flows.bmru import pvt
     from flows.errors import InputError
     from flows import checks
-    from flows.network import load_network, load_sequence
+    from flows.bmru.network import load_network
+    from flows.netfile import load_sequence
     from flows.outdir import OutputDir
     from pdk.limits import SUPPLY_RANGE_V, TEMPERATURE_RANGE_C
     from pdk.models import CORNERS

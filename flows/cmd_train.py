@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if args.speech_commands and args.task != "kws":
         raise InputError("command line", "--speech-commands", "only for the kws task")
     try:
-        from flows import train
+        from flows.bmru import train
     except ImportError:
         raise InputError("command line", "train", "needs torch: pip install -e '.[train]'") from None
 
@@ -114,7 +114,7 @@ def _check_output(output: Path, force: bool) -> Path:
 
 
 def _train_kws(args: argparse.Namespace, settings: dict, log, held_out):
-    from flows import kws_data, train
+    from flows.bmru import kws_data, train
     cache = Path(args.cache) if args.cache else None
     if args.speech_commands:
         train_set = kws_data.speech_commands_corpus(args.speech_commands, "training")

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from flows import testbench, views
-from flows.circuit import Circuit, build_circuit
+from flows import views
+from flows.bmru import testbench
+from flows.bmru.circuit import Circuit, build_circuit
 from flows.errors import CheckFailed
-from flows.mapping import MappingConfig
-from flows.network import Network, load_network
-from flows.timing import macro_timing
+from flows.bmru.mapping import MappingConfig
+from flows.bmru.network import Network, load_network
+from flows.bmru.timing import macro_timing
 from flows.views import static_power
 from pdk import processes
 from pdk.models import Conditions

@@ -7,7 +7,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flows.circuit import Circuit
+from flows.bmru.circuit import Circuit
 
 #: Nets held by ideal sources in every testbench: capacitance there changes nothing.
 _HELD = {"vdd", "vss"}

@@ -201,7 +201,7 @@ def _plots(manifest: dict, simulations: list[Simulation], out: Path, build: Path
 
 def _zoom_cells(manifest: dict) -> dict[str, str]:
     """The cells of the zoomed layout views: the first BMRU cell and the first dense block
-    in signal order (instance names from flows.circuit: l<L>_bmru<i>, l<L>_dense)."""
+    in signal order (instance names from flows.bmru.circuit: l<L>_bmru<i>, l<L>_dense)."""
     zoom = {}
     for key, part in (("layout_bmru", "_bmru"), ("layout_dense", "_dense")):
         cell = next((b["cell"] for b in manifest.get("blocks", []) if part in b["instance"]), None)
@@ -272,8 +272,8 @@ def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Pat
 
 def verdict_section(simulations: list[Simulation]) -> list[str]:
     """The report's first table: every simulation judged against the network file as
-    given (flows.simulate.verdict), with the numbers it is judged by."""
-    from flows.pvt import percent
+    given (flows.bmru.simulate.verdict), with the numbers it is judged by."""
+    from flows.bmru.pvt import percent
 
     lines = ["## Verdict against the network", ""]
     if not simulations:
@@ -305,7 +305,7 @@ def verdict_section(simulations: list[Simulation]) -> list[str]:
 
 def pvt_section(directory: Path) -> list[str]:
     """Yield and worst-case tables and plots of DIR/pvt (bmru pvt), if present."""
-    from flows.pvt import FIGURES, tables
+    from flows.bmru.pvt import FIGURES, tables
 
     path = directory / "pvt" / "pvt.json"
     if not path.is_file():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flows.circuit import Circuit
+from flows.bmru.circuit import Circuit
 from layouts.abstract import pin_role
 from pdk.models import Conditions
 
@@ -15,7 +15,7 @@ def static_power(circuit: Circuit, step: float, conditions: Conditions = Conditi
     """Supply power of the idle macro — every input at 0, `iref` at one unit, outputs held
     per the contract, every BMRU cell in its reset state — averaged over one settling step
     (`step`, the macro's timing.step_s) of the transient testbench `bmru simulate` runs."""
-    from flows.simulate import Bench
+    from flows.bmru.simulate import Bench
     from pdk.ngspice import simulate
 
     network = circuit.network

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from cells import corrections
-from flows.circuit import build_circuit
-from flows.circuit_model import circuit_model, corrected_network
-from flows.model import run_network
-from flows.network import BmruLayer, DenseLayer, Network, load_network, load_sequence
+from flows.bmru.circuit import build_circuit
+from flows.bmru.circuit_model import circuit_model, corrected_network
+from flows.bmru.model import run_network
+from flows.bmru.network import BmruLayer, DenseLayer, Network, load_network
+from flows.netfile import load_sequence
 from pdk.models import Conditions
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.model import format_trace_csv, run_network
-from flows.network import load_network, load_sequence
+from flows.bmru.model import run_network
+from flows.netfile import format_trace_csv
+from flows.bmru.network import load_network
+from flows.netfile import load_sequence
 
 # The bad-input cases live beside the in-process tests; import them whether or not
 # tests/ is a package.

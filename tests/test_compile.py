@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flows import testbench
-from flows.circuit import build_circuit
-from flows.network import load_network, load_sequence
-from flows.simulate import Bench
+from flows.bmru import testbench
+from flows.bmru.circuit import build_circuit
+from flows.bmru.network import load_network
+from flows.netfile import load_sequence
+from flows.bmru.simulate import Bench
 from pdk.models import Conditions
 from pdk.ngspice import simulate
 from tests.conftest import run_bmru

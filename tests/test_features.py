@@ -10,7 +10,7 @@ import pytest
 import scipy.fft
 import scipy.io.wavfile
 
-from flows import features
+from flows.bmru import features
 from flows.cli import main
 
 
@@ -156,9 +156,10 @@ def test_shipped_kws_example_and_its_sequences():
     within the pdk limits, and classifies the shipped held-out sequences."""
     from pathlib import Path
 
-    from flows.mapping import map_network
-    from flows.model import run_network
-    from flows.network import load_network, load_sequence
+    from flows.bmru.mapping import map_network
+    from flows.bmru.model import run_network
+    from flows.bmru.network import load_network
+    from flows.netfile import load_sequence
 
     examples = Path(__file__).resolve().parent.parent / "examples"
     network = load_network(examples / "kws_d4.yaml")

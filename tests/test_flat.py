@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flows.circuit import build_circuit
-from flows.network import load_network
-from flows.sweep import sweep_circuit, sweep_network
+from flows.bmru.circuit import build_circuit
+from flows.bmru.network import load_network
+from flows.bmru.sweep import sweep_circuit, sweep_network
 from pdk import flat, unit
 from pdk.devices import MODELS
 from pdk.models import CORNERS, TEMPERATURES, Conditions
@@ -180,7 +180,7 @@ def test_project_draws_match_the_mm_models_over_1000_draws(device, w, l):
 @pytest.mark.ngspice
 def test_flat_bench_deck_reproduces_the_subckt_deck():
     """`bmru simulate`'s transient of the flip-flop in both forms: same states, same outputs."""
-    from flows.simulate import Bench
+    from flows.bmru.simulate import Bench
 
     runs = {}
     for form in (True, False):
@@ -195,7 +195,7 @@ def test_flat_bench_deck_reproduces_the_subckt_deck():
 
 
 def test_bench_offsets_are_the_ones_its_mismatch_deck_applies():
-    from flows.simulate import Bench
+    from flows.bmru.simulate import Bench
 
     bench = Bench.load(EXAMPLES / "flipflop.yaml", EXAMPLES / "flipflop_set.csv")
     offsets = bench.offsets(4)

@@ -1,5 +1,5 @@
-"""Issue 14: a testbench written from ARCHITECTURE §4 alone — not from flows.simulate or
-flows.testbench — drives the compiled macro, holding each input row for the manifest's
+"""Issue 14: a testbench written from ARCHITECTURE §4 alone — not from flows.bmru.simulate or
+flows.bmru.testbench — drives the compiled macro, holding each input row for the manifest's
 `timing.step_s`, and reproduces the network.
 
 Pins only: vdd 1.8 V, vss 0 V, one unit into `iref`, input currents into `in<i>`, every
@@ -14,9 +14,10 @@ import json
 import numpy as np
 import pytest
 
-from flows.model import run_network
-from flows.network import BmruLayer, load_network, load_sequence
-from flows.random_networks import random_user_case
+from flows.bmru.model import run_network
+from flows.bmru.network import BmruLayer, load_network
+from flows.netfile import load_sequence
+from flows.bmru.random_networks import random_user_case
 from pdk.ngspice import simulate
 from tests.conftest import run_bmru
 from tests.test_compile import FLIPFLOP, GOOD_SEQUENCE

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from flows.errors import InputError
-from flows.mapping import MappingConfig, coarse_factor, map_network, signal_bounds
-from flows.model import run_network
-from flows.network import load_network, load_sequence, parse_network
-from flows.random_networks import random_bmru_case
+from flows.bmru.mapping import MappingConfig, coarse_factor, map_network, signal_bounds
+from flows.bmru.model import run_network
+from flows.bmru.network import load_network, parse_network
+from flows.netfile import load_sequence
+from flows.bmru.random_networks import random_bmru_case
 from pdk.limits import MAX_UNITS_PER_RATIO, MIN_BIAS_CURRENT
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -244,7 +245,7 @@ def test_table_is_json_ready_and_deterministic():
 
 
 def test_a_user_diode_count_too_large_names_the_option():
-    from flows.circuit import build_circuit
+    from flows.bmru.circuit import build_circuit
 
     network = parse_network(small_network())  # largest weight 1.5: 1.5·43 rounds to 65 units, M ≤ 42
     with pytest.raises(InputError) as caught:
@@ -257,7 +258,7 @@ def test_a_user_diode_count_too_large_names_the_option():
 def test_the_circuit_builds_the_coarse_lines_it_reports():
     """A 0.02 … 20-unit layer and a large negative dense bias: the tree gets bp2 and bn2,
     every bias line's range is reported, and no cell has more than MAX units per line."""
-    from flows.circuit import build_circuit
+    from flows.bmru.circuit import build_circuit
 
     network = parse_network(small_network(**{"1.alpha": [0.02, 20.0], "0.bias": [0.125, -9.5]}))
     circuit = build_circuit(network)

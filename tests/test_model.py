@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flows.model import (format_trace_csv, loop_recurrence, run_network, scan_recurrence,
-                         threshold_margin)
-from flows.network import (BmruLayer, DenseLayer, Network, load_network, load_sequence,
-                           parse_network)
-from flows.random_networks import random_bmru_case
+from flows.bmru.model import loop_recurrence, run_network, scan_recurrence, threshold_margin
+from flows.netfile import format_trace_csv
+from flows.bmru.network import BmruLayer, DenseLayer, Network, load_network, parse_network
+from flows.netfile import load_sequence
+from flows.bmru.random_networks import random_bmru_case
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from flows.errors import InputError
-from flows.network import (BmruLayer, DenseLayer, Network, load_network, load_sequence,
-                           network_from_yaml, parse_network)
+from flows.bmru.network import (BmruLayer, DenseLayer, Network, load_network, network_from_yaml, parse_network)
+from flows.netfile import load_sequence
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

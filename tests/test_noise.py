@@ -9,8 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from flows import noise
-from flows.model import run_network
+from flows.bmru import noise
+from flows.bmru.model import run_network
 from pdk.ngspice import simulate
 from tests.conftest import run_bmru
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import pvt
+from flows.bmru import pvt
 from pdk.models import CORNERS, SUPPLIES, TEMPERATURES
 from tests.conftest import run_bmru
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.random_networks import random_bmru_case
-from flows.simulate import Bench
+from flows.bmru.random_networks import random_bmru_case
+from flows.bmru.simulate import Bench
 from pdk.models import Conditions
 from pdk.ngspice import simulate
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from flows.report import Simulation, verdict_section
-from flows.simulate import headline, verdict
+from flows.bmru.simulate import headline, verdict
 
 
 def _summary(states: float | None, mapped: float | None, decision: bool, error: float) -> dict:

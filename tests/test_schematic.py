@@ -13,8 +13,8 @@ import pytest
 
 from cells.dense import DenseBlock
 from cells.netlist import Device
-from flows.circuit import build_circuit
-from flows.network import load_network
+from flows.bmru.circuit import build_circuit
+from flows.bmru.network import load_network
 from flows.schematic import Instance, array, block, leaf, output_ports, parallel_groups
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -187,7 +187,7 @@ def test_a_very_large_array_keeps_its_ends_and_notes_the_rest():
     output, and a ×N note for the rest that names their nets and counts their devices."""
     weights = tuple(tuple(((i + j) % 5) - 2 for j in range(40)) for i in range(20))
     cell = DenseBlock(weights=weights, bias=(0,) * 20, input_units=4, output_units=4, input_diodes=False)
-    from flows.circuit import Circuit
+    from flows.bmru.circuit import Circuit
 
     ports = Circuit.ports_of(cell)
     svg = array(cell.name, ports, cell.devices())

@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from flows import features, kws_data
+from flows.bmru import features, kws_data
 from flows.errors import InputError
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
@@ -98,7 +98,7 @@ def test_placed_word_lies_within_its_onset_and_offset_frames():
 def test_train_kws_on_a_speech_commands_tree(tree, tmp_path, capsys):
     pytest.importorskip("torch")
     from flows.cli import main
-    from flows.network import load_network
+    from flows.bmru.network import load_network
 
     out = tmp_path / "sc.yaml"
     assert main(["train", "kws", "-o", str(out), "--seed", "0", "--epochs", "1", "--hidden", "4",

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from flows import sweep
+from flows.bmru import sweep
 from tests.conftest import run_bmru
 
 

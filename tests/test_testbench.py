@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flows import testbench
-from flows.model import run_network
-from flows.network import network_from_yaml
+from flows.bmru import testbench
+from flows.bmru.model import run_network
+from flows.bmru.network import network_from_yaml
 from pdk.devices import instance
 from pdk.models import Conditions
 from pdk.ngspice import simulate

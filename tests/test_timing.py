@@ -1,4 +1,4 @@
-"""manifest `timing` (flows.timing): derived from the characterized goldens, scaling with the
+"""manifest `timing` (flows.bmru.timing): derived from the characterized goldens, scaling with the
 signal diodes' units and the lowest level a drive must settle to."""
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from cells import dense
-from flows.circuit import build_circuit
-from flows.network import load_network
-from flows.random_networks import random_bmru_case
-from flows.timing import STEP_GRID, macro_timing
+from flows.bmru.circuit import build_circuit
+from flows.bmru.network import load_network
+from flows.bmru.random_networks import random_bmru_case
+from flows.bmru.timing import STEP_GRID, macro_timing
 from pdk.datasheet import load_golden
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

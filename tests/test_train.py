@@ -7,11 +7,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from flows import train  # noqa: E402
+from flows.bmru import train  # noqa: E402
 from flows.cli import main  # noqa: E402
-from flows.mapping import map_network  # noqa: E402
-from flows.model import run_network  # noqa: E402
-from flows.network import load_network  # noqa: E402
+from flows.bmru.mapping import map_network  # noqa: E402
+from flows.bmru.model import run_network  # noqa: E402
+from flows.bmru.network import load_network  # noqa: E402
 
 
 def random_network(specs, input_size, seed):

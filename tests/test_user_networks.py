@@ -1,4 +1,4 @@
-"""Issue 14: networks of the shapes users bring (flows.random_networks.random_user_case)
+"""Issue 14: networks of the shapes users bring (flows.bmru.random_networks.random_user_case)
 map within the pdk limits and compile DRC- and LVS-clean."""
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from flows.compile import CompileOptions, compile_network
-from flows.mapping import map_network
-from flows.model import run_network
-from flows.circuit import build_circuit
-from flows.network import BmruLayer, network_from_yaml
-from flows.random_networks import random_user_case
+from flows.bmru.mapping import map_network
+from flows.bmru.model import run_network
+from flows.bmru.circuit import build_circuit
+from flows.bmru.network import BmruLayer, network_from_yaml
+from flows.bmru.random_networks import random_user_case
 from pdk.limits import MAX_UNITS_PER_RATIO, MIN_BIAS_CURRENT
 
 SEEDS = range(60)
@@ -103,7 +103,7 @@ def test_a_network_with_coarse_bias_lines_compiles_clean(tmp_path):
     and bn2 are drawn, wired and extracted like every other device; the manifest reports
     every line and the current rounded below the leakage floor."""
     from tests.test_mapping import small_network
-    from flows.network import parse_network
+    from flows.bmru.network import parse_network
 
     network = parse_network(small_network(**{"1.alpha": [0.02, 20.0], "0.bias": [0.011, -9.5]}))
     path = tmp_path / "small.yaml"
@@ -119,7 +119,7 @@ def test_a_network_with_coarse_bias_lines_compiles_clean(tmp_path):
 def test_compile_prints_one_warning_line_for_rounded_currents(tmp_path):
     from tests.conftest import run_bmru
     from tests.test_mapping import small_network
-    from flows.network import parse_network
+    from flows.bmru.network import parse_network
 
     path = tmp_path / "small.yaml"
     path.write_text(parse_network(small_network(**{"0.bias": [0.011, -0.375]})).to_yaml())

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.circuit import build_circuit
+from flows.bmru.circuit import build_circuit
 from flows.compile import _schematics
-from flows.network import load_network
+from flows.bmru.network import load_network
 from pdk.devices import MODELS, XSCHEM_PINS, polarity
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

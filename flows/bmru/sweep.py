@@ -33,11 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from flows import testbench
-from flows.circuit import Circuit, build_circuit
-from flows.mapping import MappingConfig
-from flows.model import run_network
-from flows.network import BmruLayer, Network, parse_network
+from flows.bmru import testbench
+from flows.bmru.circuit import Circuit, build_circuit
+from flows.bmru.mapping import MappingConfig
+from flows.bmru.model import run_network
+from flows.bmru.network import BmruLayer, Network, parse_network
 from pdk.flat import flatten, seed_of
 from pdk.models import Conditions
 from pdk.ngspice import Plot, SimulationError, share_of_cores, simulate

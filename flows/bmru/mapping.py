@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from flows.errors import InputError
-from flows.network import BmruLayer, DenseLayer, Layer, Network
+from flows.bmru.network import BmruLayer, DenseLayer, Layer, Network
 from pdk.limits import MAX_BRANCH_CURRENT, MAX_UNITS_PER_RATIO, MIN_BIAS_CURRENT
 
 CONFIG_SOURCE = "mapping config"

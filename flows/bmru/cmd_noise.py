@@ -1,5 +1,5 @@
 """`bmru noise -o DIR`: noise suppression at every cell boundary of a BMRU chain against a
-linear chain, state flips against distance to threshold, error growth (flows/noise.py)."""
+linear chain, state flips against distance to threshold, error growth (flows/bmru/noise.py)."""
 from __future__ import annotations
 
 import argparse
@@ -47,7 +47,7 @@ def _floats(text: str | None, option: str, default: tuple[float, ...], low: floa
 
 
 def _noise(args: argparse.Namespace) -> int:
-    from flows import noise
+    from flows.bmru import noise
     from flows.errors import InputError
     from flows import checks
     from flows.outdir import OutputDir

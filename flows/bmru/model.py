@@ -8,11 +8,10 @@ bit-identical results because a_t ∈ {0, 1} and b_t ∈ {0, α}.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from flows.network import BmruLayer, DenseLayer, Network
+from flows.bmru.network import BmruLayer, DenseLayer, Network
 
 METHODS = ("scan", "loop")
 
@@ -110,17 +109,3 @@ def threshold_margin(network: Network, trace: ModelTrace) -> float:
             margin = min(margin, float(np.abs(drive - layer.beta_lo).min()),
                          float(np.abs(drive - layer.beta_hi).min()))
     return margin
-
-
-def format_trace_csv(outputs: np.ndarray) -> str:
-    """`step,y0,…` CSV of a (steps, m) trace with `%.9g` values: deterministic text."""
-    outputs = np.asarray(outputs, dtype=np.float64)
-    lines = ["step," + ",".join(f"y{j}" for j in range(outputs.shape[1]))]
-    for step, row in enumerate(outputs):
-        lines.append(f"{step}," + ",".join("%.9g" % (value + 0.0) for value in row))
-    return "\n".join(lines) + "\n"
-
-
-def write_trace_csv(path: str | Path, outputs: np.ndarray) -> None:
-    """Write `format_trace_csv(outputs)` to `path`."""
-    Path(path).write_text(format_trace_csv(outputs), encoding="utf-8")

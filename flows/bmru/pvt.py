@@ -1,7 +1,7 @@
 """`bmru pvt`: the transistor-level macro over process corners, temperatures, supplies and
 mismatch samples, with yield and worst-case tables.
 
-Every run is the transient `bmru simulate` does (`flows.simulate.Bench`: same deck, same
+Every run is the transient `bmru simulate` does (`flows.bmru.simulate.Bench`: same deck, same
 score) under one Conditions: the PVT grid corner × temperature × supply, then Monte Carlo
 samples at tt 27 °C 1.8 V, sample i drawing its mismatch with seed `seed + i`. A run
 passes when the state of every BMRU cell agrees with the reference model on at least
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from flows.errors import InputError
-from flows.simulate import PASS_AGREEMENT, Bench
+from flows.bmru.simulate import PASS_AGREEMENT, Bench
 from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL, Conditions
 from pdk.ngspice import DEFAULT_TIMEOUT, Job, SimulationError, simulate_many
 

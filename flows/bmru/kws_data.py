@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flows import features
+from flows.bmru import features
 from flows.errors import InputError
 from pdk import processes
 from pdk.cache import cache_dir as pdk_cache_dir

@@ -30,8 +30,8 @@ from cells.dense import DenseBlock
 from cells.diode import SignalDiode
 from cells.netlist import merged_subckt, subckt
 from flows.errors import InputError
-from flows.mapping import WEIGHT_ELEMENT, MappingConfig, NetworkMapping, coarse_factor, map_network
-from flows.network import BmruLayer, Network
+from flows.bmru.mapping import WEIGHT_ELEMENT, MappingConfig, NetworkMapping, coarse_factor, map_network
+from flows.bmru.network import BmruLayer, Network
 from pdk.limits import MAX_UNITS_PER_RATIO
 
 #: NMOS feed units of the bias tree's PMOS line (its PMOS diode has as many): one PMOS bias

@@ -22,7 +22,7 @@ import functools
 import math
 
 from cells import bmru, dense
-from flows.network import BmruLayer
+from flows.bmru.network import BmruLayer
 from pdk.datasheet import load_golden
 
 #: Distance (software units) the inputs keep from every threshold (issue 14's users: 0.06).
@@ -54,7 +54,7 @@ def _characterized() -> tuple[float, str, float]:
 
 
 def macro_timing(circuit) -> dict:
-    """manifest.json `timing` of a built circuit (flows.circuit.Circuit)."""
+    """manifest.json `timing` of a built circuit (flows.bmru.circuit.Circuit)."""
     stage_ms, stage_label, switch_us = _characterized()
     corner = " ".join(stage_label.split()[2:])  # "out0 common2 ss -40C 1.8V" → the PVT point
     m = circuit.notes["weight_diode_units"]

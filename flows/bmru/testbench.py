@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from flows.network import BmruLayer, Network
+from flows.bmru.network import BmruLayer, Network
 from pdk import flat as flat_models
 from pdk.models import Conditions
 from pdk.ngspice import Plot
 
-#: Seconds per input row of a plan made without a macro's timing (flows.timing gives the
+#: Seconds per input row of a plan made without a macro's timing (flows.bmru.timing gives the
 #: macro's own: `bmru simulate` and the shipped testbench use that).
 DEFAULT_STEP = 2e-3
 

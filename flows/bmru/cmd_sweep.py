@@ -1,5 +1,5 @@
 """`bmru sweep power --dims 1,2,4,… -o DIR`: power of the recurrent core and of the
-feed-forward mirrors against d, with fitted exponents (flows/sweep.py)."""
+feed-forward mirrors against d, with fitted exponents (flows/bmru/sweep.py)."""
 from __future__ import annotations
 
 import argparse
@@ -49,7 +49,7 @@ def _dims(text: str) -> tuple[int, ...]:
 def _power(args: argparse.Namespace) -> int:
     from flows import checks
     from flows.outdir import OutputDir
-    from flows import sweep
+    from flows.bmru import sweep
 
     dims = _dims(args.dims)
     checks.at_least("--workers", args.workers, 1)

@@ -13,11 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from cells.bmru import BmruCell
-from flows import testbench
-from flows.circuit import Block, Circuit, build_circuit
-from flows.timing import macro_timing
-from flows.model import ModelTrace, run_network, write_trace_csv
-from flows.network import Network, load_network, load_sequence
+from flows.bmru import testbench
+from flows.bmru.circuit import Block, Circuit, build_circuit
+from flows.bmru.timing import macro_timing
+from flows.bmru.model import ModelTrace, run_network
+from flows.netfile import write_trace_csv
+from flows.bmru.network import Network, load_network
+from flows.netfile import load_sequence
 from pdk.flat import flatten
 from pdk.models import Conditions
 from pdk.ngspice import Plot, simulate
@@ -32,7 +34,7 @@ class SimulationRun:
     network: Path
     inputs: Path
     conditions: Conditions = Conditions()
-    #: None: the macro's datasheet step (flows.timing.macro_timing, manifest timing.step_s)
+    #: None: the macro's datasheet step (flows.bmru.timing.macro_timing, manifest timing.step_s)
     step: float | None = None
     #: None: the mapping chooses M (see build_circuit)
     diode_units: int | None = None

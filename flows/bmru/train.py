@@ -392,10 +392,10 @@ def train_flipflop(*, seed: int, epochs: int, hidden: int, state: int, samples: 
 
 def write_network(path, name: str, unit_current: float, params: Params, header: str = ""):
     """Validate the trained parameters as a bmru-network/1 file and write it atomically
-    (comment `header` first); returns the validated `flows.network.Network`."""
+    (comment `header` first); returns the validated `flows.bmru.network.Network`."""
     from pathlib import Path
 
-    from flows.network import parse_network
+    from flows.bmru.network import parse_network
     from pdk.cache import write_atomically
     path = Path(path)
     network = parse_network({"schema": "bmru-network/1", "name": name,

@@ -45,8 +45,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from cells.diode import SignalDiode
-from flows.circuit import Block, Circuit, build_circuit
-from flows.network import BmruLayer, Network, parse_network
+from flows.bmru.circuit import Block, Circuit, build_circuit
+from flows.bmru.network import BmruLayer, Network, parse_network
 from pdk.models import Conditions
 from pdk.ngspice import share_of_cores, simulate
 

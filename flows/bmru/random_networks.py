@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.model import run_network, threshold_margin
-from flows.network import BmruLayer, DenseLayer, Network
+from flows.bmru.model import run_network, threshold_margin
+from flows.bmru.network import BmruLayer, DenseLayer, Network
 
 #: Candidate input rows drawn per attempt; the sequence is picked among those with margin.
 _POOL_ROWS = 512

@@ -19,7 +19,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flows.features import features_from_wav, write_sequence_csv
+    from flows.bmru.features import features_from_wav, write_sequence_csv
     from flows.outdir import OutputDir
 
     stems: dict[str, Path] = {}

@@ -1,10 +1,10 @@
 """Circuit-aware software model: the network the transistor-level macro actually computes.
 
 The ideal network is what the user trained; the circuit realises the mapped values
-(unit-device ratios, `flows.mapping`) and adds per-condition errors measured by the cells'
+(unit-device ratios, `flows.bmru.mapping`) and adds per-condition errors measured by the cells'
 characterization (`cells.corrections`: threshold offsets, mirror and bias gain errors,
 low-state leakage). Both folded into an ordinary `Network` run through the reference model
-(`flows.model.run_network`) predict the circuit at numpy speed.
+(`flows.bmru.model.run_network`) predict the circuit at numpy speed.
 
 The low-state leakage makes a BMRU output `low + s·(α − low)` (s ∈ {0, 1}); the network
 form has no such field, so α becomes α − low and every reader of that signal gets
@@ -20,9 +20,9 @@ from typing import Mapping
 import numpy as np
 
 from cells import corrections
-from flows.circuit import build_circuit
-from flows.mapping import MappingConfig
-from flows.network import BmruLayer, Layer, Network
+from flows.bmru.circuit import build_circuit
+from flows.bmru.mapping import MappingConfig
+from flows.bmru.network import BmruLayer, Layer, Network
 from pdk.models import Conditions
 
 
