@@ -66,7 +66,8 @@ def _lambertw_exp(s: np.ndarray) -> np.ndarray:
 
 def diode_relu(a: np.ndarray, softness: float, scale: float) -> np.ndarray:
     """The z solving z − a = κ·exp(−z/τ): a + τ·W₀((κ/τ)·exp(−a/τ)), the proximal operator
-    of κτ·exp(−z/τ). Tends to ReLU as κ → 0; smooth, increasing, slope in (0, 1)."""
+    of κτ·exp(−z/τ). Tends to ReLU as τ → 0 (below the knee z ≈ −τ·ln(−a/κ)); smooth,
+    increasing, slope in (0, 1)."""
     a = np.asarray(a, dtype=np.float64)
     return a + softness * _lambertw_exp(np.log(scale / softness) - a / softness)
 
