@@ -164,8 +164,7 @@ def active_set(stage: MondeqStage, drive: np.ndarray) -> tuple[np.ndarray, int]:
             if active.any():
                 x[active] = np.linalg.solve(m[np.ix_(active, active)], c[active])
             slack = m @ x - c
-            new = (x > 0) | (~active & (slack < 0))
-            new &= ~(active & (x < 0))
+            new = (x > 0) | (~active & (slack < 0))  # the branch of min(z, slack) < 0
             if np.array_equal(new, active):
                 break
             active = new
