@@ -1,10 +1,11 @@
-"""What every cell shares: the transistor record that layout, LVS and the netlist all read,
-and the `.subckt` text generated from it (so the three can never disagree)."""
+"""What every cell shares: the device records (transistors, poly resistors, diodes) that
+layout, LVS and the netlist all read, and the `.subckt` text generated from them (so the
+three can never disagree)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pdk.devices import instance
+from pdk.devices import RES_WIDTH, diode_instance, instance, resistor_instance
 from pdk.models import CORNERS, SUPPLIES, TEMPERATURES, Conditions
 from pdk.unit import UnitDevice
 
@@ -29,6 +30,46 @@ class Device:
         return instance(self.name, self.device, self.d, self.g, self.s, self.b, self.w, self.l)
 
 
+@dataclass(frozen=True)
+class Resistor:
+    """One poly resistor (key of `pdk.devices.PASSIVES`, e.g. res_xhigh_po_0p35) between a
+    and b: drawn body width w (fixed by the device) and length l in µm; `sub` is the
+    substrate under the poly, the model's third terminal."""
+
+    name: str
+    device: str
+    a: str
+    b: str
+    w: float
+    l: float
+    group: str = ""
+    sub: str = "vss"
+
+    def __post_init__(self) -> None:
+        if RES_WIDTH.get(self.device) != self.w:
+            raise ValueError(f"resistor {self.name}: {self.device} is {RES_WIDTH.get(self.device)} µm wide, not {self.w:g}")
+
+    def line(self) -> str:
+        return resistor_instance(self.name, self.device, self.a, self.b, self.sub, self.l)
+
+
+@dataclass(frozen=True)
+class Diode:
+    """One floating p+/nwell diode: anode (the p+ diffusion), cathode (its nwell), drawn
+    p+ diffusion w × l in µm (area and perimeter follow)."""
+
+    name: str
+    device: str
+    anode: str
+    cathode: str
+    w: float
+    l: float
+    group: str = ""
+
+    def line(self) -> str:
+        return diode_instance(self.name, self.device, self.anode, self.cathode, self.w, self.l)
+
+
 def units(prefix: str, unit: UnitDevice, count: int, d: str, g: str, s: str, b: str,
           group: str | None = None) -> list[Device]:
     """`count` identical parallel unit devices (never one wide device, never `mult`)."""
@@ -36,7 +77,7 @@ def units(prefix: str, unit: UnitDevice, count: int, d: str, g: str, s: str, b: 
             for i in range(count)]
 
 
-def subckt(name: str, ports: tuple[str, ...], devices: list[Device], doc: str = "") -> str:
+def subckt(name: str, ports: tuple[str, ...], devices: list[Device | Resistor | Diode], doc: str = "") -> str:
     """`.subckt NAME ports … .ends` from a device list."""
     head = [f"* {line}" for line in doc.strip().splitlines()] if doc else []
     body = [d.line() for d in devices]

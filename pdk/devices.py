@@ -35,3 +35,56 @@ def xschem_symbol(device: str) -> str:
 #: downwards): NMOS drain on top, PMOS source on top, gate left, body right.
 XSCHEM_PINS = {"n": {"d": (20, -30), "g": (-20, 0), "s": (20, 30), "b": (20, 0)},
                "p": {"d": (20, 30), "g": (-20, 0), "s": (20, -30), "b": (20, 0)}}
+
+
+#: Poly resistors and the floating diode of the resistor–diode (monDEQ) family: short name →
+#: the wheel's subckt. The `_0pXX` resistors are the fixed-width wrappers of the scalable
+#: models (terminals r0 r1 and the substrate under the poly; only L is free). The diode is
+#: p+ diffusion in an nwell (anode a, cathode c = the nwell), floating above the substrate;
+#: `diode_pw2nd_05v5` sits in the grounded p-substrate and cannot clamp a node.
+PASSIVES = {
+    "res_xhigh_po_0p35": "sky130_fd_pr__res_xhigh_po_0p35",
+    "res_xhigh_po_0p69": "sky130_fd_pr__res_xhigh_po_0p69",
+    "res_xhigh_po_1p41": "sky130_fd_pr__res_xhigh_po_1p41",
+    "res_high_po_0p35": "sky130_fd_pr__res_high_po_0p35",
+    "res_high_po_0p69": "sky130_fd_pr__res_high_po_0p69",
+    "diode_pd2nw_05v5": "sky130_fd_pr__diode_pd2nw_05v5",
+}
+#: Drawn body width (µm) each fixed-width resistor stands for.
+RES_WIDTH = {"res_xhigh_po_0p35": 0.35, "res_xhigh_po_0p69": 0.69, "res_xhigh_po_1p41": 1.41,
+             "res_high_po_0p35": 0.35, "res_high_po_0p69": 0.69}
+#: Shortest body (µm): the xhigh_po model's voltage-coefficient term min(0.2, leff − 0.5)
+#: is fitted from L = 0.5 µm up; the same floor for high_po.
+RES_MIN_L = 0.5
+#: Smallest drawn p+ diffusion edge of the diode (µm, SKY130 difftap.1 minimum width).
+DIODE_MIN_W = 0.42
+#: Highest voltage (V) across a passive: the diode's 5 V class (05v5); the poly resistors'
+#: models publish no own limit, and the resistor–diode network runs below 3.3 V.
+PASSIVE_MAX_V = 5.5
+
+
+def resistor_instance(name: str, device: str, a: str, b: str, sub: str, l: float) -> str:
+    """One poly resistor between a and b over substrate `sub`; L in µm (`scale=1u`)."""
+    return f"X{name} {a} {b} {sub} {PASSIVES[device]} L={l:g}"
+
+
+#: The diode models' junction parameters are per µm² and per µm, but ngspice applies
+#: `scale=1u` to a diode's area (×1e-12) and perimeter (×1e-6) as well: instances give
+#: µm²·1e12 and µm·1e6 (open_pdks issue 289; measured: the junction then holds
+#: 0.74 fF/µm²). The series resistance `rs_int` = 600e-12 of the 05v5 diode is meant per
+#: m² of area; under that convention it becomes 6e-10 Ω, a 1.7e9 S conductance that rounds
+#: every current below ≈ 0.1 µA to 0 (measured). `rs_int` = 600 restores its
+#: 600 Ω·µm² / area.
+DIODE_AREA_UNIT, DIODE_PERIM_UNIT = 1e12, 1e6
+DIODE_RS_INT = {"diode_pd2nw_05v5": 600.0}
+
+
+def diode_geometry(w: float, l: float) -> str:
+    """`area=… perim=…` of a drawn W×L µm junction, in the units the models expect."""
+    return f"area={w * l * DIODE_AREA_UNIT:.6g} perim={2 * (w + l) * DIODE_PERIM_UNIT:.6g}"
+
+
+def diode_instance(name: str, device: str, anode: str, cathode: str, w: float, l: float) -> str:
+    """One p+/nwell diode of drawn W×L µm (anode the p+ diffusion, cathode the nwell)."""
+    return (f"X{name} {anode} {cathode} {PASSIVES[device]} {diode_geometry(w, l)} "
+            f"rs_int={DIODE_RS_INT[device]:g}")

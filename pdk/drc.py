@@ -125,6 +125,12 @@ DERIVED = {
     "pgate": lambda L: L["gate"] & L["nwell"],
     "hvtgate": lambda L: L["pgate"] & L["hvtp"],
     "pgate_nohvt": lambda L: L["pgate"].not_interacting(L["hvtp"]),
+    "resimp": lambda L: L["rpm"] + L["urpm"],
+    "poly_res": lambda L: L["poly"] & L["polyres"],
+    "poly_resistor": lambda L: L["poly"].interacting(L["polyres"]),
+    "poly_plain": lambda L: L["poly"].not_interacting(L["polyres"]),
+    "licon_bar": lambda L: L["licon"].interacting(L["poly_resistor"]),
+    "licon_sq": lambda L: L["licon"].not_interacting(L["poly_resistor"]),
 }
 LAYER_NAMES = frozenset(layers.DRAWN) | frozenset(DERIVED)
 

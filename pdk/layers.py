@@ -30,6 +30,10 @@ _WHEEL_NAMES = {
     "npc": "npcdrawing",
     "lvtn": "lvtndrawing",
     "hvtp": "hvtpdrawing",
+    "rpm": "rpmdrawing",  # 300 Ω/sq poly resistor implant (res_high_po)
+    "urpm": "urpm",  # 2 kΩ/sq poly resistor implant (res_xhigh_po)
+    "polyres": "polyres",  # poly:res, the resistor body between the heads
+    "diode_id": "areaiddiode",  # areaid:diode, marks a diode's junction
     "boundary": "prBoundarydrawing",
     "li1_label": "li1label",
     "met1_label": "met1label",
@@ -43,7 +47,7 @@ _WHEEL_NAMES = {
 
 #: Layers that carry drawn geometry (pins and labels excluded), in stacking order.
 DRAWN = ("nwell", "diff", "tap", "poly", "licon", "li1", "mcon", "met1", "via", "met2",
-         "via2", "met3", "nsdm", "psdm", "npc", "lvtn", "hvtp")
+         "via2", "met3", "nsdm", "psdm", "npc", "lvtn", "hvtp", "rpm", "urpm", "polyres", "diode_id")
 
 #: Macro and cell pin labels (`vdd vss iref in<i> out<j>`) are texts on this layer, placed
 #: on a met3 shape of the pin's net. met3 is the top routing layer of the macro.

