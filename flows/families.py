@@ -21,6 +21,7 @@ from flows.netfile import schema_of
 #: schema → package whose `FAMILY` implements it (imported only when a file needs it).
 REGISTRY = {
     "bmru-network/1": "flows.bmru",
+    "mondeq-network/1": "flows.mondeq",
 }
 
 

@@ -236,3 +236,23 @@ def format_trace_csv(outputs: np.ndarray) -> str:
 def write_trace_csv(path: str | Path, outputs: np.ndarray) -> None:
     """Write `format_trace_csv(outputs)` to `path`."""
     Path(path).write_text(format_trace_csv(outputs), encoding="utf-8")
+
+
+def load_targets(path: str | Path, outputs: int, rows: int) -> np.ndarray:
+    """Target rows (header y0,… or step,y0,… as `write_trace_csv` writes), `rows` of
+    `outputs` numbers each (one per input row)."""
+    path = Path(path)
+    text = read_text(path)
+    lines = [line for line in text.splitlines() if line.strip()]
+    header = [cell.strip() for cell in lines[0].split(",")] if lines else []
+    step = header[:1] == ["step"]
+    body = "\n".join([",".join(f"x{i}" for i in range(len(header) - step))]
+                     + [line.split(",", 1)[1] if step and "," in line else line for line in lines[1:]])
+    expected = [f"y{j}" for j in range(outputs)]
+    if header[step:] != expected:
+        raise InputError(path, "line 1", f"header is {','.join(header)[:60]}, expected "
+                                         f"{','.join(expected)} (or step,{','.join(expected)})")
+    values = sequence_from_csv(body, str(path), outputs, signed=True)
+    if len(values) != rows:
+        raise InputError(path, None, f"has {len(values)} rows, expected {rows} (one per input row)")
+    return values

@@ -22,6 +22,10 @@ DIODE = "diode_pd2nw_05v5"
 #: tests/test_passives.py, which checks the numbers that made it).
 RESISTOR = "res_xhigh_po_0p35"
 DIODE_SIZE = (2.0, 2.0)  # drawn W, L (µm) of one clamp diode
+#: Resistances (Ω) a network element is drawn with on RESISTOR: from a body ≈ 7 µm long
+#: (heads and contacts stay a small part of it) to ≈ 1.36 mm (longer ones cost more area
+#: than the weight they carry is worth; smaller conductances are left out).
+RESISTANCE_RANGE = (50e3, 10e6)
 #: Body lengths (µm) the length fit is made from: 50 kΩ … 20 MΩ on the chosen device.
 LENGTHS = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 3000.0)
 REF_L = 100.0  # length (µm) of the temperature, corner and voltage rows

@@ -1,0 +1,68 @@
+"""`bmru train mondeq --task digits -o NET.yaml --seed S`: train a realizable monDEQ network."""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from flows.cmd_train import TRAINED_BY, check_output, positive
+from flows.errors import InputError
+
+
+def register(tasks) -> None:
+    from flows.mondeq.train import TASKS
+
+    p = tasks.add_parser("mondeq", help="resistor–diode monDEQ: --task digits (scikit-learn's 8×8 digits)",
+                         description="Train a mondeq-network/1 network whose every step stays "
+                                     "realizable by a resistor–diode circuit (symmetric non-negative "
+                                     "couplings, diagonal dominance, monotone margin): forward pass the "
+                                     "fixed point, backward pass the implicit gradient. Deterministic for "
+                                     "a seed. Prints train and test accuracy.")
+    p.add_argument("--task", choices=TASKS, default=TASKS[0])
+    p.add_argument("-o", "--output", required=True, metavar="NET.yaml",
+                   help="network file to write: a new file, or one an earlier 'bmru train' wrote")
+    p.add_argument("--force", action="store_true", help="replace NET.yaml even if 'bmru train' did not write it")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--activation", choices=("diode_relu", "relu"), default="diode_relu",
+                   help="diode_relu (default): the activation the circuit's diodes compute, so the "
+                        "circuit reproduces the network; relu: the ideal, approximated by the circuit")
+    p.add_argument("--hidden", type=int, help="nodes of the equilibrium stage")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--name", help="network name (default: from the output file name)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from flows.mondeq.train import DEFAULTS, train
+
+    for key in ("hidden", "epochs", "lr", "batch"):
+        positive(args, key, getattr(args, key))
+    output = check_output(Path(args.output), args.force)
+    name = args.name or re.sub(r"[^a-z0-9_]", "_", output.stem.lower())
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise InputError("command line", "--name", f"{name!r} must match [a-z][a-z0-9_]*")
+    settings = {key: getattr(args, key) if getattr(args, key) is not None else value
+                for key, value in DEFAULTS[args.task].items()}
+    started = time.monotonic()
+
+    def log(epoch: int, loss: float) -> None:
+        print(f"epoch {epoch + 1}/{settings['epochs']}  loss {loss:.4f}  "
+              f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+
+    network, metrics = train(args.task, activation=args.activation, seed=args.seed, progress=log, **settings)
+    network = replace(network, name=name)
+    options = " ".join(f"--{key} {value}" for key, value in settings.items())
+    header = [f"{TRAINED_BY[2:]} mondeq --task {args.task} -o {args.output} --seed {args.seed} "
+              f"{options} --activation {args.activation}"]
+    header += [f"{key}: {value:.4f}" for key, value in metrics.items()]
+    output.write_text("".join(f"# {line}\n" for line in header) + network.to_yaml())
+    print(f"wrote {output}: {network.layers[0].size} nodes, {network.output_size} outputs")
+    for key, value in metrics.items():
+        print(f"{key}: {value:.4f}")
+    print(f"training time: {time.monotonic() - started:.0f} s")
+    return 0

@@ -1,0 +1,122 @@
+"""The monDEQ family's side of the shared pipeline (`flows.families.Family`)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from flows.errors import InputError
+
+class MondeqFamily:
+    schema = "mondeq-network/1"
+    title = "resistor–diode monotone equilibrium network"
+    commands = ("flows.mondeq.cmd_gradient",)
+    options = ("volts_per_unit",)
+
+    def load_network(self, path: Path):
+        from flows.mondeq.network import load_network
+
+        return load_network(path)
+
+    def load_inputs(self, path: Path, network) -> np.ndarray:
+        from flows.mondeq.network import load_inputs
+
+        return load_inputs(path, network)
+
+    def run_model(self, network, inputs: np.ndarray) -> np.ndarray:
+        from flows.mondeq.model import run_network
+
+        return run_network(network, inputs).outputs
+
+    def output_size(self, network) -> int:
+        return network.output_size
+
+    def add_options(self, parser: argparse.ArgumentParser, command: str) -> None:
+        parser.add_argument("--volts-per-unit", type=float, default=None, metavar="S",
+                            help="monDEQ relu networks: volts per network unit (default 1.0; a "
+                                 "larger S makes the diode's knee sharper, needs wider swings)")
+
+    def build_options(self, args: argparse.Namespace):
+        from flows.mondeq.mapping import BuildOptions
+
+        if args.volts_per_unit is not None and not 0 < args.volts_per_unit <= 2.0:
+            raise InputError("command line", "--volts-per-unit", f"{args.volts_per_unit:g} must be in (0, 2] V")
+        return BuildOptions(volts_per_unit=args.volts_per_unit)
+
+    def build_circuit(self, network, options=None):
+        from flows.mondeq.circuit import build_circuit
+
+        return build_circuit(network, options)
+
+    def timing(self, circuit) -> dict:
+        from flows.mondeq.timing import settling
+
+        return settling(circuit)
+
+    def static_power(self, circuit, step: float) -> dict:
+        from flows.mondeq.bench import operating_points
+
+        point = operating_points(circuit, np.zeros((1, circuit.network.input_size)))
+        return {"total_W": float(point.power_W[0]), "conditions": "tt 27C",
+                "inputs": "all 0 (every pin at vref)"}
+
+    def testbenches(self, circuit, directory: Path, step: float) -> list[str]:
+        from flows.mondeq.bench import deck
+
+        inputs = example_inputs(circuit.network)
+        text, _ = deck(circuit, inputs, macro=f"../{circuit.network.name}.spice")
+        (directory / "op_example.spice").write_text(text)
+        np.savetxt(directory / "op_example_inputs.csv", inputs, delimiter=",", fmt="%.9g",
+                   header=",".join(f"x{j}" for j in range(circuit.network.input_size)), comments="")
+        return ["op_example.spice", "op_example_inputs.csv"]
+
+    def manifest(self, circuit) -> dict:
+        m = circuit.mapping
+        levels = m.levels
+        return {"levels": {"vref_V": levels.reference, "volts_per_unit": levels.volts_per_unit,
+                           "vp_V": levels.vp, "vn_V": levels.vn, "vclamp_V": levels.clamp},
+                "conductance_per_unit_S": m.unit_conductance, "readout_ratio": m.readout_ratio,
+                "activation": {"kind": "diode_relu", "softness": m.diode.softness, "scale": m.diode.scale,
+                               "as_given": circuit.network.layers[0].activation},
+                "mapping": {"summary": m.summary(), "table": m.table()}}
+
+    def compiled(self, manifest: dict) -> None:
+        import sys
+
+        if manifest["activation"]["as_given"] == "relu":
+            a = manifest["activation"]
+            print(f"note: {manifest['network']}: the diodes compute the diode ReLU (softness "
+                  f"{a['softness']:.3g}, scale {a['scale']:.3g}), close to the network's relu; "
+                  "bmru simulate reports the difference", file=sys.stderr)
+
+    def simulate(self, args: argparse.Namespace, out: Path) -> dict:
+        from flows.mondeq.simulate import run
+
+        if args.seed is not None:
+            raise InputError("command line", "--seed", "mismatch is not modelled for monDEQ circuits yet")
+        if args.post_layout:
+            raise InputError("command line", "--post-layout", "not available for monDEQ circuits yet "
+                             "(their operating points do not depend on wiring capacitance)")
+        return run(args.network, args.inputs, self.build_options(args), args.corner, args.temp, out)
+
+    def headline(self, summary: dict) -> str:
+        from flows.mondeq.simulate import headline
+
+        return headline(summary)
+
+    def register_train(self, subparsers: argparse._SubParsersAction) -> None:
+        from flows.mondeq.cmd_train import register
+
+        register(subparsers)
+
+
+def example_inputs(network, rows: int = 6) -> np.ndarray:
+    """Deterministic signed rows for the shipped testbench: a ramp from −1 to 1 per input,
+    out of phase between inputs."""
+    levels = np.linspace(-1.0, 1.0, rows)
+    return np.array([[levels[(r + k) % rows] for k in range(network.input_size)] for r in range(rows)])
+
+
+FAMILY = MondeqFamily()
+
