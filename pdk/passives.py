@@ -349,6 +349,16 @@ def resistance(length: float, device: str = RESISTOR) -> float:
     return _typ("res_end", device) + _typ("res_per_um", device) * length
 
 
+def body_resistance(length: float, device: str = RESISTOR) -> float:
+    """The body part of a resistor (measured Ω/µm × L, no heads): what LVS compares."""
+    return _typ("res_per_um", device) * length
+
+
+def sheet_resistance(device: str = RESISTOR) -> float:
+    """Measured Ω per drawn square of the body (LVS extracts R = this × L / W)."""
+    return _typ("res_sheet", device)
+
+
 def diode_fit(temp: float = 27.0, corner: str = "tt") -> DiodeFit:
     """The clamp diode's (DIODE_SIZE) measured Shockley fit: tt at −40/27/85 °C, or another
     corner at 27 °C."""
