@@ -54,6 +54,16 @@ def test_golden_holds():
     assert check(sheet, load_golden(passives.GOLDEN)) == []
 
 
+def test_corners_are_named_by_behaviour_for_the_diodes_too():
+    """The swapped sf/fs FET files carry the junction parameters too: the p+ diffusion (the
+    PMOS source/drain) follows the second letter, the nwell–substrate junction the first."""
+    bands = load_golden(passives.GOLDEN)["specs"]
+    p_cap = {c: bands["diode_cap_corner"]["bands"][f"2x2 {c}"]["typ"] for c in ("ss", "ff", "sf", "fs")}
+    nw_cap = {c: bands["nwell_cap_corner"]["bands"][f"10x10 {c}"]["typ"] for c in ("ss", "ff", "sf", "fs")}
+    assert p_cap["ss"] > 0 > p_cap["ff"] and p_cap["fs"] > 0 > p_cap["sf"]
+    assert nw_cap["ss"] > 0 > nw_cap["ff"] and nw_cap["sf"] > 0 > nw_cap["fs"]
+
+
 @pytest.mark.ngspice
 @pytest.mark.parametrize("device", sorted(RES_WIDTH))
 def test_resistor_length_gives_the_resistance(device):
@@ -209,10 +219,19 @@ def test_lvs_catches_a_wrong_resistor_and_a_swapped_diode(network, tmp_path, cha
 
 
 @pytest.mark.klayout
-def test_larger_passive_cell_is_clean(tmp_path):
-    """~20 resistors of 50 kΩ … 20 MΩ and 6 diodes on 6 nodes."""
+@pytest.mark.slow
+def test_larger_passive_cell_passes_the_mpw_deck(tmp_path):
+    from pdk import drc
+
+    cell = _larger_cell()
+    cell.save(tmp_path / "big.gds")
+    res = drc.run_deck(tmp_path / "big.gds", deck="mpw")
+    assert res.total == 0, res.summary()
+
+
+def _larger_cell():
+    """~20 resistors of 50 kΩ … 20 MΩ (6 from inputs, 14 between 6 nodes), 6 diodes."""
     from layouts.passive_layout import draw_passive_cell
-    from pdk import drc, lvs
 
     ohms = iter(np.geomspace(50e3, 20e6, 20))
     nodes = [f"n{i}" for i in range(6)]
@@ -220,12 +239,36 @@ def test_larger_passive_cell_is_clean(tmp_path):
     pairs += [(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1:]][:14]
     devs = [Resistor(f"R{k}", X35, a, b, 0.35, passives.resistor_length(next(ohms))) for k, (a, b) in enumerate(pairs)]
     devs += [Diode(f"D{i}", passives.DIODE, "vc", n, *passives.DIODE_SIZE) for i, n in enumerate(nodes)]
-    ports = tuple(f"in{k}" for k in range(6)) + tuple(nodes) + ("vc", "vss")
-    cell = draw_passive_cell("rdbig", ports, devs)
+    return draw_passive_cell("rdbig", tuple(f"in{k}" for k in range(6)) + tuple(nodes) + ("vc", "vss"), devs)
+
+
+@pytest.mark.klayout
+def test_larger_passive_cell_is_clean(tmp_path):
+    from pdk import drc, lvs
+
+    cell = _larger_cell()
     cell.save(tmp_path / "big.gds", tmp_path / "big.spice")
     res = drc.run_own(tmp_path / "big.gds")
     assert res.total == 0, res.summary()
     res = lvs.compare(tmp_path / "big.gds", tmp_path / "big.spice")
     assert res.match, res.summary()
     assert (res.layout_devices, res.schematic_devices) == (26, 26)
-    assert set(cell.pins) == set(ports)
+    assert set(cell.pins) == {f"in{k}" for k in range(6)} | {f"n{i}" for i in range(6)} | {"vc", "vss"}
+
+
+@pytest.mark.klayout
+def test_macro_assembles_passive_cells(tmp_path):
+    """Two copies of the network chained (the second's inputs are the first's nodes)."""
+    from layouts.macro import Instance, assemble
+    from layouts.passive_layout import draw_passive_cell
+    from pdk import drc, lvs, pcells
+
+    ly = pcells.new_layout()
+    cell = draw_passive_cell("rdnet", NETWORK_PORTS, _network(), ly)
+    chained = {"in0": "n1", "in1": "n2", "n1": "m1", "n2": "m2", "vc": "vc", "vss": "vss"}
+    macro = assemble("chain", ("in0", "in1", "m1", "m2", "vc", "vss"),
+                     [Instance("U0", cell, {p: p for p in NETWORK_PORTS}), Instance("U1", cell, chained)], ly)
+    macro.save(tmp_path / "chain.gds", tmp_path / "chain.spice")
+    assert drc.run_own(tmp_path / "chain.gds").total == 0
+    res = lvs.compare(tmp_path / "chain.gds", tmp_path / "chain.spice")
+    assert res.match and res.layout_devices == 10, res.summary()
