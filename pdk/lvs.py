@@ -1,13 +1,18 @@
 """Layout-versus-schematic with `klayout.db`.
 
 The layout side: MOS4 devices (type from implants: nsdm/psdm, lvtn, hvtp; W and L in µm;
-fingers and parallel unit devices merged) and their connectivity through poly, licon, li1,
+fingers and parallel unit devices merged), precision poly resistors (body = poly:res in
+urpm/rpm, the device by its width; R from the measured sheet resistance) with the
+substrate as bulk, p+/nwell diodes (p+ diffusion under areaid:diode; area and perimeter in
+µm², µm), and their connectivity through poly, licon, li1,
 mcon, met1, via, met2, via2 and met3, wells and taps included; net names come from text
 labels on any of the label layers (`pdk.layers.PIN_LABEL_LAYER` is the documented one).
 
 The schematic side: the project's SPICE (`X<name> d g s b sky130_fd_pr__nfet_01v8 W=2 L=4`,
 subckt-style calls, W/L in µm because the models set `scale=1u`), turned into MOS4 devices
-by `Sky130SpiceReader`.
+by `Sky130SpiceReader`; resistor calls (`X… a b sub sky130_fd_pr__res_xhigh_po_0p35 L=`)
+become resistors with bulk, R = measured Ω/µm × L, and diode calls (`area=µm²·1e12
+perim=µm·1e6`) diodes in µm², µm.
 
 Both netlists are flattened below the compared circuit, so a layout drawn with pcell
 sub-cells compares against a hierarchical or flat schematic alike.
@@ -21,12 +26,22 @@ from dataclasses import dataclass, field
 import klayout.db as db
 
 from pdk import layers
-from pdk.devices import MODELS
+from pdk.devices import DIODE_AREA_UNIT, DIODE_PERIM_UNIT, MODELS, PASSIVES, RES_WIDTH
 
 #: Relative tolerance on W and L when devices are compared.
 PARAM_TOLERANCE = 0.01
+#: Relative tolerance on a resistor's R: 1.5 × the 5 nm grid step of the shortest resistor
+#: the family builds (50 kΩ of res_xhigh_po_0p35 is 6.8 µm at 7376 Ω/µm: one step is
+#: 37 Ω, 0.07 %). Both sides count the body only (measured Ω/µm × L, the layout from the
+#: same number as Ω/sq × L/W), so a drawn length off by more than one grid step is caught.
+RESISTOR_TOLERANCE = 0.001
+#: Relative tolerance on a diode's area and perimeter: Is = 1.54e-17 A/µm² · A +
+#: 5.1e-16 A/µm · P (pdk/goldens/passives.yaml), so 1 % of either moves the clamp voltage
+#: by at most n·Vt·ln(1.01) = 0.35 mV.
+DIODE_TOLERANCE = 0.01
 
 _MODEL_NAMES = {v.upper(): v for v in MODELS.values()}
+_PASSIVE_NAMES = {v.upper(): k for k, v in PASSIVES.items()}
 
 
 def _device_class(nl: db.Netlist, model: str) -> db.DeviceClassMOS4Transistor:
@@ -40,20 +55,54 @@ def _device_class(nl: db.Netlist, model: str) -> db.DeviceClassMOS4Transistor:
     return dc
 
 
+def _passive_class(nl: db.Netlist, model: str) -> db.DeviceClass:
+    name = model.upper()
+    dc = nl.device_class_by_name(name)
+    if dc is None:
+        dc = db.DeviceClassResistorWithBulk() if "__RES_" in name else db.DeviceClassDiode()
+        dc.name = name
+        nl.add(dc)
+    _set_tolerance(dc)
+    return dc
+
+
 def _set_tolerance(dc: db.DeviceClass) -> None:
     if isinstance(dc, db.DeviceClassMOS4Transistor):
         eq = db.EqualDeviceParameters(db.DeviceClassMOS4Transistor.PARAM_W, 0.0, PARAM_TOLERANCE)
         eq += db.EqualDeviceParameters(db.DeviceClassMOS4Transistor.PARAM_L, 0.0, PARAM_TOLERANCE)
         dc.equal_parameters = eq
+    elif isinstance(dc, db.DeviceClassResistor):
+        dc.equal_parameters = db.EqualDeviceParameters(db.DeviceClassResistor.PARAM_R, 0.0, RESISTOR_TOLERANCE)
+    elif isinstance(dc, db.DeviceClassDiode):
+        eq = db.EqualDeviceParameters(db.DeviceClassDiode.PARAM_A, 0.0, DIODE_TOLERANCE)
+        eq += db.EqualDeviceParameters(db.DeviceClassDiode.PARAM_P, 0.0, DIODE_TOLERANCE)
+        dc.equal_parameters = eq
+
+
+def _size_params(d: db.Device) -> tuple[str, ...]:
+    """The parameters that make two devices of one class the same size."""
+    dc = d.device_class()
+    if isinstance(dc, db.DeviceClassResistor):
+        return ("R",)
+    if isinstance(dc, db.DeviceClassDiode):
+        return ("A", "P")
+    return ("W", "L")
+
+
+def _terminal_names(d: db.Device) -> list[str]:
+    return [t.name for t in d.device_class().terminal_definitions()]
 
 
 class Sky130SpiceReader(db.NetlistSpiceReaderDelegate):
-    """Turns `X… <sky130 fet model> W= L= [m=]` subckt calls into MOS4 devices."""
+    """Turns `X… <sky130 fet model> W= L= [m=]` subckt calls into MOS4 devices, and the
+    poly resistor and diode calls into resistors with bulk and diodes."""
 
     def wants_subcircuit(self, name):
-        return name.upper() in _MODEL_NAMES
+        return name.upper() in _MODEL_NAMES or name.upper() in _PASSIVE_NAMES
 
     def element(self, circuit, el, name, model, value, nets, params):
+        if el == "X" and model.upper() in _PASSIVE_NAMES:
+            return self._passive(circuit, name, model, nets, {k.upper(): v for k, v in params.items()})
         if el != "X" or model.upper() not in _MODEL_NAMES:
             return super().element(circuit, el, name, model, value, nets, params)
         if len(nets) != 4:
@@ -70,6 +119,28 @@ class Sky130SpiceReader(db.NetlistSpiceReaderDelegate):
             dev.connect_terminal(term, net)
         dev.set_parameter("W", w * mult)
         dev.set_parameter("L", l)
+        return True
+
+    def _passive(self, circuit, name, model, nets, p) -> bool:
+        from pdk.passives import body_resistance
+
+        device = _PASSIVE_NAMES[model.upper()]
+        dev = circuit.create_device(_passive_class(circuit.netlist(), model), name)
+        if device in RES_WIDTH:
+            if len(nets) != 3 or "L" not in p:
+                self.error(f"{name}: a poly resistor needs 3 nets (r0 r1 sub) and L")
+            for term, net in zip(("A", "B", "W"), nets):
+                dev.connect_terminal(term, net)
+            dev.set_parameter("R", body_resistance(float(p["L"]), device))
+            dev.set_parameter("L", float(p["L"]))
+            dev.set_parameter("W", RES_WIDTH[device])
+        else:
+            if len(nets) != 2 or "AREA" not in p or "PERIM" not in p:
+                self.error(f"{name}: a diode needs 2 nets (anode cathode), area and perim")
+            for term, net in zip(("A", "C"), nets):
+                dev.connect_terminal(term, net)
+            dev.set_parameter("A", float(p["AREA"]) / DIODE_AREA_UNIT)
+            dev.set_parameter("P", float(p["PERIM"]) / DIODE_PERIM_UNIT)
         return True
 
 
@@ -116,7 +187,8 @@ def extract(gds: str | os.PathLike) -> tuple[db.LayoutVsSchematic, str]:
         return lvs.make_layer(ly.layer(a, b), name)
 
     L = {n: mk(n) for n in ("nwell", "diff", "tap", "poly", "licon", "li1", "mcon", "met1",
-                            "via", "met2", "via2", "met3", "nsdm", "psdm", "lvtn", "hvtp")}
+                            "via", "met2", "via2", "met3", "nsdm", "psdm", "lvtn", "hvtp",
+                            "rpm", "urpm", "polyres", "diode_id")}
     T = {n: lvs.make_text_layer(ly.layer(*layers.gds(n)), n) for n in _LABELS}
     sub = lvs.make_layer(sub_idx, "substrate")
 
@@ -125,8 +197,11 @@ def extract(gds: str | os.PathLike) -> tuple[db.LayoutVsSchematic, str]:
     nsd, psd = sd & L["nsdm"], sd & L["psdm"]
     ntap, ptap = L["tap"] & L["nsdm"], L["tap"] & L["psdm"]
     psub = sub - L["nwell"]
+    body = L["poly"] & L["polyres"]
+    poly = L["poly"] - body  # a resistor body conducts only through its device
+    pdiode = psd & L["diode_id"]
     for name, reg in (("nsd", nsd), ("psd", psd), ("ntap", ntap), ("ptap", ptap),
-                      ("psub", psub)):
+                      ("psub", psub), ("poly_conductor", poly), ("pdiode", pdiode)):
         lvs.register(reg, name)
 
     for dev, pol, implant in _FETS:
@@ -138,10 +213,11 @@ def extract(gds: str | os.PathLike) -> tuple[db.LayoutVsSchematic, str]:
                 g = g - L[other]
         lvs.register(g, f"gate_{dev}")
         ex = db.DeviceExtractorMOS4Transistor(MODELS[dev].upper())
-        lvs.extract_devices(ex, {"SD": nsd if pol == "n" else psd, "G": g, "P": L["poly"],
+        lvs.extract_devices(ex, {"SD": nsd if pol == "n" else psd, "G": g, "P": poly,
                                  "W": psub if pol == "n" else L["nwell"]})
+    _extract_passives(lvs, L, body, poly, pdiode, psub)
 
-    chain = [L["poly"], nsd, psd, ntap, ptap]
+    chain = [poly, nsd, psd, ntap, ptap, pdiode]
     for a in chain:
         lvs.connect(a)
         lvs.connect(a, L["licon"])
@@ -158,6 +234,21 @@ def extract(gds: str | os.PathLike) -> tuple[db.LayoutVsSchematic, str]:
         lvs.connect(L[cond], T[t])
     lvs.extract_netlist()
     return lvs, top.name
+
+
+def _extract_passives(lvs, L, body, poly, pdiode, psub) -> None:
+    """Resistors (one extractor per device: implant and drawn width) and diodes."""
+    from pdk.passives import sheet_resistance
+
+    for device, w in RES_WIDTH.items():
+        implant = L["urpm"] if "xhigh" in device else L["rpm"]
+        wd = int(round(w * 1000))
+        r = (body & implant).with_bbox_min(wd, wd + 1, False)
+        lvs.register(r, f"body_{device}")
+        ex = db.DeviceExtractorResistorWithBulk(PASSIVES[device].upper(), sheet_resistance(device))
+        lvs.extract_devices(ex, {"R": r, "C": poly, "W": psub})
+    ex = db.DeviceExtractorDiode(PASSIVES["diode_pd2nw_05v5"].upper())
+    lvs.extract_devices(ex, {"P": pdiode, "N": L["nwell"]})
 
 
 # ----------------------------------------------------------------------------- comparison
@@ -185,14 +276,17 @@ class LvsResult:
 def _dev_text(d: db.Device | None) -> str:
     if d is None:
         return "nothing"
-    w = d.parameter("W")
-    l = d.parameter("L")
     nets = []
-    for t in ("D", "G", "S", "B"):
+    for t in _terminal_names(d):
         n = d.net_for_terminal(t)
         nets.append(f"{t.lower()}={n.expanded_name().lower() if n else '?'}")
-    model = d.device_class().name.lower()
-    return f"{model} W={w:.3g} L={l:.3g} ({' '.join(nets)})"
+    return f"{d.device_class().name.lower()} {_size_text(d)} ({' '.join(nets)})"
+
+
+def _size_text(d: db.Device) -> str:
+    """W=… L=… of a transistor, R=… (6 digits: the tolerance is 0.1 %) or A=… P=…."""
+    return " ".join(f"{p}={d.parameter(p):.6g}" if p == "R" else f"{p}={d.parameter(p):.3g}"
+                    for p in _size_params(d))
 
 
 def _net_text(n: db.Net | None) -> str:
@@ -209,6 +303,8 @@ def _drop_shorted(c: db.Circuit) -> int:
     current in any circuit); returns how many."""
     gone = []
     for d in c.each_device():
+        if not isinstance(d.device_class(), db.DeviceClassMOS4Transistor):
+            continue
         nets = {d.net_for_terminal(t).expanded_name() if d.net_for_terminal(t) else None
                 for t in ("D", "G", "S", "B")}
         if len(nets) == 1 and None not in nets:
@@ -313,15 +409,50 @@ def compare(gds: str | os.PathLike, spice: str | os.PathLike,
 def _sig(d: db.Device) -> tuple:
     """Device class and terminal net names (any case): what a resized device keeps."""
     nets = []
-    for t in ("D", "G", "S", "B"):
+    for t in _terminal_names(d):
         n = d.net_for_terminal(t)
         nets.append(n.expanded_name().lower() if n else "?")
     return (d.device_class().name.upper(), tuple(nets))
 
 
 def _same_size(a: db.Device, b: db.Device) -> bool:
-    return all(abs(a.parameter(p) - b.parameter(p)) <= PARAM_TOLERANCE * max(abs(b.parameter(p)), 1e-9)
-               for p in ("W", "L"))
+    dc = b.device_class()
+    tol = (RESISTOR_TOLERANCE if isinstance(dc, db.DeviceClassResistor) else
+           DIODE_TOLERANCE if isinstance(dc, db.DeviceClassDiode) else PARAM_TOLERANCE)
+    return all(abs(a.parameter(p) - b.parameter(p)) <= tol * max(abs(b.parameter(p)), 1e-9)
+               for p in _size_params(b))
+
+
+def _unpaired_differences(lc: db.Circuit, rc: db.Circuit, said: list[str]) -> list[str]:
+    """Schematic devices the comparer could not pair (a resistor of another value leaves
+    its nets unpaired, not its device): a layout device on the same nets with another size,
+    or of the same class on the same nets in another order (a diode drawn backwards)."""
+    def oriented(d: db.Device) -> tuple:  # a resistor's two ends are interchangeable
+        cls, nets = _sig(d)
+        return (cls, tuple(sorted(nets[:2])) + nets[2:]) if isinstance(d.device_class(), db.DeviceClassResistor) \
+            else (cls, nets)
+
+    lay: dict[tuple, list[db.Device]] = {}
+    for a in lc.each_device():
+        cls, nets = _sig(a)
+        lay.setdefault((cls, tuple(sorted(nets))), []).append(a)
+    out = []
+    for b in rc.each_device():
+        name = b.expanded_name()
+        if any(f"device {name} " in x or f"device {name}:" in x for x in said):
+            continue
+        cls, nets = _sig(b)
+        twins = lay.get((cls, tuple(sorted(nets))), [])
+        if not twins or any(oriented(a) == oriented(b) and _same_size(a, b) for a in twins):
+            continue
+        same_order = [a for a in twins if oriented(a) == oriented(b)]
+        if same_order:
+            out.append(f"resized device {name}: schematic {_dev_text(b)}, layout has "
+                       f"{_size_text(same_order[0])} on the same nets")
+        else:
+            out.append(f"device {name}: terminals swapped: schematic {_dev_text(b)}, "
+                       f"layout {_dev_text(twins[0])}")
+    return out
 
 
 def _describe(lvs: db.LayoutVsSchematic, lc: db.Circuit, rc: db.Circuit) -> list[str]:
@@ -359,8 +490,8 @@ def _describe(lvs: db.LayoutVsSchematic, lc: db.Circuit, rc: db.Circuit) -> list
             only_ref.remove(b)
             only_lay.remove(twin)
             out.append(f"resized device {b.expanded_name()}: schematic {_dev_text(b)}, layout has "
-                       f"W={twin.parameter('W'):.3g} L={twin.parameter('L'):.3g} on the same nets "
-                       f"(parallel units and fingers are summed)")
+                       f"{_size_text(twin)} on the same nets (parallel units and fingers are summed)")
+    out += _unpaired_differences(lc, rc, out)
     for b in only_ref:
         out.append(f"schematic device {b.expanded_name()}: {_dev_text(b)} has no match in the layout")
     for a in only_lay:

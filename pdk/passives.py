@@ -48,7 +48,13 @@ R_PER_UM = Spec("res_per_um", "Ω/µm", f"slope of R(L) over L = {LENGTHS[0]:g} 
 R_SHEET = Spec("res_sheet", "Ω/sq", "res_per_um × drawn width")
 R_END = Spec("res_end", "Ω", "intercept of R(L): both heads and contacts, less the model's L offset")
 R_FIT = Spec("res_length_fit_error", "%", "worst R_measured/(end + per_um·L) − 1 over the lengths")
+#: xhigh_po reads ≈ 0 here: its body is a voltage-dependent resistor (r = {… v(t1,t2) …}) and
+#: ngspice 39 drops tc1/tc2 on such resistors (measured: a constant r with the same model
+#: moves −11.7 % at 85 °C, the expression none). The model card means −2.47e-3/K, +2.7e-6/K²
+#: from 25 °C: −13.8 % at 85 °C, +17.2 % at −40 °C, which simulation does not show.
 R_TEMP = Spec("res_temp", "%", f"R(T)/R(27 °C) − 1, L = {REF_L:g} µm")
+#: xhigh_po's FET-corner rows are ≈ 0: its width correction adds sw_polycd in metres to a
+#: width in µm (high_po scales it by 2e6 and moves ±3 %).
 R_CORNER = Spec("res_corner", "%", f"R/R(tt, nom) − 1, L = {REF_L:g} µm, 27 °C "
                 "(FET corners move poly CD, Rlow/Rhigh the sheet resistance)")
 R_VOLTCO = Spec("res_voltco", "%", f"worst R(V)/R({V_TEST:g} V) − 1, V = {V_TEST:g} … {SWING:g} V across, "
@@ -70,6 +76,9 @@ D_LEAK = Spec("diode_leakage", "pA", "reverse current at the named reverse bias"
 D_CAP = Spec("diode_cap", "fF", "junction capacitance at the named reverse bias (1 kHz)")
 NW_LEAK = Spec("nwell_leakage", "pA", "nwell–substrate reverse current of the cathode's well")
 NW_CAP = Spec("nwell_cap", "fF", "nwell–substrate capacitance of the cathode's well (1 kHz)")
+D_CAP_CORNER = Spec("diode_cap_corner", "%", "junction capacitance at 0 V against tt (the corner's "
+                    "PMOS letter moves the p+ diffusion; the forward I–V has no corner)")
+NW_CAP_CORNER = Spec("nwell_cap_corner", "%", "nwell–substrate capacitance at 0 V against tt")
 NW_CAP_AREA = Spec("nwell_cap_area", "fF/µm²", "area part of the nwell–substrate capacitance")
 NW_CAP_PERIM = Spec("nwell_cap_perim", "fF/µm", "perimeter part of the nwell–substrate capacitance")
 
@@ -82,7 +91,8 @@ TOLERANCES = {"res_per_um": (0.005, 0.0), "res_sheet": (0.005, 0.0), "res_end": 
               "diode_rs": (0.05, 1.0), "diode_fit_low": (0.3, 0.0), "diode_fit_high": (0.3, 0.0),
               "diode_v": (0.0, 0.002), "diode_is_area": (0.05, 0.0), "diode_is_perim": (0.05, 0.0),
               "diode_leakage": (0.1, 1e-4), "diode_cap": (0.02, 0.0), "nwell_leakage": (0.1, 1e-4),
-              "nwell_cap": (0.02, 0.0), "nwell_cap_area": (0.02, 0.0), "nwell_cap_perim": (0.05, 0.0)}
+              "nwell_cap": (0.02, 0.0), "diode_cap_corner": (0.05, 0.05),
+              "nwell_cap_corner": (0.05, 0.05), "nwell_cap_area": (0.02, 0.0), "nwell_cap_perim": (0.05, 0.0)}
 GOLDEN = Path(__file__).parent / "goldens" / "passives.yaml"
 NWELL_DIODE = "sky130_fd_pr__model__parasitic__diode_pd2nw"  # anode = substrate, cathode = nwell
 
@@ -141,8 +151,8 @@ def _reverse_deck(nwell: bool) -> str:
     return "\n".join(lines + [f".dc Vr 0 {SWING + 1e-9:g} 0.05"]) + "\n"
 
 
-def _cap_deck(nwell: bool, bias: float) -> str:
-    lines = [Conditions().lines(passives=True), f"Vr r 0 dc {bias:g} ac 1"]
+def _cap_deck(nwell: bool, bias: float, corner: str = "tt") -> str:
+    lines = [Conditions(corner).lines(passives=True), f"Vr r 0 dc {bias:g} ac 1"]
     sizes = NWELL_GEOMETRIES if nwell else DIODE_SIZES
     for i, (w, l) in enumerate(sizes):
         if nwell:
@@ -246,6 +256,8 @@ def characterize(workers: int | None = None, progress: bool | None = None) -> Da
     jobs += [Job(f"iv_{k}", _diode_iv_deck(c)) for k, c in dcond.items()]
     jobs += [Job(f"rev_{'nw' if nw else 'd'}", _reverse_deck(nw)) for nw in (False, True)]
     jobs += [Job(f"cap_{'nw' if nw else 'd'}_{b:g}", _cap_deck(nw, b)) for nw in (False, True) for b in CAP_BIASES]
+    jobs += [Job(f"capc_{'nw' if nw else 'd'}_{c}", _cap_deck(nw, 0.0, c)) for nw in (False, True)
+             for c in CORNERS if c != "tt"]
     results = simulate_many(jobs, workers=workers, progress=progress, desc="passives")
     sheet = Datasheet("passives")
     lengths = np.array(LENGTHS)
@@ -322,6 +334,15 @@ def characterize(workers: int | None = None, progress: bool | None = None) -> Da
                 area, perim = np.linalg.solve(geometry, np.array(caps))
                 sheet.add(NW_CAP_AREA, f"V={bias:g}", area)
                 sheet.add(NW_CAP_PERIM, f"V={bias:g}", perim)
+    for nw, spec, sizes in ((False, D_CAP_CORNER, DIODE_SIZES), (True, NW_CAP_CORNER, NWELL_GEOMETRIES)):
+        nominal = sheet.values[(NW_CAP if nw else D_CAP).name]
+        for c in CORNERS:
+            if c == "tt":
+                continue
+            plot = results[f"capc_{'nw' if nw else 'd'}_{c}"][0]
+            for i, (w, l) in enumerate(sizes):
+                cap = abs(plot[f"i(vk{i})"][0].imag) / (2 * np.pi * 1e3) * 1e15
+                sheet.add(spec, f"{_size(w, l)} {c}", (cap / nominal[f"{_size(w, l)} V=0"] - 1) * 100)
     sheet.curves = {"diode_iv": curves}
     return sheet
 
@@ -351,6 +372,16 @@ def resistor_length(ohms: float, device: str = RESISTOR) -> float:
 def resistance(length: float, device: str = RESISTOR) -> float:
     """Resistance (Ω, tt 27 °C) of a drawn body length, the inverse of `resistor_length`."""
     return _typ("res_end", device) + _typ("res_per_um", device) * length
+
+
+def body_resistance(length: float, device: str = RESISTOR) -> float:
+    """The body part of a resistor (measured Ω/µm × L, no heads): what LVS compares."""
+    return _typ("res_per_um", device) * length
+
+
+def sheet_resistance(device: str = RESISTOR) -> float:
+    """Measured Ω per drawn square of the body (LVS extracts R = this × L / W)."""
+    return _typ("res_sheet", device)
 
 
 def diode_fit(temp: float = 27.0, corner: str = "tt") -> DiodeFit:

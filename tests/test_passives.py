@@ -54,6 +54,16 @@ def test_golden_holds():
     assert check(sheet, load_golden(passives.GOLDEN)) == []
 
 
+def test_corners_are_named_by_behaviour_for_the_diodes_too():
+    """The swapped sf/fs FET files carry the junction parameters too: the p+ diffusion (the
+    PMOS source/drain) follows the second letter, the nwell–substrate junction the first."""
+    bands = load_golden(passives.GOLDEN)["specs"]
+    p_cap = {c: bands["diode_cap_corner"]["bands"][f"2x2 {c}"]["typ"] for c in ("ss", "ff", "sf", "fs")}
+    nw_cap = {c: bands["nwell_cap_corner"]["bands"][f"10x10 {c}"]["typ"] for c in ("ss", "ff", "sf", "fs")}
+    assert p_cap["ss"] > 0 > p_cap["ff"] and p_cap["fs"] > 0 > p_cap["sf"]
+    assert nw_cap["ss"] > 0 > nw_cap["ff"] and nw_cap["sf"] > 0 > nw_cap["fs"]
+
+
 @pytest.mark.ngspice
 @pytest.mark.parametrize("device", sorted(RES_WIDTH))
 def test_resistor_length_gives_the_resistance(device):
@@ -97,3 +107,168 @@ def test_diode_fit_refuses_unmeasured_points():
     with pytest.raises(ValueError, match="no diode fit"):
         passives.diode_fit(50.0)
     assert passives.diode_fit(27.0, "ss").area_um2 == 4.0
+
+
+# ----------------------------------------------------------------------------- layout
+
+X35 = "res_xhigh_po_0p35"
+NETWORK_PORTS = ("in0", "in1", "n1", "n2", "vc", "vss")
+
+
+def _network(r3_length: float | None = None, swap: bool = False):
+    """3 resistors and 2 clamp diodes: in0 –R1– n1 –R3– n2 –R2– in1, diodes from vc."""
+    d1 = ("n1", "vc") if swap else ("vc", "n1")
+    return [Resistor("R1", X35, "in0", "n1", 0.35, passives.resistor_length(50e3)),
+            Resistor("R2", X35, "in1", "n2", 0.35, passives.resistor_length(1e6)),
+            Resistor("R3", X35, "n1", "n2", 0.35, r3_length or passives.resistor_length(200e3)),
+            Diode("D1", passives.DIODE, *d1, *passives.DIODE_SIZE),
+            Diode("D2", passives.DIODE, "vc", "n2", *passives.DIODE_SIZE)]
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    from layouts.passive_layout import draw_passive_cell
+
+    path = tmp_path_factory.mktemp("rd")
+    cell = draw_passive_cell("rdnet", NETWORK_PORTS, _network())
+    cell.save(path / "rdnet.gds", path / "rdnet.spice")
+    return path
+
+
+@pytest.mark.klayout
+def test_passive_pcells_are_clean_under_own_rules(tmp_path):
+    import klayout.db as db
+
+    from pdk import drc, pcells
+
+    ly = pcells.new_layout()
+    top = ly.create_cell("passives")
+    x = 0
+    for device, w in RES_WIDTH.items():
+        for l in (0.66, 7.5):
+            blk = pcells.resistor(ly, device, w, l)
+            top.insert(db.CellInstArray(blk.cell.cell_index(), db.Trans(x - blk.bbox.left, 0)))
+            x += blk.bbox.width() + pcells.u(1)
+    for side in (0.42, 1.0, 2.0, 5.0):
+        blk = pcells.diode(ly, passives.DIODE, side, side)
+        top.insert(db.CellInstArray(blk.cell.cell_index(), db.Trans(x - blk.bbox.left, 0)))
+        x += blk.bbox.width() + pcells.u(1.5)
+    pcells.save_gds(ly, tmp_path / "p.gds", top)
+    res = drc.run_own(tmp_path / "p.gds")
+    assert res.total == 0, res.summary()
+    with pytest.raises(ValueError, match="below the minimum"):
+        pcells.resistor(ly, X35, 0.35, 0.5)
+
+
+@pytest.mark.klayout
+def test_own_rules_catch_resistor_violations(tmp_path):
+    """A stray poly next to the implant (rpm.7) and a tap next to the resistor (poly.9)."""
+    import klayout.db as db
+
+    from pdk import drc, pcells
+
+    ly = pcells.new_layout()
+    top = ly.create_cell("broken")
+    blk = pcells.resistor(ly, X35, 0.35, 5.0)
+    top.insert(db.CellInstArray(blk.cell.cell_index(), db.Trans()))
+    imp = blk.bbox
+    pcells.box(top, "poly", db.Box(imp.right + 100, 0, imp.right + 400, 2000))
+    pcells.tap_strip(top, "p", imp.left, imp.right, imp.bottom - 100)
+    pcells.save_gds(ly, tmp_path / "b.gds", top)
+    res = drc.run_own(tmp_path / "b.gds")
+    assert res.counts["rpm.7"] > 0 and res.counts["poly.9"] > 0, res.summary()
+
+
+@pytest.mark.klayout
+def test_network_cell_is_drc_clean_and_matches_its_netlist(network):
+    from pdk import drc, lvs
+
+    assert drc.run_own(network / "rdnet.gds").total == 0
+    res = lvs.compare(network / "rdnet.gds", network / "rdnet.spice")
+    assert res.match, res.summary()
+    assert (res.layout_devices, res.schematic_devices) == (5, 5)  # R2's serpentine merged
+
+
+@pytest.mark.klayout
+def test_network_cell_passes_the_mpw_deck(network):
+    from pdk import drc
+
+    try:
+        drc.klayout_app()
+        drc.deck_path(deck="mpw")
+    except drc.DeckUnavailable as exc:
+        pytest.skip(f"MPW deck unavailable: {exc}")
+    res = drc.run_deck(network / "rdnet.gds", deck="mpw")
+    assert res.total == 0, res.summary()
+    assert {"MR_rpm.WID.1", "MR_urpm.WID.1", "MR_licon.CON.13", "MR_poly.LEN.2"} <= set(res.counts)
+
+
+@pytest.mark.klayout
+@pytest.mark.parametrize("change, expect", [
+    ({"r3_length": passives.resistor_length(200e3) + 0.1}, "R3"),  # 0.37 %: 0.1 µm of 27 µm
+    ({"swap": True}, "D1"),
+])
+def test_lvs_catches_a_wrong_resistor_and_a_swapped_diode(network, tmp_path, change, expect):
+    from layouts.passive_layout import netlist
+    from pdk import lvs
+
+    (tmp_path / "wrong.spice").write_text(netlist("rdnet", NETWORK_PORTS, _network(**change)))
+    res = lvs.compare(network / "rdnet.gds", tmp_path / "wrong.spice")
+    assert not res.match
+    assert any(expect in p for p in res.problems), res.summary()
+
+
+@pytest.mark.klayout
+@pytest.mark.slow
+def test_larger_passive_cell_passes_the_mpw_deck(tmp_path):
+    from pdk import drc
+
+    cell = _larger_cell()
+    cell.save(tmp_path / "big.gds")
+    res = drc.run_deck(tmp_path / "big.gds", deck="mpw")
+    assert res.total == 0, res.summary()
+
+
+def _larger_cell():
+    """~20 resistors of 50 kΩ … 20 MΩ (6 from inputs, 14 between 6 nodes), 6 diodes."""
+    from layouts.passive_layout import draw_passive_cell
+
+    ohms = iter(np.geomspace(50e3, 20e6, 20))
+    nodes = [f"n{i}" for i in range(6)]
+    pairs = [(f"in{i}", n) for i, n in enumerate(nodes)]
+    pairs += [(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1:]][:14]
+    devs = [Resistor(f"R{k}", X35, a, b, 0.35, passives.resistor_length(next(ohms))) for k, (a, b) in enumerate(pairs)]
+    devs += [Diode(f"D{i}", passives.DIODE, "vc", n, *passives.DIODE_SIZE) for i, n in enumerate(nodes)]
+    return draw_passive_cell("rdbig", tuple(f"in{k}" for k in range(6)) + tuple(nodes) + ("vc", "vss"), devs)
+
+
+@pytest.mark.klayout
+def test_larger_passive_cell_is_clean(tmp_path):
+    from pdk import drc, lvs
+
+    cell = _larger_cell()
+    cell.save(tmp_path / "big.gds", tmp_path / "big.spice")
+    res = drc.run_own(tmp_path / "big.gds")
+    assert res.total == 0, res.summary()
+    res = lvs.compare(tmp_path / "big.gds", tmp_path / "big.spice")
+    assert res.match, res.summary()
+    assert (res.layout_devices, res.schematic_devices) == (26, 26)
+    assert set(cell.pins) == {f"in{k}" for k in range(6)} | {f"n{i}" for i in range(6)} | {"vc", "vss"}
+
+
+@pytest.mark.klayout
+def test_macro_assembles_passive_cells(tmp_path):
+    """Two copies of the network chained (the second's inputs are the first's nodes)."""
+    from layouts.macro import Instance, assemble
+    from layouts.passive_layout import draw_passive_cell
+    from pdk import drc, lvs, pcells
+
+    ly = pcells.new_layout()
+    cell = draw_passive_cell("rdnet", NETWORK_PORTS, _network(), ly)
+    chained = {"in0": "n1", "in1": "n2", "n1": "m1", "n2": "m2", "vc": "vc", "vss": "vss"}
+    macro = assemble("chain", ("in0", "in1", "m1", "m2", "vc", "vss"),
+                     [Instance("U0", cell, {p: p for p in NETWORK_PORTS}), Instance("U1", cell, chained)], ly)
+    macro.save(tmp_path / "chain.gds", tmp_path / "chain.spice")
+    assert drc.run_own(tmp_path / "chain.gds").total == 0
+    res = lvs.compare(tmp_path / "chain.gds", tmp_path / "chain.spice")
+    assert res.match and res.layout_devices == 10, res.summary()
