@@ -40,13 +40,19 @@ STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", 
 
 def draw_macro(circuit: Circuit):
     """Layout of the macro from the same cell objects that produced the netlist."""
+    from cells.netlist import Device
     from layouts.cell_layout import draw_cell
     from layouts.macro import Instance, assemble
+    from layouts.passive_layout import draw_passive_cell
     from pdk import pcells
 
+    def draw(cell):
+        devices = cell.devices()
+        drawer = draw_cell if all(isinstance(d, Device) for d in devices) else draw_passive_cell
+        return drawer(cell.name, circuit.ports_of(cell), devices, ly)
+
     ly = pcells.new_layout()
-    drawn = {cell.name: draw_cell(cell.name, circuit.ports_of(cell), cell.devices(), ly)
-             for cell in circuit.cells()}
+    drawn = {cell.name: draw(cell) for cell in circuit.cells()}
     instances = [Instance(b.name, drawn[b.cell.name], {p: b.nets[p] for p in circuit.ports_of(b.cell)})
                  for b in circuit.blocks]
     return assemble(circuit.network.name, circuit.ports, instances, ly)

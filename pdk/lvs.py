@@ -365,12 +365,15 @@ def compared(gds: str | os.PathLike, spice: str | os.PathLike, circuit: str | No
     dummies = {False: 0, True: 0}
     for nl, keep in ((lay, lc), (ref, rc)):
         _flatten_below(nl, keep)
+        if nl is lay:
+            # labelled nets are pins before devices combine: two resistors meeting at an
+            # input pin are not one resistor in series
+            lay.make_top_level_pins()
         for dc in nl.each_device_class():
             _set_tolerance(dc)
         nl.combine_devices()
         dummies[nl is ref] = _drop_shorted(keep)
         nl.purge_nets()
-    lay.make_top_level_pins()
     # the layout's pins are the labelled nets; drop schematic pins that the layout lacks so
     # that pins alone never decide (their nets are still compared)
     lvs.reference = ref
