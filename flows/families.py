@@ -79,6 +79,17 @@ class Family(Protocol):
     def headline(self, summary: dict) -> str: ...
     def register_train(self, subparsers: argparse._SubParsersAction) -> None:
         """Add this family's `bmru train …` subcommands."""
+    # `bmru report` (flows.report): the family's sections of a build report
+    def report_verdict(self, simulations: list) -> list[str]:
+        """Markdown lines: every simulation judged against the network as given."""
+    def report_build_rows(self, manifest: dict) -> list[list]:
+        """Extra [quantity, value] rows of the Build table."""
+    def report_mapping(self, manifest: dict) -> list[str]:
+        """Markdown lines of the Mapping section."""
+    def report_zoom(self, manifest: dict) -> dict[str, str]:
+        """Layout view name (`flows.report.LAYOUT_VIEWS`) → cell to zoom on."""
+    def report_studies(self, directory: Path) -> list[str]:
+        """Markdown lines of the family's studies found in the build (e.g. DIR/pvt)."""
 
 
 def family_of(path: str | Path) -> Family:
@@ -92,6 +103,11 @@ def family_of(path: str | Path) -> Family:
         problem = "missing" if not schema else f"{schema!r} is not supported"
         raise InputError(path, "schema", f"{problem}; a network file starts with 'schema: S' "
                                          f"for S one of {known}")
+    return importlib.import_module(REGISTRY[schema]).FAMILY
+
+
+def family_named(schema: str) -> Family:
+    """The family registered for `schema` (a manifest's `family` field)."""
     return importlib.import_module(REGISTRY[schema]).FAMILY
 
 

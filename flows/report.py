@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from flows.errors import InputError
+from flows.families import family_named
 
 
 @dataclass(frozen=True)
@@ -195,22 +196,12 @@ def _plots(manifest: dict, simulations: list[Simulation], out: Path, build: Path
 
     gds = manifest.get("files", {}).get("gds")
     if gds and (build / gds).is_file():
-        paths.update(render_layout(build / gds, out, _zoom_cells(manifest)))
+        family = family_named(manifest.get("family", "bmru-network/1"))
+        paths.update(render_layout(build / gds, out, family.report_zoom(manifest)))
     return paths
 
 
-def _zoom_cells(manifest: dict) -> dict[str, str]:
-    """The cells of the zoomed layout views: the first BMRU cell and the first dense block
-    in signal order (instance names from flows.bmru.circuit: l<L>_bmru<i>, l<L>_dense)."""
-    zoom = {}
-    for key, part in (("layout_bmru", "_bmru"), ("layout_dense", "_dense")):
-        cell = next((b["cell"] for b in manifest.get("blocks", []) if part in b["instance"]), None)
-        if cell is not None:
-            zoom[key] = cell
-    return zoom
-
-
-def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+def table(header: list[str], rows: list[list[object]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return lines
@@ -219,32 +210,30 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
 def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Path], base: Path,
              build: Path | None = None) -> str:
     """The report's text; images are referenced relative to `base`, where the report is
-    written, and the PVT section is read from `build` (default: `base`)."""
+    written, and the family's own sections (a PVT study, …) are read from `build`
+    (default: `base`)."""
+    family = family_named(manifest.get("family", "bmru-network/1"))
     name = manifest["network"]
     rel = {k: p.relative_to(base).as_posix() for k, p in plots.items()}
     lines = [f"# Build report: {name}", ""]
-    lines += verdict_section(simulations)
+    lines += family.report_verdict(simulations)
     lines += ["## Build", ""]
     area = manifest.get("area", {})
-    devices = manifest.get("devices", {})
-    lines += _table(["quantity", "value"], [
+    lines += table(["quantity", "value"], [
         ["network file", manifest.get("source", "")],
-        ["transistors", devices.get("total", "")],
+        ["family", family.title],
+        ["devices", manifest.get("devices", {}).get("total", "")],
         ["macro area", f"{area.get('macro_um2', 0):.0f} µm²" if area else ""],
-        ["unit current", f"{manifest.get('unit_current', 0):g} A"],
+        *family.report_build_rows(manifest),
     ])
     checks = manifest.get("checks", {})
     if checks:
         lines += ["", "## DRC and LVS", ""]
         rows = [[engine, result.get("violations", ""), "clean" if result.get("clean") else "NOT CLEAN"]
                 for engine, result in checks.items()]
-        lines += _table(["check", "violations / mismatches", "result"], rows)
+        lines += table(["check", "violations / mismatches", "result"], rows)
     lines += ["", "## Mapping", ""]
-    lines += _table(["layer", "kind", "M (weight diode units)", "D (bias diode units)", "weight error bound",
-                     "bias error max", "unit devices"],
-                    [[s["index"], s["kind"], s["weight_diode_units"], s["bias_diode_units"],
-                      f"{s['weight_error_bound']:.4f}", f"{s['bias_error_max']:.4f}", s["device_units"]]
-                     for s in manifest["mapping"]["summary"]])
+    lines += family.report_mapping(manifest)
     lines += ["", f"![mapping errors]({rel['mapping']})"]
     if simulations:
         lines += ["", "## Circuit against software", ""]
@@ -254,14 +243,14 @@ def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Pat
             errors = a.get("range_error", [])
             rows.append([sim.name, sim.summary.get("conditions", ""), a["steps"],
                          ", ".join(f"y{j} {e * 100:.1f} %" for j, e in enumerate(errors)),
-                         f"{sim.summary['power']['total_W'] * 1e9:.1f} nW"])
-        lines += _table(["run", "conditions", "steps", "largest output error (of each output's range)",
-                         "average power"], rows)
+                         power_text(sim.summary['power']['total_W'])])
+        lines += table(["run", "conditions", "steps (rows)", "largest output error (of each output's range)",
+                        "average power"], rows)
         for sim in simulations:
             lines += ["", f"![{sim.name}]({rel['trace:' + sim.name]})"]
         if "power" in rel:
             lines += ["", "## Power by block", "", f"![power]({rel['power']})"]
-    lines += pvt_section(build or base)
+    lines += family.report_studies(build or base)
     if "layout" in rel:
         lines += ["", "## Layout", ""]
         for key, title in LAYOUT_VIEWS.items():
@@ -270,53 +259,12 @@ def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Pat
     return "\n".join(lines) + "\n"
 
 
-def verdict_section(simulations: list[Simulation]) -> list[str]:
-    """The report's first table: every simulation judged against the network file as
-    given (flows.bmru.simulate.verdict), with the numbers it is judged by."""
-    from flows.bmru.pvt import percent
-
-    lines = ["## Verdict against the network", ""]
-    if not simulations:
-        return lines + ["No simulation in this build yet: `bmru simulate NET --inputs SEQ -o DIR/simulations/RUN`,"
-                        " then `bmru report DIR` again.", ""]
-    rows = []
-    for sim in simulations:
-        v = sim.summary.get("verdict")
-        if v is None:
-            rows.append([sim.name, sim.summary.get("conditions", ""), "—", "—", "—", "—",
-                         "no verdict (summary.json predates it: re-run bmru simulate)"])
-            continue
-        rows.append([sim.name, sim.summary.get("conditions", ""), percent(v["state_agreement"]),
-                     percent(v["state_agreement_mapped"]), "agrees" if v["decision_agrees"] else "DIFFERS",
-                     f"{percent(v['output_error_of_range_max'])} (mapped model: "
-                     f"{percent(v['output_error_of_range_mapped_max'])})",
-                     "PASS" if v["pass"] else "FAIL"])
-    goal = next((s.summary["verdict"]["goal_state_agreement"] for s in simulations if "verdict" in s.summary), None)
-    lines += _table(["run", "conditions", "BMRU states agreeing with the network", "with the mapped model", "decision",
-                     "largest output error, of range", "result"], rows)
-    if goal is not None:
-        lines += ["", f"A run passes when at least {goal * 100:g} % of the BMRU cell states (steps × cells) "
-                      "agree with the network file as given and the decision (largest output of the last "
-                      "step) agrees. The mapped model (weights and biases as realised by unit devices) "
-                      "shows how much of a difference quantization alone explains; output errors are "
-                      "fractions of each output's range over the sequence."]
-    return lines + [""]
-
-
-def pvt_section(directory: Path) -> list[str]:
-    """Yield and worst-case tables and plots of DIR/pvt (bmru pvt), if present."""
-    from flows.bmru.pvt import FIGURES, tables
-
-    path = directory / "pvt" / "pvt.json"
-    if not path.is_file():
-        return []
-    result = json.loads(path.read_text())
-    lines = ["", "## PVT and mismatch yield", "", f"`{result['inputs']}`, {len(result['runs'])} runs.", ""]
-    lines += tables(result)
-    for title, name in FIGURES.items():
-        if (path.parent / name).is_file():
-            lines += ["", f"![{title}](pvt/{name})"]
-    return lines
+def power_text(watts: float) -> str:
+    """nW below a microwatt, µW below a milliwatt, mW above."""
+    for scale, unit in ((1e-6, "nW"), (1e-3, "µW")):
+        if abs(watts) < scale:
+            return f"{watts / scale * 1e3:.1f} {unit}"
+    return f"{watts * 1e3:.2f} mW"
 
 
 def to_html(markdown_text: str, *bases: Path) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from flows.report import Simulation, verdict_section
+from flows.bmru.report import verdict_section
+from flows.report import Simulation
 from flows.bmru.simulate import headline, verdict
 
 

@@ -131,5 +131,28 @@ class BmruFamily:
 
         register(subparsers)
 
+    def report_verdict(self, simulations: list) -> list[str]:
+        from flows.bmru.report import verdict_section
+
+        return verdict_section(simulations)
+
+    def report_build_rows(self, manifest: dict) -> list[list]:
+        return [["unit current", f"{manifest.get('unit_current', 0):g} A"]]
+
+    def report_mapping(self, manifest: dict) -> list[str]:
+        from flows.bmru.report import mapping_lines
+
+        return mapping_lines(manifest)
+
+    def report_zoom(self, manifest: dict) -> dict[str, str]:
+        from flows.bmru.report import zoom_cells
+
+        return zoom_cells(manifest)
+
+    def report_studies(self, directory: Path) -> list[str]:
+        from flows.bmru.report import pvt_section
+
+        return pvt_section(directory)
+
 
 FAMILY = BmruFamily()

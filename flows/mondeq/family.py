@@ -74,7 +74,9 @@ class MondeqFamily:
     def manifest(self, circuit) -> dict:
         m = circuit.mapping
         levels = m.levels
-        return {"levels": {"vref_V": levels.reference, "volts_per_unit": levels.volts_per_unit,
+        counts = circuit.device_count()
+        return {"device_kinds": {"resistors": counts["resistors"], "diodes": counts["diodes"]},
+                "levels": {"vref_V": levels.reference, "volts_per_unit": levels.volts_per_unit,
                            "vp_V": levels.vp, "vn_V": levels.vn, "vclamp_V": levels.clamp},
                 "conductance_per_unit_S": m.unit_conductance, "readout_ratio": m.readout_ratio,
                 "activation": {"kind": "diode_relu", "softness": m.diode.softness, "scale": m.diode.scale,
@@ -109,6 +111,60 @@ class MondeqFamily:
         from flows.mondeq.cmd_train import register
 
         register(subparsers)
+
+    def report_verdict(self, simulations: list) -> list[str]:
+        from flows.report import table
+
+        lines = ["## Verdict against the network", ""]
+        if not simulations:
+            return lines + ["No simulation in this build yet: `bmru simulate NET --inputs ROWS -o "
+                            "DIR/simulations/RUN`, then `bmru report DIR` again.", ""]
+        rows = []
+        goal = None
+        for sim in simulations:
+            v = sim.summary["verdict"]
+            goal = v["goal_output_error_of_range"]
+            rows.append([sim.name, sim.summary.get("conditions", ""), sim.summary.get("rows", ""),
+                         f"{v['output_error_of_range_max'] * 100:.2f} %",
+                         f"{v['output_error_of_range_mapped_max'] * 100:.2f} %",
+                         f"{v['decision_agreement'] * 100:.1f} %",
+                         f"{sim.summary['uniqueness']['max_difference_units']:.2g}",
+                         "PASS" if v["pass"] else "FAIL"])
+        lines += table(["run", "conditions", "rows", "largest output error, of range",
+                        "against the mapped network", "argmax agreeing", "spread over initial guesses (units)",
+                        "result"], rows)
+        return lines + ["", f"A run passes when every output of every row is within {goal * 100:g} % of "
+                            "that output's range (over the rows) of the network file as given. The mapped "
+                            "network (every conductance as drawn, the diode ReLU the circuit computes) "
+                            "shows what the realisation alone explains; the spread is the largest "
+                            "difference between the operating points reached from three initial guesses.", ""]
+
+    def report_build_rows(self, manifest: dict) -> list[list]:
+        levels = manifest["levels"]
+        a = manifest["activation"]
+        kinds = manifest["device_kinds"]
+        return [["resistors / diodes", f"{kinds['resistors']} / {kinds['diodes']}"],
+                ["volts per unit", f"{levels['volts_per_unit']:.4g} V (vref {levels['vref_V']:g} V, "
+                                   f"vclamp {levels['vclamp_V']:.4g} V)"],
+                ["activation", f"{a['kind']} softness {a['softness']:.4g}, scale {a['scale']:.4g} "
+                               f"(network: {a['as_given']})"]]
+
+    def report_mapping(self, manifest: dict) -> list[str]:
+        from flows.report import table
+
+        s = manifest["mapping"]["summary"]
+        return table(["resistors drawn", "left out (too small)", "largest error (units)",
+                      "resistance range", "conductance per unit", "readout share"],
+                     [[s["resistors"], s["dropped"], f"{s['error_max']:.4g}",
+                       f"{s['ohms_min'] / 1e3:.0f} kΩ … {s['ohms_max'] / 1e6:.2f} MΩ",
+                       f"{manifest['conductance_per_unit_S'] * 1e6:.3g} µS",
+                       f"{manifest['readout_ratio']:.3g}"]])
+
+    def report_zoom(self, manifest: dict) -> dict[str, str]:
+        return {}
+
+    def report_studies(self, directory: Path) -> list[str]:
+        return []
 
 
 def example_inputs(network, rows: int = 6) -> np.ndarray:
