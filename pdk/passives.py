@@ -190,11 +190,17 @@ class DiodeFit:
     i_low: float
     i_high: float
 
+    @property
+    def vt(self) -> float:
+        return K_B_Q * (self.temp + 273.15)
+
     def voltage(self, current: float | np.ndarray):
         """Forward V at a current (explicit in I)."""
-        vt = K_B_Q * (self.temp + 273.15)
-        current = np.asarray(current, dtype=float)
-        return self.n * vt * np.log1p(current / self.Is_A) + current * self.Rs_ohm
+        return _fit_voltage(np.asarray(current, dtype=float), np.log(self.Is_A), self.n, self.Rs_ohm, self.vt)
+
+    def current(self, voltage: float | np.ndarray):
+        """Forward I at a voltage (the implicit equation solved; ≥ 1e-30 A)."""
+        return _solve_current(voltage, self.Is_A, self.n, self.Rs_ohm, self.vt)
 
 
 def _fit_voltage(i, log_is, n, rs, vt):
@@ -229,14 +235,20 @@ def fit_shockley(v: np.ndarray, i: np.ndarray, temp: float) -> tuple[float, floa
     return is_a, n, rs, float(ik[lo]), float(ik[hi])
 
 
-def _current_error(v, i, is_a, n, rs, vt) -> np.ndarray:
-    """I_fit(V)/I − 1, I_fit solved from the implicit equation by bisection in log I."""
-    lo, hi = np.full(v.shape, -70.0), np.full(v.shape, 0.0)
+def _solve_current(v, is_a, n, rs, vt) -> np.ndarray:
+    """I of the implicit equation at V (bisection in log I, 1e-30 … 1 A)."""
+    v = np.asarray(v, dtype=float)
+    lo, hi = np.full(v.shape, np.log(1e-30)), np.full(v.shape, 0.0)
     for _ in range(80):
         mid = (lo + hi) / 2
         too_big = _fit_voltage(np.exp(mid), np.log(is_a), n, rs, vt) > v
         hi, lo = np.where(too_big, mid, hi), np.where(too_big, lo, mid)
-    return np.exp((lo + hi) / 2) / i - 1
+    return np.exp((lo + hi) / 2)
+
+
+def _current_error(v, i, is_a, n, rs, vt) -> np.ndarray:
+    """I_fit(V)/I − 1."""
+    return _solve_current(v, is_a, n, rs, vt) / i - 1
 
 
 def _band_sigma(values: np.ndarray) -> float:
@@ -352,12 +364,15 @@ def _typ(spec: str, condition: str) -> float:
     return float(_golden()["specs"][spec]["bands"][condition]["typ"])
 
 
-def resistor_length(ohms: float, device: str = RESISTOR) -> float:
+def resistor_length(ohms: float, device: str = RESISTOR, width: float | None = None) -> float:
     """Drawn body length (µm, on the 5 nm grid) of a `device` resistor of `ohms` at tt 27 °C,
-    from the measured end resistance and resistance per µm. Raises ValueError below the
-    shortest body the device allows."""
+    from the measured end resistance and resistance per µm. The width is the device's own
+    (`width`, when given, must be it). Raises ValueError below the shortest body the device
+    allows."""
     if device not in RES_WIDTH:
         raise ValueError(f"unknown resistor {device!r}; choose one of {', '.join(RES_WIDTH)}")
+    if width is not None and abs(width - RES_WIDTH[device]) > 1e-9:
+        raise ValueError(f"{device} is {RES_WIDTH[device]:g} µm wide, not {width:g}")
     length = (ohms - _typ("res_end", device)) / _typ("res_per_um", device)
     if not length >= RES_MIN_L:
         shortest = _typ("res_end", device) + _typ("res_per_um", device) * RES_MIN_L

@@ -85,6 +85,9 @@ def test_resistor_length_refuses_what_cannot_be_built():
         passives.resistor_length(1e3)
     with pytest.raises(ValueError, match="unknown resistor"):
         passives.resistor_length(1e6, "res_generic_po")
+    with pytest.raises(ValueError, match="wide"):
+        passives.resistor_length(1e6, width=0.69)
+    assert passives.resistor_length(1e6, width=0.35) == length
 
 
 @pytest.mark.ngspice
@@ -101,6 +104,7 @@ def test_diode_fit_predicts_the_forward_voltage(temp):
     n_vt = fit.n * passives.K_B_Q * (temp + 273.15)
     for k, current in enumerate(currents):
         assert abs(plot[f"v(a{k})"][0] - fit.voltage(current)) < n_vt * np.log(1.02)
+        assert fit.current(plot[f"v(a{k})"][0]) == pytest.approx(current, rel=0.02)
 
 
 def test_diode_fit_refuses_unmeasured_points():
