@@ -18,10 +18,16 @@ from pdk.ngspice import Job, simulate_many
 
 RESISTORS = tuple(RES_WIDTH)
 DIODE = "diode_pd2nw_05v5"
-#: The choice for 50 kΩ … 20 MΩ and the clamp diode (why: see `choose` in the report and
-#: tests/test_passives.py, which checks the numbers that made it).
+#: The resistor for 50 kΩ … 20 MΩ, from the golden (tests/test_passives.py checks these):
+#: 7376 Ω/µm, so 20 MΩ is 2.7 mm × 0.35 µm = 950 µm² of body (0p69: 4400 µm², high_po
+#: 0p35: 20 mm long); mismatch σ 3.1 % at L = 5 µm (≈ 50 kΩ), 0.77 % at 100 µm; voltage
+#: coefficient −0.76 % over 3 V at L = 5 µm and −0.006 % at 100 µm (wider xhigh_po: −2.1,
+#: −2.8 %); 0.15 % from the substrate at 0 … 2.9 V common mode.
 RESISTOR = "res_xhigh_po_0p35"
-DIODE_SIZE = (2.0, 2.0)  # drawn W, L (µm) of one clamp diode
+#: The clamp diode: the smallest measured; its Is is perimeter-bound (5.1e-16 A/µm against
+#: 1.5e-17 A/µm²), so it leaks least (3.7 pA at 85 °C against 7.4 pA for 2 × 2 µm) and holds
+#: 1.1 fF; its Shockley fit holds to 2 % over 1 pA … 9.9 µA at −40, 27 and 85 °C.
+DIODE_SIZE = (1.0, 1.0)  # drawn W, L (µm)
 #: Body lengths (µm) the length fit is made from: 50 kΩ … 20 MΩ on the chosen device.
 LENGTHS = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 3000.0)
 REF_L = 100.0  # length (µm) of the temperature, corner and voltage rows
@@ -68,7 +74,8 @@ D_HI = Spec("diode_fit_high", "A", f"highest current up to which the fit holds t
 D_V = Spec("diode_v", "V", "forward voltage at the named current")
 D_IS_AREA = Spec("diode_is_area", "A/µm²", "area part of Is (least squares over the square sizes)")
 D_IS_PERIM = Spec("diode_is_perim", "A/µm", "perimeter part of Is")
-D_LEAK = Spec("diode_leakage", "pA", "reverse current at the named reverse bias")
+D_LEAK = Spec("diode_leakage", "pA", "reverse current at the named reverse bias and temperature "
+              "(gmin = 1e-15 S adds 1 fA/V)")
 D_CAP = Spec("diode_cap", "fF", "junction capacitance at the named reverse bias (1 kHz)")
 NW_LEAK = Spec("nwell_leakage", "pA", "nwell–substrate reverse current of the cathode's well")
 NW_CAP = Spec("nwell_cap", "fF", "nwell–substrate capacitance of the cathode's well (1 kHz)")
@@ -134,9 +141,9 @@ def _diode_iv_deck(cond: Conditions) -> str:
     return "\n".join(lines + [f".dc Vf 0 {IV_STOP:g} 0.002"]) + "\n"
 
 
-def _reverse_deck(nwell: bool) -> str:
+def _reverse_deck(nwell: bool, temp: float) -> str:
     """Reverse I (dc, cathode swept 0 … SWING above the anode) of the diode or the well."""
-    lines = [Conditions().lines(passives=True), "Vr r 0 0"]
+    lines = [Conditions(temp=temp).lines(passives=True), "Vr r 0 0"]
     sizes = NWELL_GEOMETRIES if nwell else DIODE_SIZES
     for i, (w, l) in enumerate(sizes):
         if nwell:
@@ -262,7 +269,7 @@ def characterize(workers: int | None = None, progress: bool | None = None) -> Da
     jobs += [Job("voltco", _voltage_deck(False)), Job("common", _voltage_deck(True)),
              Job("mismatch", _mismatch_deck())]
     jobs += [Job(f"iv_{k}", _diode_iv_deck(c)) for k, c in dcond.items()]
-    jobs += [Job(f"rev_{'nw' if nw else 'd'}", _reverse_deck(nw)) for nw in (False, True)]
+    jobs += [Job(f"rev_{'nw' if nw else 'd'}_{t:g}", _reverse_deck(nw, t)) for nw in (False, True) for t in TEMPERATURES]
     jobs += [Job(f"cap_{'nw' if nw else 'd'}_{b:g}", _cap_deck(nw, b)) for nw in (False, True) for b in CAP_BIASES]
     jobs += [Job(f"capc_{'nw' if nw else 'd'}_{c}", _cap_deck(nw, 0.0, c)) for nw in (False, True)
              for c in CORNERS if c != "tt"]
@@ -326,11 +333,13 @@ def characterize(workers: int | None = None, progress: bool | None = None) -> Da
             sheet.add(D_IS_AREA, key, area)
             sheet.add(D_IS_PERIM, key, perim)
     for nw, spec, sizes in ((False, D_LEAK, DIODE_SIZES), (True, NW_LEAK, NWELL_GEOMETRIES)):
-        plot = results[f"rev_{'nw' if nw else 'd'}"][0]
-        swept = plot["v(v-sweep)"]
-        for i, (w, l) in enumerate(sizes):
-            for bias in (1.0, SWING):
-                sheet.add(spec, f"{_size(w, l)} V={bias:g}", np.interp(bias, swept, plot[f"i(vk{i})"]) * 1e12)
+        for t in TEMPERATURES:
+            plot = results[f"rev_{'nw' if nw else 'd'}_{t:g}"][0]
+            swept = plot["v(v-sweep)"]
+            for i, (w, l) in enumerate(sizes):
+                for bias in (1.0, SWING):
+                    sheet.add(spec, f"{_size(w, l)} V={bias:g} T={t:g}",
+                              np.interp(bias, swept, plot[f"i(vk{i})"]) * 1e12)
     for nw, spec, sizes in ((False, D_CAP, DIODE_SIZES), (True, NW_CAP, NWELL_GEOMETRIES)):
         for bias in CAP_BIASES:
             plot = results[f"cap_{'nw' if nw else 'd'}_{bias:g}"][0]
