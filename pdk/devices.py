@@ -1,6 +1,8 @@
 """SKY130 device names and the electrical limits the cells design against."""
 from __future__ import annotations
 
+from pdk.rules import value as _rule
+
 #: Short device name → SPICE subckt in the SKY130 models.
 MODELS = {
     "nfet_01v8": "sky130_fd_pr__nfet_01v8",
@@ -54,8 +56,8 @@ PASSIVES = {
 RES_WIDTH = {"res_xhigh_po_0p35": 0.35, "res_xhigh_po_0p69": 0.69, "res_xhigh_po_1p41": 1.41,
              "res_high_po_0p35": 0.35, "res_high_po_0p69": 0.69}
 #: Shortest body (µm): the xhigh_po model's voltage-coefficient term min(0.2, leff − 0.5)
-#: is fitted from L = 0.5 µm up; the same floor for high_po.
-RES_MIN_L = 0.5
+#: is fitted from L = 0.5 µm up, and the MPW deck wants a poly:res of 0.66 µm at least.
+RES_MIN_L = max(0.5, _rule("MR_poly.LEN.2"))
 #: Smallest drawn p+ diffusion edge of the diode (µm, SKY130 difftap.1 minimum width).
 DIODE_MIN_W = 0.42
 #: Highest voltage (V) across a passive: the diode's 5 V class (05v5); the poly resistors'

@@ -90,6 +90,9 @@ def _size_params(d: db.Device) -> tuple[str, ...]:
 
 
 def _terminal_names(d: db.Device) -> list[str]:
+    """A transistor's terminals in the SPICE order (d g s b), others in their class's."""
+    if isinstance(d.device_class(), db.DeviceClassMOS4Transistor):
+        return ["D", "G", "S", "B"]
     return [t.name for t in d.device_class().terminal_definitions()]
 
 
@@ -427,9 +430,10 @@ def _same_size(a: db.Device, b: db.Device) -> bool:
 
 
 def _unpaired_differences(lc: db.Circuit, rc: db.Circuit, said: list[str]) -> list[str]:
-    """Schematic devices the comparer could not pair (a resistor of another value leaves
-    its nets unpaired, not its device): a layout device on the same nets with another size,
-    or of the same class on the same nets in another order (a diode drawn backwards)."""
+    """Schematic resistors and diodes the comparer could not pair (a resistor of another
+    value leaves its nets unpaired, not its device): a layout device on the same nets with
+    another size, or of the same class on the same nets in another order (a diode drawn
+    backwards). Transistors are described by the device pairs alone, as before."""
     def oriented(d: db.Device) -> tuple:  # a resistor's two ends are interchangeable
         cls, nets = _sig(d)
         return (cls, tuple(sorted(nets[:2])) + nets[2:]) if isinstance(d.device_class(), db.DeviceClassResistor) \
@@ -442,7 +446,7 @@ def _unpaired_differences(lc: db.Circuit, rc: db.Circuit, said: list[str]) -> li
     out = []
     for b in rc.each_device():
         name = b.expanded_name()
-        if any(f"device {name} " in x or f"device {name}:" in x for x in said):
+        if isinstance(b.device_class(), db.DeviceClassMOS4Transistor) or any(f"device {name} " in x or f"device {name}:" in x for x in said):
             continue
         cls, nets = _sig(b)
         twins = lay.get((cls, tuple(sorted(nets))), [])

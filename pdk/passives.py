@@ -18,12 +18,18 @@ from pdk.ngspice import Job, simulate_many
 
 RESISTORS = tuple(RES_WIDTH)
 DIODE = "diode_pd2nw_05v5"
-#: The choice for 50 kΩ … 20 MΩ and the clamp diode (why: see `choose` in the report and
-#: tests/test_passives.py, which checks the numbers that made it).
+#: The resistor for 50 kΩ … 20 MΩ, from the golden (tests/test_passives.py checks these):
+#: 7376 Ω/µm, so 20 MΩ is 2.7 mm × 0.35 µm = 950 µm² of body (0p69: 4400 µm², high_po
+#: 0p35: 20 mm long); mismatch σ 3.1 % at L = 5 µm (≈ 50 kΩ), 0.77 % at 100 µm; voltage
+#: coefficient −0.76 % over 3 V at L = 5 µm and −0.006 % at 100 µm (wider xhigh_po: −2.1,
+#: −2.8 %); 0.15 % from the substrate at 0 … 2.9 V common mode.
 RESISTOR = "res_xhigh_po_0p35"
-DIODE_SIZE = (2.0, 2.0)  # drawn W, L (µm) of one clamp diode
+#: The clamp diode: the smallest measured; its Is is perimeter-bound (5.1e-16 A/µm against
+#: 1.5e-17 A/µm²), so it leaks least (3.7 pA at 85 °C against 7.4 pA for 2 × 2 µm) and holds
+#: 1.1 fF; its Shockley fit holds to 2 % over 1 pA … 9.9 µA at −40, 27 and 85 °C.
+DIODE_SIZE = (1.0, 1.0)  # drawn W, L (µm)
 #: Resistances (Ω) a network element is drawn with on RESISTOR: from a body ≈ 7 µm long
-#: (heads and contacts stay a small part of it) to ≈ 1.36 mm (longer ones cost more area
+#: (mismatch σ ≈ 3 %, heads a small part of it) to ≈ 1.36 mm (longer ones cost more area
 #: than the weight they carry is worth; smaller conductances are left out).
 RESISTANCE_RANGE = (50e3, 10e6)
 #: Body lengths (µm) the length fit is made from: 50 kΩ … 20 MΩ on the chosen device.
@@ -72,7 +78,8 @@ D_HI = Spec("diode_fit_high", "A", f"highest current up to which the fit holds t
 D_V = Spec("diode_v", "V", "forward voltage at the named current")
 D_IS_AREA = Spec("diode_is_area", "A/µm²", "area part of Is (least squares over the square sizes)")
 D_IS_PERIM = Spec("diode_is_perim", "A/µm", "perimeter part of Is")
-D_LEAK = Spec("diode_leakage", "pA", "reverse current at the named reverse bias")
+D_LEAK = Spec("diode_leakage", "pA", "reverse current at the named reverse bias and temperature "
+              "(gmin = 1e-15 S adds 1 fA/V)")
 D_CAP = Spec("diode_cap", "fF", "junction capacitance at the named reverse bias (1 kHz)")
 NW_LEAK = Spec("nwell_leakage", "pA", "nwell–substrate reverse current of the cathode's well")
 NW_CAP = Spec("nwell_cap", "fF", "nwell–substrate capacitance of the cathode's well (1 kHz)")
@@ -138,9 +145,9 @@ def _diode_iv_deck(cond: Conditions) -> str:
     return "\n".join(lines + [f".dc Vf 0 {IV_STOP:g} 0.002"]) + "\n"
 
 
-def _reverse_deck(nwell: bool) -> str:
+def _reverse_deck(nwell: bool, temp: float) -> str:
     """Reverse I (dc, cathode swept 0 … SWING above the anode) of the diode or the well."""
-    lines = [Conditions().lines(passives=True), "Vr r 0 0"]
+    lines = [Conditions(temp=temp).lines(passives=True), "Vr r 0 0"]
     sizes = NWELL_GEOMETRIES if nwell else DIODE_SIZES
     for i, (w, l) in enumerate(sizes):
         if nwell:
@@ -194,11 +201,17 @@ class DiodeFit:
     i_low: float
     i_high: float
 
+    @property
+    def vt(self) -> float:
+        return K_B_Q * (self.temp + 273.15)
+
     def voltage(self, current: float | np.ndarray):
         """Forward V at a current (explicit in I)."""
-        vt = K_B_Q * (self.temp + 273.15)
-        current = np.asarray(current, dtype=float)
-        return self.n * vt * np.log1p(current / self.Is_A) + current * self.Rs_ohm
+        return _fit_voltage(np.asarray(current, dtype=float), np.log(self.Is_A), self.n, self.Rs_ohm, self.vt)
+
+    def current(self, voltage: float | np.ndarray):
+        """Forward I at a voltage (the implicit equation solved; ≥ 1e-30 A)."""
+        return _solve_current(voltage, self.Is_A, self.n, self.Rs_ohm, self.vt)
 
 
 def _fit_voltage(i, log_is, n, rs, vt):
@@ -233,14 +246,20 @@ def fit_shockley(v: np.ndarray, i: np.ndarray, temp: float) -> tuple[float, floa
     return is_a, n, rs, float(ik[lo]), float(ik[hi])
 
 
-def _current_error(v, i, is_a, n, rs, vt) -> np.ndarray:
-    """I_fit(V)/I − 1, I_fit solved from the implicit equation by bisection in log I."""
-    lo, hi = np.full(v.shape, -70.0), np.full(v.shape, 0.0)
+def _solve_current(v, is_a, n, rs, vt) -> np.ndarray:
+    """I of the implicit equation at V (bisection in log I, 1e-30 … 1 A)."""
+    v = np.asarray(v, dtype=float)
+    lo, hi = np.full(v.shape, np.log(1e-30)), np.full(v.shape, 0.0)
     for _ in range(80):
         mid = (lo + hi) / 2
         too_big = _fit_voltage(np.exp(mid), np.log(is_a), n, rs, vt) > v
         hi, lo = np.where(too_big, mid, hi), np.where(too_big, lo, mid)
-    return np.exp((lo + hi) / 2) / i - 1
+    return np.exp((lo + hi) / 2)
+
+
+def _current_error(v, i, is_a, n, rs, vt) -> np.ndarray:
+    """I_fit(V)/I − 1."""
+    return _solve_current(v, is_a, n, rs, vt) / i - 1
 
 
 def _band_sigma(values: np.ndarray) -> float:
@@ -254,7 +273,7 @@ def characterize(workers: int | None = None, progress: bool | None = None) -> Da
     jobs += [Job("voltco", _voltage_deck(False)), Job("common", _voltage_deck(True)),
              Job("mismatch", _mismatch_deck())]
     jobs += [Job(f"iv_{k}", _diode_iv_deck(c)) for k, c in dcond.items()]
-    jobs += [Job(f"rev_{'nw' if nw else 'd'}", _reverse_deck(nw)) for nw in (False, True)]
+    jobs += [Job(f"rev_{'nw' if nw else 'd'}_{t:g}", _reverse_deck(nw, t)) for nw in (False, True) for t in TEMPERATURES]
     jobs += [Job(f"cap_{'nw' if nw else 'd'}_{b:g}", _cap_deck(nw, b)) for nw in (False, True) for b in CAP_BIASES]
     jobs += [Job(f"capc_{'nw' if nw else 'd'}_{c}", _cap_deck(nw, 0.0, c)) for nw in (False, True)
              for c in CORNERS if c != "tt"]
@@ -318,11 +337,13 @@ def characterize(workers: int | None = None, progress: bool | None = None) -> Da
             sheet.add(D_IS_AREA, key, area)
             sheet.add(D_IS_PERIM, key, perim)
     for nw, spec, sizes in ((False, D_LEAK, DIODE_SIZES), (True, NW_LEAK, NWELL_GEOMETRIES)):
-        plot = results[f"rev_{'nw' if nw else 'd'}"][0]
-        swept = plot["v(v-sweep)"]
-        for i, (w, l) in enumerate(sizes):
-            for bias in (1.0, SWING):
-                sheet.add(spec, f"{_size(w, l)} V={bias:g}", np.interp(bias, swept, plot[f"i(vk{i})"]) * 1e12)
+        for t in TEMPERATURES:
+            plot = results[f"rev_{'nw' if nw else 'd'}_{t:g}"][0]
+            swept = plot["v(v-sweep)"]
+            for i, (w, l) in enumerate(sizes):
+                for bias in (1.0, SWING):
+                    sheet.add(spec, f"{_size(w, l)} V={bias:g} T={t:g}",
+                              np.interp(bias, swept, plot[f"i(vk{i})"]) * 1e12)
     for nw, spec, sizes in ((False, D_CAP, DIODE_SIZES), (True, NW_CAP, NWELL_GEOMETRIES)):
         for bias in CAP_BIASES:
             plot = results[f"cap_{'nw' if nw else 'd'}_{bias:g}"][0]
@@ -356,12 +377,15 @@ def _typ(spec: str, condition: str) -> float:
     return float(_golden()["specs"][spec]["bands"][condition]["typ"])
 
 
-def resistor_length(ohms: float, device: str = RESISTOR) -> float:
+def resistor_length(ohms: float, device: str = RESISTOR, width: float | None = None) -> float:
     """Drawn body length (µm, on the 5 nm grid) of a `device` resistor of `ohms` at tt 27 °C,
-    from the measured end resistance and resistance per µm. Raises ValueError below the
-    shortest body the device allows."""
+    from the measured end resistance and resistance per µm. The width is the device's own
+    (`width`, when given, must be it). Raises ValueError below the shortest body the device
+    allows."""
     if device not in RES_WIDTH:
         raise ValueError(f"unknown resistor {device!r}; choose one of {', '.join(RES_WIDTH)}")
+    if width is not None and abs(width - RES_WIDTH[device]) > 1e-9:
+        raise ValueError(f"{device} is {RES_WIDTH[device]:g} µm wide, not {width:g}")
     length = (ohms - _typ("res_end", device)) / _typ("res_per_um", device)
     if not length >= RES_MIN_L:
         shortest = _typ("res_end", device) + _typ("res_per_um", device) * RES_MIN_L

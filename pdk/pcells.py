@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import klayout.db as db
 
 from pdk import layers
-from pdk.devices import MODELS, MIN_L
+from pdk.devices import DIODE_MIN_W, MIN_L, MODELS, PASSIVES, RES_MIN_L, RES_WIDTH
 from pdk.rules import value as R
 
 DBU = 0.001  # µm per database unit
@@ -520,15 +520,12 @@ def resistor(ly: db.Layout, device: str, w: float, l: float) -> Block:
     each end; the whole poly inside the resistor implant (urpm for xhigh_po, rpm for
     high_po), psdm and npc. Ports A (bottom head, the model's r0) and B (top head, r1) on
     met1; the third terminal is the substrate under it."""
-    from pdk.devices import RES_MIN_L, RES_WIDTH
-
     if device not in RES_WIDTH:
         raise ValueError(f"unknown resistor {device!r}; known: {', '.join(RES_WIDTH)}")
     if abs(w - RES_WIDTH[device]) > 1e-9:
         raise ValueError(f"{device} is drawn {RES_WIDTH[device]:g} µm wide, not {w:g}")
-    shortest = max(RES_MIN_L, R("MR_poly.LEN.2"))
-    if l < shortest - 1e-9:
-        raise ValueError(f"{device}: L={l:g} below the minimum {shortest:g} µm")
+    if l < RES_MIN_L - 1e-9:
+        raise ValueError(f"{device}: L={l:g} below the minimum {RES_MIN_L:g} µm")
     W, L = u(w), u(l)
     if L % GRID_DBU:
         raise ValueError(f"{device}: L={l:g} must lie on the {R('x.1b'):g} µm grid")
@@ -556,8 +553,6 @@ def diode(ly: db.Layout, device: str, w: float, l: float) -> Block:
     """One floating p+/nwell diode (`device` diode_pd2nw_05v5): p+ diffusion w × l µm from
     (0, 0) marked areaid:diode, an n+ tap strip below it in the same nwell. Ports A (anode,
     the diffusion's met1) and C (cathode, the tap's met1)."""
-    from pdk.devices import DIODE_MIN_W, PASSIVES
-
     if device not in PASSIVES or not device.startswith("diode"):
         raise ValueError(f"unknown diode {device!r}")
     if min(w, l) < DIODE_MIN_W - 1e-9:

@@ -54,6 +54,24 @@ def test_golden_holds():
     assert check(sheet, load_golden(passives.GOLDEN)) == []
 
 
+def test_the_chosen_devices_follow_from_the_measurements():
+    bands = load_golden(passives.GOLDEN)["specs"]
+
+    def typ(spec, cond):
+        return bands[spec]["bands"][cond]["typ"]
+
+    body_area = {d: 20e6 / typ("res_per_um", d) * w for d, w in RES_WIDTH.items()}
+    assert min(body_area, key=body_area.get) == passives.RESISTOR
+    assert abs(typ("res_voltco", f"{passives.RESISTOR} L=5")) < 1.0
+    assert typ("res_mismatch_sigma", f"{passives.RESISTOR} L=5") < 3.5
+    size = f"{passives.DIODE_SIZE[0]:g}x{passives.DIODE_SIZE[1]:g}"
+    leak = {k.split()[0]: v["typ"] for k, v in bands["diode_leakage"]["bands"].items() if k.endswith("V=3 T=85")}
+    assert min(leak, key=leak.get) == size
+    for t in (-40, 27, 85):
+        assert typ("diode_fit_low", f"{size} tt T={t}") < 1.5e-12
+        assert typ("diode_fit_high", f"{size} tt T={t}") > 9e-6
+
+
 def test_corners_are_named_by_behaviour_for_the_diodes_too():
     """The swapped sf/fs FET files carry the junction parameters too: the p+ diffusion (the
     PMOS source/drain) follows the second letter, the nwell–substrate junction the first."""
@@ -85,6 +103,9 @@ def test_resistor_length_refuses_what_cannot_be_built():
         passives.resistor_length(1e3)
     with pytest.raises(ValueError, match="unknown resistor"):
         passives.resistor_length(1e6, "res_generic_po")
+    with pytest.raises(ValueError, match="wide"):
+        passives.resistor_length(1e6, width=0.69)
+    assert passives.resistor_length(1e6, width=0.35) == length
 
 
 @pytest.mark.ngspice
@@ -101,12 +122,13 @@ def test_diode_fit_predicts_the_forward_voltage(temp):
     n_vt = fit.n * passives.K_B_Q * (temp + 273.15)
     for k, current in enumerate(currents):
         assert abs(plot[f"v(a{k})"][0] - fit.voltage(current)) < n_vt * np.log(1.02)
+        assert fit.current(plot[f"v(a{k})"][0]) == pytest.approx(current, rel=0.02)
 
 
 def test_diode_fit_refuses_unmeasured_points():
     with pytest.raises(ValueError, match="no diode fit"):
         passives.diode_fit(50.0)
-    assert passives.diode_fit(27.0, "ss").area_um2 == 4.0
+    assert passives.diode_fit(27.0, "ss").area_um2 == 1.0
 
 
 # ----------------------------------------------------------------------------- layout
