@@ -81,11 +81,22 @@ class MondeqFamily:
                 "conductance_per_unit_S": m.unit_conductance, "readout_ratio": m.readout_ratio,
                 "activation": {"kind": "diode_relu", "softness": m.diode.softness, "scale": m.diode.scale,
                                "as_given": circuit.network.layers[0].activation},
-                "mapping": {"summary": m.summary(), "table": m.table()}}
+                "mapping": {"summary": m.summary(), "table": m.table(),
+                            "predicted": predicted_error(circuit)}}
 
     def compiled(self, manifest: dict) -> None:
         import sys
 
+        from flows.mondeq.simulate import PASS_RANGE_ERROR
+
+        predicted = manifest["mapping"]["predicted"]
+        if predicted["output_error_of_range_max"] > PASS_RANGE_ERROR:
+            s = manifest["mapping"]["summary"]
+            print(f"warning: {manifest['network']}: the mapped network is "
+                  f"{predicted['output_error_of_range_max'] * 100:.1f} % of an output's range away from "
+                  f"the network on {predicted['rows']} probe rows: {s['dropped']} conductances are below "
+                  f"the longest resistor at this scale (readout share {manifest['readout_ratio']:.3g}); "
+                  "train with `bmru train mondeq`, which keeps them in range", file=sys.stderr)
         if manifest["activation"]["as_given"] == "relu":
             a = manifest["activation"]
             print(f"note: {manifest['network']}: the diodes compute the diode ReLU (softness "
@@ -165,6 +176,25 @@ class MondeqFamily:
 
     def report_studies(self, directory: Path) -> list[str]:
         return []
+
+
+#: Probe rows of the compile's predicted error: uniform in [−1, 1] units, fixed seed.
+PROBE_ROWS, PROBE_SEED = 64, 0
+
+
+def predicted_error(circuit) -> dict:
+    """How far the mapped network (conductances as drawn, the circuit's diode ReLU) is from
+    the network as given on PROBE_ROWS probe rows: what bmru simulate will find, before any
+    ngspice run."""
+    from flows.agreement import range_error
+    from flows.mondeq.model import run_network
+
+    probe = np.random.default_rng(PROBE_SEED).uniform(-1.0, 1.0, (PROBE_ROWS, circuit.network.input_size))
+    error = range_error(run_network(circuit.network, probe).outputs,
+                        run_network(circuit.mapping.mapped(), probe).outputs)
+    return {"rows": PROBE_ROWS, "inputs": "uniform in [-1, 1] units",
+            "output_error_of_range_max": error["range_error_max"],
+            "output_error_of_range_mean": error["range_error_mean"]}
 
 
 def example_inputs(network, rows: int = 6) -> np.ndarray:

@@ -40,6 +40,8 @@ REFERENCE_V = 1.5
 RELU_VOLTS_PER_UNIT = 1.0
 #: κ of a relu network: the knee's worst error just above a = 0 and at a = −1 roughly balance.
 RELU_SCALE = 0.1
+#: Pre-activations (units) a clamped node is designed to take (its diode current).
+DRIVE_UNITS = 1.0
 #: Fraction of the smallest ground conductance the readout may take.
 READOUT_SHARE = 0.5
 
@@ -208,6 +210,10 @@ def map_network(network: MondeqNetwork, options: BuildOptions = BuildOptions()) 
     # the largest learned conductance is the shortest resistor; a ground resistor (derived,
     # it grows with what is left out) may be shorter still, down to the device's minimum
     unit = 1.0 / (low * max(abs(t[-1]) * (ratio if t[0] else 1.0) for t in terms))
+    # a clamped node's diode carries ≈ G·S·(1 − W_ii)·|a|: keep it where the diode's fit holds
+    # (its highest fitted current, for |a| up to DRIVE_UNITS)
+    diagonal = float((1.0 - np.diag(stage.weight)).max())
+    unit = min(unit, fit.i_high / (volts * diagonal * DRIVE_UNITS))
     kept, dropped, ground = _realisable(terms, slack - ratio * load, unit, ratio, high)
     reference = max(REFERENCE_V, 1.1 * volts)
     levels = Levels(reference, volts, reference + thermal * math.log(diode.scale * unit * volts / fit.Is_A))
