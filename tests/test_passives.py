@@ -294,3 +294,19 @@ def test_macro_assembles_passive_cells(tmp_path):
     assert drc.run_own(tmp_path / "chain.gds").total == 0
     res = lvs.compare(tmp_path / "chain.gds", tmp_path / "chain.spice")
     assert res.match and res.layout_devices == 10, res.summary()
+
+
+@pytest.mark.ngspice
+def test_network_netlist_simulates_as_its_resistances_say():
+    """The device list's netlist in ngspice, diodes reverse-biased (vc = 0): node voltages
+    as the measured resistances solve them (the clamp diodes leak femtoamperes)."""
+    from layouts.passive_layout import netlist
+
+    devs = _network()
+    deck = "\n".join([Conditions().lines(passives=True), netlist("rdnet", NETWORK_PORTS, devs),
+                      "Xnet in0 in1 n1 n2 vc 0 rdnet", "V0 in0 0 1", "V1 in1 0 2", "Vc vc 0 0", ".op"]) + "\n"
+    plot = simulate(deck, "network")[0]
+    g1, g2, g3 = (1 / passives.resistance(d.l) for d in devs[:3])
+    a = np.array([[g1 + g3, -g3], [-g3, g2 + g3]])
+    expect = np.linalg.solve(a, [g1 * 1.0, g2 * 2.0])
+    assert [plot["v(n1)"][0], plot["v(n2)"][0]] == pytest.approx(expect, rel=2e-3)
