@@ -44,7 +44,7 @@ class Circuit:
 
     @staticmethod
     def schematic_style(cell) -> str:
-        return "leaf"
+        return "resistor_array"
 
     def cells(self) -> list:
         return [self.blocks[0].cell]
