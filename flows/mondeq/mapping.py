@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from flows.errors import InputError
+from flows.mondeq.model import run_network
 from flows.mondeq.network import DenseReadout, Diode, MondeqNetwork, MondeqStage
 from pdk import passives
 from pdk.devices import PASSIVE_MAX_V, RES_MIN_L
@@ -36,12 +37,14 @@ from pdk.devices import PASSIVE_MAX_V, RES_MIN_L
 #: Reference voltage: the network's 0 (nodes, inputs and rails swing around it); raised to
 #: 1.1·S when S is larger, so that the −1-unit rail stays above the substrate.
 REFERENCE_V = 1.5
-#: S of a relu network (its diode ReLU then has τ = n·Vt/S ≈ 0.035).
-RELU_VOLTS_PER_UNIT = 1.0
+#: S of a relu network: as large as the pins allow for inputs within ±1 unit (0.2 … 4.2 V),
+#: so that its diode ReLU is as sharp as it gets (τ = n·Vt/S ≈ 0.018).
+RELU_VOLTS_PER_UNIT = 2.0
 #: κ of a relu network: the knee's worst error just above a = 0 and at a = −1 roughly balance.
 RELU_SCALE = 0.1
-#: Pre-activations (units) a clamped node is designed to take (its diode current).
-DRIVE_UNITS = 1.0
+#: Probe rows (uniform in [−1, 1] units, fixed seed): the inputs the mapping sizes the diode
+#: currents for and the compile predicts its error on, before any ngspice run.
+PROBE_ROWS, PROBE_SEED = 64, 0
 #: Fraction of the smallest ground conductance the readout may take.
 READOUT_SHARE = 0.5
 
@@ -162,6 +165,10 @@ class Mapping:
                 "ohms_min": min(e.ohms for e in self.elements), "ohms_max": max(e.ohms for e in self.elements)}
 
 
+def probe_rows(network: MondeqNetwork) -> np.ndarray:
+    return np.random.default_rng(PROBE_SEED).uniform(-1.0, 1.0, (PROBE_ROWS, network.input_size))
+
+
 def _fail(network: MondeqNetwork, fieldname: str, problem: str) -> InputError:
     return InputError(network.source, fieldname, problem)
 
@@ -210,10 +217,10 @@ def map_network(network: MondeqNetwork, options: BuildOptions = BuildOptions()) 
     # the largest learned conductance is the shortest resistor; a ground resistor (derived,
     # it grows with what is left out) may be shorter still, down to the device's minimum
     unit = 1.0 / (low * max(abs(t[-1]) * (ratio if t[0] else 1.0) for t in terms))
-    # a clamped node's diode carries ≈ G·S·(1 − W_ii)·|a|: keep it where the diode's fit holds
-    # (its highest fitted current, for |a| up to DRIVE_UNITS)
-    diagonal = float((1.0 - np.diag(stage.weight)).max())
-    unit = min(unit, fit.i_high / (volts * diagonal * DRIVE_UNITS))
+    # a clamped node's diode carries G·S·(z − a): keep it where the diode's fit holds for the
+    # most negative pre-activation the probe rows give
+    drive = max(1.0, float(-run_network(network, probe_rows(network)).pre_activations[0].min()))
+    unit = min(unit, fit.i_high / (volts * drive))
     kept, dropped, ground = _realisable(terms, slack - ratio * load, unit, ratio, high)
     reference = max(REFERENCE_V, 1.1 * volts)
     levels = Levels(reference, volts, reference + thermal * math.log(diode.scale * unit * volts / fit.Is_A))
