@@ -408,14 +408,17 @@ def sheet_resistance(device: str = RESISTOR) -> float:
     return _typ("res_sheet", device)
 
 
-def diode_fit(temp: float = 27.0, corner: str = "tt") -> DiodeFit:
-    """The clamp diode's (DIODE_SIZE) measured Shockley fit: tt at −40/27/85 °C, or another
-    corner at 27 °C."""
-    label = f"{_size(*DIODE_SIZE)} {corner} T={temp:g}"
+def diode_fit(temp: float = 27.0, corner: str = "tt", size: tuple[float, float] = DIODE_SIZE) -> DiodeFit:
+    """A clamp diode's measured Shockley fit (`size`: one of DIODE_SIZES, W × L µm): tt at
+    −40/27/85 °C, or another corner at 27 °C."""
+    if size not in DIODE_SIZES:
+        raise ValueError(f"no diode of {_size(*size)} µm measured; measured: "
+                         f"{', '.join(_size(*s) for s in DIODE_SIZES)}")
+    label = f"{_size(*size)} {corner} T={temp:g}"
     if label not in _golden()["specs"]["diode_is"]["bands"]:
         raise ValueError(f"no diode fit measured at {corner} {temp:g} °C; measured: tt at "
                          f"{', '.join(f'{t:g}' for t in TEMPERATURES)} °C, other corners at 27 °C")
-    w, l = DIODE_SIZE
+    w, l = size
     return DiodeFit(_typ("diode_is", label), _typ("diode_n", label), _typ("diode_rs", label),
                     w * l, 2 * (w + l), temp, _typ("diode_fit_low", label), _typ("diode_fit_high", label))
 

@@ -81,6 +81,7 @@ class MondeqFamily:
                 "conductance_per_unit_S": m.unit_conductance, "readout_ratio": m.readout_ratio,
                 "activation": {"kind": "diode_relu", "softness": m.diode.softness, "scale": m.diode.scale,
                                "as_given": circuit.network.layers[0].activation},
+                "clamp_diode": {"size_um": list(m.diode_size), "design_current_A": m.diode_current},
                 "mapping": {"summary": m.summary(), "table": m.table(),
                             "predicted": predicted_error(circuit)}}
 

@@ -42,6 +42,8 @@ REFERENCE_V = 1.5
 RELU_VOLTS_PER_UNIT = 2.0
 #: κ of a relu network: the knee's worst error just above a = 0 and at a = −1 roughly balance.
 RELU_SCALE = 0.1
+#: Largest drop (units) across a clamp diode's series resistance at the design current.
+CLAMP_DROP_UNITS = 0.002
 #: Probe rows (uniform in [−1, 1] units, fixed seed): the inputs the mapping sizes the diode
 #: currents for and the compile predicts its error on, before any ngspice run.
 PROBE_ROWS, PROBE_SEED = 64, 0
@@ -115,6 +117,9 @@ class Mapping:
     elements: tuple[Element, ...]
     #: the activation the circuit computes (τ, κ at tt 27 °C)
     diode: Diode
+    #: the clamp diodes' drawn size (W × L µm) and the design current it is chosen for (A)
+    diode_size: tuple[float, float]
+    diode_current: float
     #: parameters too small for the longest resistor: left out (their error is their value)
     dropped: tuple[dict, ...] = ()
 
@@ -187,8 +192,7 @@ def map_network(network: MondeqNetwork, options: BuildOptions = BuildOptions()) 
     """Choose S, G, ρ and V_clamp, and every resistor (see the module docstring)."""
     check_compilable(network)
     stage, readout = network.layers
-    fit = passives.diode_fit()
-    thermal = fit.n * passives.K_B_Q * (27.0 + 273.15)  # n·Vt at 27 °C
+    thermal = passives.diode_fit().n * passives.K_B_Q * (27.0 + 273.15)  # n·Vt at 27 °C (every size)
     if stage.activation == "diode_relu":
         if options.volts_per_unit is not None:
             raise InputError("command line", "--volts-per-unit", "applies to relu networks only: a "
@@ -217,11 +221,15 @@ def map_network(network: MondeqNetwork, options: BuildOptions = BuildOptions()) 
     # the largest learned conductance is the shortest resistor; a ground resistor (derived,
     # it grows with what is left out) may be shorter still, down to the device's minimum
     unit = 1.0 / (low * max(abs(t[-1]) * (ratio if t[0] else 1.0) for t in terms))
-    # a clamped node's diode carries G·S·(z − a): keep it where the diode's fit holds for the
-    # most negative pre-activation the probe rows give
-    drive = max(1.0, float(-run_network(network, probe_rows(network)).pre_activations[0].min()))
-    unit = min(unit, fit.i_high / (volts * drive))
     kept, dropped, ground = _realisable(terms, slack - ratio * load, unit, ratio, high)
+    # a clamped node's diode carries G·S·(z − a): the smallest measured diode whose series
+    # resistance drops at most CLAMP_DROP_UNITS at the most negative pre-activation of the
+    # probe rows (a larger diode only raises Is, which the clamp voltage absorbs)
+    drive = max(1.0, float(-run_network(network, probe_rows(network)).pre_activations[0].min()))
+    current = unit * volts * drive
+    size = next((s for s in passives.DIODE_SIZES if current * passives.diode_fit(size=s).Rs_ohm
+                 <= CLAMP_DROP_UNITS * volts), passives.DIODE_SIZES[-1])
+    fit = passives.diode_fit(size=size)
     reference = max(REFERENCE_V, 1.1 * volts)
     levels = Levels(reference, volts, reference + thermal * math.log(diode.scale * unit * volts / fit.Is_A))
     for name, value in (("vp", levels.vp), ("vn", levels.vn), ("vclamp", levels.clamp)):
@@ -236,7 +244,7 @@ def map_network(network: MondeqNetwork, options: BuildOptions = BuildOptions()) 
         name = f"R{'o' if layer else ''}{fieldname[0]}{'_'.join(map(str, index))}"
         elements.append(Element(layer, fieldname, index, name, a, b, abs(value), 1.0 / (ohms * scale),
                                 1.0 if value >= 0 else -1.0, length, ohms))
-    return Mapping(network, levels, unit, ratio, tuple(elements), diode, tuple(dropped))
+    return Mapping(network, levels, unit, ratio, tuple(elements), diode, size, current, tuple(dropped))
 
 
 def _realisable(terms: list[tuple], ground: np.ndarray, unit: float, ratio: float,
