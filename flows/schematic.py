@@ -21,6 +21,11 @@ devices in parallel (same model, W/L and nets: one weight of k units) are one sy
   instead of a 200-device strip; the ×k count is the summary of each weight's array.
   Beyond MAX_ROWS input rows or MAX_COLUMNS outputs the first and last ones are drawn and
   the middle ones are one ×N note naming their nets and counting their devices.
+* `resistor_array`: a resistor–diode network (the monDEQ family's cell) as a designer
+  draws a resistive crossbar: one column per node z_i, one row per input, inverted input,
+  rail and node (a node's row starts at its own column), each resistor at its crossing
+  labelled with its value, the clamp diodes under the columns on their rail, the readout
+  a second crossbar (node rows, output columns) on the right; collapsed like `array`.
 * `block`: a composite cell as a block diagram in signal-flow order: columns by the
   distance from the input pins, outputs right. Nets between neighbouring columns are
   wires; bias lines and skips (which would cross the sheet) are net labels at the pins.
@@ -36,7 +41,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from cells.netlist import Device
+from cells.netlist import Device, Diode, Resistor
+from pdk.passives import resistance
 
 SUPPLIES = ("vdd", "vss")
 #: Port names of the bias tree's lines (cells.bias, cells.dense): inputs a cell reads, not
@@ -669,7 +675,8 @@ def _shown(items: list[str], limit: int) -> list[str]:
     return items if len(items) <= limit else items[:limit - 1] + items[-1:]
 
 
-def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs: Sequence[str] | None = None) -> str:
+def resistor_array(title: str, ports: Sequence[str], devices: Iterable[Resistor | Diode],
+                   outputs: Sequence[str] | None = None) -> str:
     """A resistor–diode network (`cells.resistor_network`) as crossbars, as SVG text.
 
     Every resistor joins a row net to a column net. Columns are the internal nodes (nets
@@ -681,12 +688,10 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs:
     their rail. Beyond MAX_ROWS input rows or MAX_COLUMNS columns of either crossbar the
     first and last ones are drawn and the middle ones are one note naming their nets and
     counting their devices."""
-    from pdk.passives import resistance
-
     devices = list(devices)
     outputs = tuple(output_ports(ports, devices) if outputs is None else outputs)
-    resistors = [d for d in devices if hasattr(d, "sub")]
-    diodes = [d for d in devices if hasattr(d, "anode")]
+    resistors = [d for d in devices if isinstance(d, Resistor)]
+    diodes = [d for d in devices if isinstance(d, Diode)]
     nets = {n for r in resistors for n in (r.a, r.b)} | {n for d in diodes for n in (d.anode, d.cathode)}
     nodes = sorted((n for n in nets if n not in ports), key=_natural)
     outs = [p for p in outputs if p in nets]
@@ -712,9 +717,8 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs:
     hidden_in = [p for p in signal if p not in shown_in]
     hidden_nodes = [n for n in nodes if n not in shown_nodes]
     hidden_outs = [o for o in outs if o not in shown_outs]
-    drawn = {r.name for r in resistors if (at[r.name][0] in shown_in or at[r.name][0] in rails
-                                            or at[r.name][0] in shown_nodes)
-             and (at[r.name][1] in shown_nodes or at[r.name][1] in shown_outs)}
+    shown_rows, shown_columns = {*shown_in, *rails, *shown_nodes}, {*shown_nodes, *shown_outs}
+    drawn = {name for name, (row, col) in at.items() if row in shown_rows and col in shown_columns}
     substrate = max({r.sub for r in resistors}, key=lambda s: sum(r.sub == s for r in resistors), default=None)
 
     def label(r) -> list[str]:
@@ -828,7 +832,7 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs:
             xs = row_xs.get(row, [])
             sheet.wire([(x_col[row], yr), (max(xs, default=x_col[row] + 20), yr)], row, colour=NET_COLOUR)
             sheet.dot(x_col[row], yr, row)
-            sheet.text(x_col[row] + 4, yr - 3, row, size=9, net=row, colour=NET_COLOUR)
+            sheet.text(x_col[row] - 4, yr - 3, row, size=9, anchor="end", net=row, colour=NET_COLOUR)
             col_ys.setdefault(row, []).append(yr)
         else:
             sheet.wire([(x_ports, yr), (max(row_xs.get(row, [x_ports + 20])), yr)], row, colour=NET_COLOUR)
