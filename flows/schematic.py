@@ -771,8 +771,9 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable[Resistor 
     for row in rails:
         row_y[row] = y
         y += RES_ROW
-    for k, node in enumerate(shown_nodes):
-        if hidden_nodes and k == len(shown_nodes) - 1:
+    node_rows = [n for n in shown_nodes if n in rows]  # a node with couplings or readout
+    for node in node_rows:
+        if hidden_nodes and node == shown_nodes[-1] and any(n in rows for n in hidden_nodes):
             sheet.text(x_ports, y + 4, "⋮", size=12, colour="#7a3b00")
             y += RES_ROW
         row_y[node] = y
