@@ -13,6 +13,7 @@ import pytest
 
 from cells.dense import DenseBlock
 from cells.netlist import Device, Diode, Resistor
+from cells.resistor_network import ResistorDiodeNetwork
 from flows.bmru.circuit import build_circuit
 from flows.bmru.network import load_network
 from flows.compile import _schematics
@@ -267,12 +268,24 @@ def test_network_sheet_shows_every_device_and_net_without_overlap(name):
 
 
 def test_largest_network_keeps_its_ends_and_notes_the_rest():
-    """64 inputs (and their inverted copies), 64 nodes, 20 output pins: the first 31 and the
-    last input rows, nodes and output columns are drawn, one note each stands for the rest."""
+    """64 inputs (and their inverted copies) and 64 nodes: the first 31 and the last input
+    rows, the first 15 and the last nodes are drawn, one note each stands for the rest; 20
+    output pins likewise."""
     texts = read(_network_sheet("64x64x10"))["texts"]
     assert any(re.match(r"⋮ ×\d+ input rows not drawn \(\S+ … in63\)", t) for t in texts)
     assert any(t.startswith("… ×48 nodes not drawn (z15 … z62)") for t in texts)
-    assert any(t.startswith("… ×4 outputs not drawn (out7n … out9p)") for t in texts)
+    outs = tuple(f"out{j}p" for j in range(20))
+    cell = ResistorDiodeNetwork("wide", ("vss", "vref", "vclamp", *outs),
+                                (("Rg0", "vref", "z0", 10.0),) + tuple((f"Row{j}_0", "z0", o, 10.0 + j)
+                                                                       for j, o in enumerate(outs)),
+                                (("D0", "vclamp", "z0"),))
+    svg = resistor_array(cell.name, cell.ports, cell.devices())
+    sheet = read(svg)
+    assert any(t.startswith("… ×4 outputs not drawn (out15p … out18p)") for t in sheet["texts"])
+    drawn = [n for n in sheet["symbols"] if not n.startswith("port")]
+    assert len(drawn) == 18 and re.findall(r'class="summary" data-devices="(\d+)"', svg) == ["4"]
+    assert {"port out14p", "port out19p"} <= set(sheet["symbols"]) and "port out15p" not in sheet["symbols"]
+    assert set(outs) <= sheet["nets"] and overlaps(sheet["symbols"]) == []
 
 
 def test_network_is_a_crossbar():
