@@ -966,7 +966,7 @@ def block(title: str, ports: Sequence[str], instances: Iterable[Instance],
         if p not in to_pin:
             sheet.text(x_end - 6, out_y[p] + 3, p, size=9, anchor="end", net=p, colour=NET_COLOUR)
         sheet.port(x_end, out_y[p], p, "right")
-    return sheet.svg(f"{title}  ({' '.join(ports)})",
+    return sheet.svg(f"{title}  ({_port_list(ports)})",
                      "signal flows left to right; wires to the next column; a name at a pin (pin ← net) "
                      "where the wire would cross the sheet: bias lines and skips")
 
@@ -1016,6 +1016,12 @@ def _box(sheet: _Sheet, inst: Instance, x0: float, y: float, left: list[tuple[st
     sheet.symbol(inst.name, (x0, y, x0 + width, y + height), start)
     box_of[inst.name] = (x0, y, x0 + width, y + height)
     return y + height + (PIN / 2 if load else 2 * PIN)
+
+
+def _port_list(ports: Sequence[str], limit: int = 32) -> str:
+    """The ports for a title: all of them, or beyond `limit` (a resistor network's hundred
+    and more) the count and the ends, so the title does not set the sheet's width."""
+    return " ".join(ports) if len(ports) <= limit else f"{len(ports)} ports: {ports[0]} … {ports[-1]}"
 
 
 def _wrap(words: list[str], width: float) -> list[str]:

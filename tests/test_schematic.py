@@ -329,14 +329,16 @@ def _crossing(r: Resistor) -> tuple[str, str]:
     return (a, b) if b.startswith("z") else (b, a)
 
 
-def test_network_top_level_is_one_block_between_its_pins():
-    circuit = MONDEQ["16x12x3"]
+@pytest.mark.parametrize("name", ["16x12x3", "64x64x10"])
+def test_network_top_level_is_one_block_between_its_pins(name):
+    circuit = MONDEQ[name]
     sheet = read(_top(circuit))
     assert set(circuit.ports) <= sheet["nets"]
     assert "stage0" in sheet["symbols"]
     assert overlaps(sheet["symbols"]) == [] and shared_wires(sheet["segments"]) == []
     x = {name: box[0] for name, box in sheet["symbols"].items()}
     assert max(v for k, v in x.items() if k.startswith("port in")) < x["stage0"] < x["port out0p"]
+    assert sheet["size"][0] < 2500  # 150 pins are wires, not a 7700 px title
 
 
 def test_compile_draws_the_network_as_a_crossbar(tmp_path):
