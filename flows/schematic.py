@@ -703,6 +703,8 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable[Resistor 
             return (r.a, r.b) if r.b in outs else (r.b, r.a)
         if r.a in rank and r.b in rank:
             return (r.a, r.b) if rank[r.a] < rank[r.b] else (r.b, r.a)
+        if r.a not in rank and r.b not in rank:
+            raise ValueError(f"resistor {r.name}: {r.a}–{r.b} joins no node and no output")
         return (r.a, r.b) if r.b in rank else (r.b, r.a)
 
     at = {r.name: place(r) for r in resistors}
@@ -785,38 +787,19 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable[Resistor 
         if r.name not in drawn:
             continue
         row, col = at[r.name]
-        xc, yr = x_col[col], row_y[row]
-        bx = xc - pitch + 10
-        start = len(sheet.items)
-        sheet.wire([(bx, yr), (bx, yr + 6)], row)
-        zig = [(bx, yr + 6)] + [(bx + (4 if k % 2 else -4), yr + 8 + 3 * k) for k in range(7)] + [(bx, yr + 30)]
-        sheet.wire(zig, "", width=1.6)
-        sheet.wire([(bx, yr + 30), (bx, yr + 36), (xc, yr + 36)], col)
-        for k, line in enumerate(label(r)):
-            sheet.text(bx + 8, yr + 16 + 10 * k, line, size=9, net=r.sub if line.startswith("B:") else None)
-        sheet.symbol(r.name, (bx - 6, yr + 4, xc - 3, yr + 40), start)
-        sheet.dot(bx, yr, row)
-        sheet.dot(xc, yr + 36, col)
+        bx = x_col[col] - pitch + 10
+        _resistor(sheet, r, label(r), row, col, bx, x_col[col], row_y[row])
         row_xs.setdefault(row, []).append(bx)
-        col_ys.setdefault(col, []).append(yr + 36)
+        col_ys.setdefault(col, []).append(row_y[row] + 36)
     # clamp diodes under their columns, on their rail
     y_diode = y
     rail_xs: dict[str, list[float]] = {}
     for d in diodes:
         if d.cathode not in x_col:
             continue
-        xc = x_col[d.cathode]
-        start = len(sheet.items)
-        sheet.wire([(xc, y_diode), (xc, y_diode + 12)], d.cathode)
-        sheet.wire([(xc - 7, y_diode + 12), (xc + 7, y_diode + 12)], "", width=2)
-        sheet.items.append(f'<polygon points="{xc:.1f},{y_diode + 12:.1f} {xc - 7:.1f},{y_diode + 24:.1f} '
-                           f'{xc + 7:.1f},{y_diode + 24:.1f}"/>')
-        sheet.wire([(xc, y_diode + 24), (xc, y_diode + 40)], d.anode)
-        sheet.text(xc + 9, y_diode + 16, d.name, size=9)
-        sheet.text(xc + 9, y_diode + 26, f"{d.w:g}/{d.l:g}", size=9)
-        sheet.symbol(d.name, (xc - 8, y_diode + 2, xc + 9 + _width(f"{d.w:g}/{d.l:g} ", 9), y_diode + 38), start)
+        _clamp(sheet, d, x_col[d.cathode], y_diode)
         col_ys.setdefault(d.cathode, []).append(y_diode)
-        rail_xs.setdefault(d.anode, []).append(xc)
+        rail_xs.setdefault(d.anode, []).append(x_col[d.cathode])
     y = y_diode + 40
     for rail, xs in rail_xs.items():
         sheet.wire([(x_ports, y), (max(xs), y)], rail, colour=NET_COLOUR, width=2)
@@ -849,8 +832,36 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable[Resistor 
             y_out += 16
         else:
             sheet.wire([(xc, y_head + 6), (xc, max(ys))], col, colour=NET_COLOUR)
-    count = f"{len(resistors)} resistors, {len(diodes)} diodes"
-    return sheet.svg(f"{title}  ({count})", RES_NOTE)
+    return sheet.svg(f"{title}  ({len(resistors)} resistors, {len(diodes)} diodes)", RES_NOTE)
+
+
+def _resistor(sheet: _Sheet, r: Resistor, label: list[str], row: str, col: str, bx: float, xc: float,
+              yr: float) -> None:
+    """A resistor hanging from its row at (bx, yr), its lower lead joining column x = xc
+    36 px below, its label right of the body."""
+    start = len(sheet.items)
+    sheet.wire([(bx, yr), (bx, yr + 6)], row)
+    zig = [(bx, yr + 6)] + [(bx + (4 if k % 2 else -4), yr + 8 + 3 * k) for k in range(7)] + [(bx, yr + 30)]
+    sheet.wire(zig, "", width=1.6)
+    sheet.wire([(bx, yr + 30), (bx, yr + 36), (xc, yr + 36)], col)
+    for k, line in enumerate(label):
+        sheet.text(bx + 8, yr + 16 + 10 * k, line, size=9, net=r.sub if line.startswith("B:") else None)
+    sheet.symbol(r.name, (bx - 6, yr + 4, xc - 3, yr + 40), start)
+    sheet.dot(bx, yr, row)
+    sheet.dot(xc, yr + 36, col)
+
+
+def _clamp(sheet: _Sheet, d: Diode, xc: float, y: float) -> None:
+    """A diode standing on its rail 40 px below y, cathode up to its column at x = xc."""
+    start = len(sheet.items)
+    size = f"{d.w:g}/{d.l:g}"
+    sheet.wire([(xc, y), (xc, y + 12)], d.cathode)
+    sheet.wire([(xc - 7, y + 12), (xc + 7, y + 12)], "", width=2)
+    sheet.items.append(f'<polygon points="{xc:.1f},{y + 12:.1f} {xc - 7:.1f},{y + 24:.1f} {xc + 7:.1f},{y + 24:.1f}"/>')
+    sheet.wire([(xc, y + 24), (xc, y + 40)], d.anode)
+    sheet.text(xc + 9, y + 16, d.name, size=9)
+    sheet.text(xc + 9, y + 26, size, size=9)
+    sheet.symbol(d.name, (xc - 8, y + 2, xc + 9 + _width(max(d.name, size, key=len) + " ", 9), y + 38), start)
 
 
 # --------------------------------------------------------------------------- block diagrams
