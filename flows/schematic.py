@@ -21,6 +21,11 @@ devices in parallel (same model, W/L and nets: one weight of k units) are one sy
   instead of a 200-device strip; the ×k count is the summary of each weight's array.
   Beyond MAX_ROWS input rows or MAX_COLUMNS outputs the first and last ones are drawn and
   the middle ones are one ×N note naming their nets and counting their devices.
+* `resistor_array`: a resistor–diode network (the monDEQ family's cell) as a designer
+  draws a resistive crossbar: one column per node z_i, one row per input, inverted input,
+  rail and node (a node's row starts at its own column), each resistor at its crossing
+  labelled with its value, the clamp diodes under the columns on their rail, the readout
+  a second crossbar (node rows, output columns) on the right; collapsed like `array`.
 * `block`: a composite cell as a block diagram in signal-flow order: columns by the
   distance from the input pins, outputs right. Nets between neighbouring columns are
   wires; bias lines and skips (which would cross the sheet) are net labels at the pins.
@@ -36,7 +41,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from cells.netlist import Device
+from cells.netlist import Device, Diode, Resistor
+from pdk.passives import resistance
 
 SUPPLIES = ("vdd", "vss")
 #: Port names of the bias tree's lines (cells.bias, cells.dense): inputs a cell reads, not
@@ -669,7 +675,8 @@ def _shown(items: list[str], limit: int) -> list[str]:
     return items if len(items) <= limit else items[:limit - 1] + items[-1:]
 
 
-def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs: Sequence[str] | None = None) -> str:
+def resistor_array(title: str, ports: Sequence[str], devices: Iterable[Resistor | Diode],
+                   outputs: Sequence[str] | None = None) -> str:
     """A resistor–diode network (`cells.resistor_network`) as crossbars, as SVG text.
 
     Every resistor joins a row net to a column net. Columns are the internal nodes (nets
@@ -681,12 +688,10 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs:
     their rail. Beyond MAX_ROWS input rows or MAX_COLUMNS columns of either crossbar the
     first and last ones are drawn and the middle ones are one note naming their nets and
     counting their devices."""
-    from pdk.passives import resistance
-
     devices = list(devices)
     outputs = tuple(output_ports(ports, devices) if outputs is None else outputs)
-    resistors = [d for d in devices if hasattr(d, "sub")]
-    diodes = [d for d in devices if hasattr(d, "anode")]
+    resistors = [d for d in devices if isinstance(d, Resistor)]
+    diodes = [d for d in devices if isinstance(d, Diode)]
     nets = {n for r in resistors for n in (r.a, r.b)} | {n for d in diodes for n in (d.anode, d.cathode)}
     nodes = sorted((n for n in nets if n not in ports), key=_natural)
     outs = [p for p in outputs if p in nets]
@@ -698,6 +703,8 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs:
             return (r.a, r.b) if r.b in outs else (r.b, r.a)
         if r.a in rank and r.b in rank:
             return (r.a, r.b) if rank[r.a] < rank[r.b] else (r.b, r.a)
+        if r.a not in rank and r.b not in rank:
+            raise ValueError(f"resistor {r.name}: {r.a}–{r.b} joins no node and no output")
         return (r.a, r.b) if r.b in rank else (r.b, r.a)
 
     at = {r.name: place(r) for r in resistors}
@@ -712,9 +719,8 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs:
     hidden_in = [p for p in signal if p not in shown_in]
     hidden_nodes = [n for n in nodes if n not in shown_nodes]
     hidden_outs = [o for o in outs if o not in shown_outs]
-    drawn = {r.name for r in resistors if (at[r.name][0] in shown_in or at[r.name][0] in rails
-                                            or at[r.name][0] in shown_nodes)
-             and (at[r.name][1] in shown_nodes or at[r.name][1] in shown_outs)}
+    shown_rows, shown_columns = {*shown_in, *rails, *shown_nodes}, {*shown_nodes, *shown_outs}
+    drawn = {name for name, (row, col) in at.items() if row in shown_rows and col in shown_columns}
     substrate = max({r.sub for r in resistors}, key=lambda s: sum(r.sub == s for r in resistors), default=None)
 
     def label(r) -> list[str]:
@@ -767,8 +773,9 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs:
     for row in rails:
         row_y[row] = y
         y += RES_ROW
-    for k, node in enumerate(shown_nodes):
-        if hidden_nodes and k == len(shown_nodes) - 1:
+    node_rows = [n for n in shown_nodes if n in rows]  # a node with couplings or readout
+    for node in node_rows:
+        if hidden_nodes and node == shown_nodes[-1] and any(n in rows for n in hidden_nodes):
             sheet.text(x_ports, y + 4, "⋮", size=12, colour="#7a3b00")
             y += RES_ROW
         row_y[node] = y
@@ -780,38 +787,19 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs:
         if r.name not in drawn:
             continue
         row, col = at[r.name]
-        xc, yr = x_col[col], row_y[row]
-        bx = xc - pitch + 10
-        start = len(sheet.items)
-        sheet.wire([(bx, yr), (bx, yr + 6)], row)
-        zig = [(bx, yr + 6)] + [(bx + (4 if k % 2 else -4), yr + 8 + 3 * k) for k in range(7)] + [(bx, yr + 30)]
-        sheet.wire(zig, "", width=1.6)
-        sheet.wire([(bx, yr + 30), (bx, yr + 36), (xc, yr + 36)], col)
-        for k, line in enumerate(label(r)):
-            sheet.text(bx + 8, yr + 16 + 10 * k, line, size=9, net=r.sub if line.startswith("B:") else None)
-        sheet.symbol(r.name, (bx - 6, yr + 4, xc - 3, yr + 40), start)
-        sheet.dot(bx, yr, row)
-        sheet.dot(xc, yr + 36, col)
+        bx = x_col[col] - pitch + 10
+        _resistor(sheet, r, label(r), row, col, bx, x_col[col], row_y[row])
         row_xs.setdefault(row, []).append(bx)
-        col_ys.setdefault(col, []).append(yr + 36)
+        col_ys.setdefault(col, []).append(row_y[row] + 36)
     # clamp diodes under their columns, on their rail
     y_diode = y
     rail_xs: dict[str, list[float]] = {}
     for d in diodes:
         if d.cathode not in x_col:
             continue
-        xc = x_col[d.cathode]
-        start = len(sheet.items)
-        sheet.wire([(xc, y_diode), (xc, y_diode + 12)], d.cathode)
-        sheet.wire([(xc - 7, y_diode + 12), (xc + 7, y_diode + 12)], "", width=2)
-        sheet.items.append(f'<polygon points="{xc:.1f},{y_diode + 12:.1f} {xc - 7:.1f},{y_diode + 24:.1f} '
-                           f'{xc + 7:.1f},{y_diode + 24:.1f}"/>')
-        sheet.wire([(xc, y_diode + 24), (xc, y_diode + 40)], d.anode)
-        sheet.text(xc + 9, y_diode + 16, d.name, size=9)
-        sheet.text(xc + 9, y_diode + 26, f"{d.w:g}/{d.l:g}", size=9)
-        sheet.symbol(d.name, (xc - 8, y_diode + 2, xc + 9 + _width(f"{d.w:g}/{d.l:g} ", 9), y_diode + 38), start)
+        _clamp(sheet, d, x_col[d.cathode], y_diode)
         col_ys.setdefault(d.cathode, []).append(y_diode)
-        rail_xs.setdefault(d.anode, []).append(xc)
+        rail_xs.setdefault(d.anode, []).append(x_col[d.cathode])
     y = y_diode + 40
     for rail, xs in rail_xs.items():
         sheet.wire([(x_ports, y), (max(xs), y)], rail, colour=NET_COLOUR, width=2)
@@ -828,7 +816,7 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs:
             xs = row_xs.get(row, [])
             sheet.wire([(x_col[row], yr), (max(xs, default=x_col[row] + 20), yr)], row, colour=NET_COLOUR)
             sheet.dot(x_col[row], yr, row)
-            sheet.text(x_col[row] + 4, yr - 3, row, size=9, net=row, colour=NET_COLOUR)
+            sheet.text(x_col[row] - 4, yr - 3, row, size=9, anchor="end", net=row, colour=NET_COLOUR)
             col_ys.setdefault(row, []).append(yr)
         else:
             sheet.wire([(x_ports, yr), (max(row_xs.get(row, [x_ports + 20])), yr)], row, colour=NET_COLOUR)
@@ -844,8 +832,36 @@ def resistor_array(title: str, ports: Sequence[str], devices: Iterable, outputs:
             y_out += 16
         else:
             sheet.wire([(xc, y_head + 6), (xc, max(ys))], col, colour=NET_COLOUR)
-    count = f"{len(resistors)} resistors, {len(diodes)} diodes"
-    return sheet.svg(f"{title}  ({count})", RES_NOTE)
+    return sheet.svg(f"{title}  ({len(resistors)} resistors, {len(diodes)} diodes)", RES_NOTE)
+
+
+def _resistor(sheet: _Sheet, r: Resistor, label: list[str], row: str, col: str, bx: float, xc: float,
+              yr: float) -> None:
+    """A resistor hanging from its row at (bx, yr), its lower lead joining column x = xc
+    36 px below, its label right of the body."""
+    start = len(sheet.items)
+    sheet.wire([(bx, yr), (bx, yr + 6)], row)
+    zig = [(bx, yr + 6)] + [(bx + (4 if k % 2 else -4), yr + 8 + 3 * k) for k in range(7)] + [(bx, yr + 30)]
+    sheet.wire(zig, "", width=1.6)
+    sheet.wire([(bx, yr + 30), (bx, yr + 36), (xc, yr + 36)], col)
+    for k, line in enumerate(label):
+        sheet.text(bx + 8, yr + 16 + 10 * k, line, size=9, net=r.sub if line.startswith("B:") else None)
+    sheet.symbol(r.name, (bx - 6, yr + 4, xc - 3, yr + 40), start)
+    sheet.dot(bx, yr, row)
+    sheet.dot(xc, yr + 36, col)
+
+
+def _clamp(sheet: _Sheet, d: Diode, xc: float, y: float) -> None:
+    """A diode standing on its rail 40 px below y, cathode up to its column at x = xc."""
+    start = len(sheet.items)
+    size = f"{d.w:g}/{d.l:g}"
+    sheet.wire([(xc, y), (xc, y + 12)], d.cathode)
+    sheet.wire([(xc - 7, y + 12), (xc + 7, y + 12)], "", width=2)
+    sheet.items.append(f'<polygon points="{xc:.1f},{y + 12:.1f} {xc - 7:.1f},{y + 24:.1f} {xc + 7:.1f},{y + 24:.1f}"/>')
+    sheet.wire([(xc, y + 24), (xc, y + 40)], d.anode)
+    sheet.text(xc + 9, y + 16, d.name, size=9)
+    sheet.text(xc + 9, y + 26, size, size=9)
+    sheet.symbol(d.name, (xc - 8, y + 2, xc + 9 + _width(max(d.name, size, key=len) + " ", 9), y + 38), start)
 
 
 # --------------------------------------------------------------------------- block diagrams
@@ -961,7 +977,7 @@ def block(title: str, ports: Sequence[str], instances: Iterable[Instance],
         if p not in to_pin:
             sheet.text(x_end - 6, out_y[p] + 3, p, size=9, anchor="end", net=p, colour=NET_COLOUR)
         sheet.port(x_end, out_y[p], p, "right")
-    return sheet.svg(f"{title}  ({' '.join(ports)})",
+    return sheet.svg(f"{title}  ({_port_list(ports)})",
                      "signal flows left to right; wires to the next column; a name at a pin (pin ← net) "
                      "where the wire would cross the sheet: bias lines and skips")
 
@@ -1011,6 +1027,12 @@ def _box(sheet: _Sheet, inst: Instance, x0: float, y: float, left: list[tuple[st
     sheet.symbol(inst.name, (x0, y, x0 + width, y + height), start)
     box_of[inst.name] = (x0, y, x0 + width, y + height)
     return y + height + (PIN / 2 if load else 2 * PIN)
+
+
+def _port_list(ports: Sequence[str], limit: int = 32) -> str:
+    """The ports for a title: all of them, or beyond `limit` (a resistor network's hundred
+    and more) the count and the ends, so the title does not set the sheet's width."""
+    return " ".join(ports) if len(ports) <= limit else f"{len(ports)} ports: {ports[0]} … {ports[-1]}"
 
 
 def _wrap(words: list[str], width: float) -> list[str]:

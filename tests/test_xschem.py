@@ -40,7 +40,7 @@ COMPONENT = re.compile(r"^C \{([^}]*)\} (\S+) (\S+) (\S+) (\S+) \{([^}]*)\}", re
 
 
 #: Resistor–diode networks (monDEQ): seed, inputs, nodes, outputs.
-NETWORKS = {"mondeq_4x3x2": (1, 4, 3, 2), "mondeq_16x12x3": (2, 16, 12, 3)}
+NETWORKS = {"mondeq_4x3x2": (1, 4, 3, 2), "mondeq_16x12x3": (2, 16, 12, 3), "mondeq_64x64x10": (3, 64, 64, 10)}
 
 
 def _circuit(name: str):
