@@ -138,3 +138,4 @@ def test_circuit_ports_follow_the_family_conventions():
     drawn = {e.a for e in circuit.mapping.elements if e.field == "input_weight"}
     # an input pin (or its inverted copy) exists exactly where a resistor lands on it
     assert {p for p in ports if p.startswith("in")} == drawn and drawn
+
