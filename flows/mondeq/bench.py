@@ -49,19 +49,20 @@ def node(circuit: Circuit, i: int) -> str:
 def deck(circuit: Circuit, inputs: np.ndarray, conditions: Conditions = Conditions(),
          guess: str = "forward", outputs_at: np.ndarray | None = None,
          macro: str | None = None, analysis: str | None = None,
-         row: str = "0") -> tuple[str, list[tuple[str, str]]]:
+         row: str = "0", options: str = OPTIONS) -> tuple[str, list[tuple[str, str]]]:
     """The operating-point sweep of `inputs` (rows, in), and its sources as (name, node):
     each drives its node against ground, so the supply power is −Σ v(node)·i(source).
     `outputs_at` (rows, out) moves the held output pins from V_ref by that many volts
     (the linearization's perturbation); the pin's current is read in a 0 V source.
     `macro`: a path to `.include` instead of the netlist inline (DIR/testbench/ decks);
     `analysis` and `row` (the row index source's value) replace the sweep, e.g. a `.tran`
-    with the row index stepping in time."""
+    with the row index stepping in time; `options` the solver's (a transient needs no
+    six-digit operating points)."""
     levels = circuit.mapping.levels
     rows = len(inputs)
     name = circuit.network.name
     lines = [f"* {name}: one operating point per input row ({rows} rows, guess {guess})",
-             conditions.lines(passives=True), OPTIONS,
+             conditions.lines(passives=True), options,
              circuit.netlist() if macro is None else f".include {macro}", f"Vrow row 0 {row}"]
     sources = []
     rails = {"vss": 0.0, "vref": levels.reference, "vp": levels.vp, "vn": levels.vn, "vclamp": levels.clamp}
