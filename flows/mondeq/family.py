@@ -78,6 +78,9 @@ class MondeqFamily:
         return {"device_kinds": {"resistors": counts["resistors"], "diodes": counts["diodes"]},
                 "levels": {"vref_V": levels.reference, "volts_per_unit": levels.volts_per_unit,
                            "vp_V": levels.vp, "vn_V": levels.vn, "vclamp_V": levels.clamp},
+                "levels_by_temp_C": {f"{t:g}": {"volts_per_unit": lv.volts_per_unit, "vp_V": lv.vp, "vn_V": lv.vn,
+                                                 "vclamp_V": lv.clamp}
+                                     for t in (-40.0, 0.0, 27.0, 85.0, 125.0) for lv in [m.levels_at(t)]},
                 "conductance_per_unit_S": m.unit_conductance, "readout_ratio": m.readout_ratio,
                 "activation": {"kind": "diode_relu", "softness": m.diode.softness, "scale": m.diode.scale,
                                "as_given": circuit.network.layers[0].activation},

@@ -131,6 +131,20 @@ class Mapping:
     def readout(self) -> DenseReadout:
         return self.network.layers[1]
 
+    def levels_at(self, temp: float) -> Levels:
+        """The pin voltages at `temp`: S proportional to absolute temperature, so the diode
+        ReLU's softness τ = n·Vt/S stays what the network says, and vclamp from a replica
+        diode of the clamps' size carrying κ·G·S (its drop from the diode's measured fits at
+        −40, 27 and 85 °C, the parabola through them between and beyond), so κ stays too. With the 27 °C levels fixed, a
+        −40 °C or 85 °C die would be 16–21 % of an output's range off (measured on md_c8)."""
+        from pdk.models import TEMPERATURES
+
+        volts = self.levels.volts_per_unit * (temp + 273.15) / (27.0 + 273.15)
+        current = self.diode.scale * self.unit_conductance * volts
+        drops = [passives.diode_fit(temp=t, size=self.diode_size).voltage(current) for t in TEMPERATURES]
+        drop = float(np.polyval(np.polyfit(TEMPERATURES, drops, len(TEMPERATURES) - 1), temp))
+        return Levels(self.levels.reference, volts, self.levels.reference + drop)
+
     def inverted_inputs(self) -> tuple[int, ...]:
         """Inputs that need the inverted copy `in<k>_n` (a negative input weight)."""
         return tuple(k for k in range(self.network.input_size) if (self.stage.input_weight[:, k] < 0).any())
