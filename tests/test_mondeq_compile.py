@@ -139,3 +139,18 @@ def test_circuit_ports_follow_the_family_conventions():
     # an input pin (or its inverted copy) exists exactly where a resistor lands on it
     assert {p for p in ports if p.startswith("in")} == drawn and drawn
 
+
+
+@pytest.mark.parametrize("temp", [-40.0, 85.0, 125.0])
+def test_pins_that_track_temperature_keep_the_network(temp):
+    """S ∝ T and a replica-diode vclamp keep τ and κ: the outputs stay within 3 % of their
+    range from −40 °C to 125 °C (fixed 27 °C levels: 16–21 % at −40/85 °C)."""
+    from flows.agreement import range_error
+    from flows.mondeq.bench import operating_points
+    from flows.mondeq.model import run_network
+    from pdk.models import Conditions
+
+    net = compilable_network(8, input_size=10, size=12, outputs=3, activation="diode_relu")
+    x = random_inputs(8, 10, 12)
+    y = operating_points(build_circuit(net), x, Conditions(temp=temp)).y
+    assert range_error(run_network(net, x).outputs, y)["range_error_max"] <= 0.03
