@@ -154,3 +154,17 @@ def test_pins_that_track_temperature_keep_the_network(temp):
     x = random_inputs(8, 10, 12)
     y = operating_points(build_circuit(net), x, Conditions(temp=temp)).y
     assert range_error(run_network(net, x).outputs, y)["range_error_max"] <= 0.03
+
+
+@pytest.mark.parametrize("seed, activation", [(11, "diode_relu"), (12, "relu")])
+def test_random_compilable_networks_compile_clean(seed, activation, tmp_path):
+    from flows.compile import CompileOptions, compile_network
+
+    net = replace(compilable_network(seed, activation=activation), name=f"md_s{seed}")
+    path = tmp_path / f"{net.name}.yaml"
+    path.write_text(net.to_yaml())
+    out = tmp_path / "out"
+    out.mkdir()
+    manifest = compile_network(path, out, CompileOptions())  # raises CheckFailed unless clean
+    assert manifest["checks"]["drc_own"]["violations"] == 0 and manifest["checks"]["lvs"]["clean"]
+    assert manifest["devices"]["total"] == sum(manifest["device_kinds"].values())
