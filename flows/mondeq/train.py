@@ -42,7 +42,7 @@ from pdk.passives import RESISTANCE_RANGE
 
 TASKS = ("digits",)
 DEFAULTS = {"digits": {"hidden": 64, "epochs": 60, "lr": 0.03, "batch": 32,
-                       "finetune_epochs": 20, "l1": 3e-4}}
+                       "finetune_epochs": 20, "l1": 1e-3}}
 #: ρ_t: the readout resistors are ρ_t·|Wo| (× G); the node keeps ρ_t·Σ_j |Wo_jk| more to
 #: ground than the readout takes, so the ground resistors stay beside the rest.
 READOUT_RATIO = 0.25
@@ -326,3 +326,89 @@ def mapped_metrics(network: MondeqNetwork, x: np.ndarray, labels: np.ndarray) ->
             "mapped_agreement": float((mapped == run_network(network, x).outputs.argmax(axis=1)).mean()),
             "readout_ratio": mapping.readout_ratio,
             "resistors": summary["resistors"], "dropped": summary["dropped"]}
+
+
+# --- hardware in the loop ---------------------------------------------------------------
+
+#: The small task of hardware-in-the-loop training: digits 0–3, 8 principal components.
+LOOP_TASK = "digits4"
+SMALL_CLASSES = 4
+SMALL_INPUTS = 8
+LOOP_DEFAULTS = {"hidden": 8, "steps": 60, "batch": 64, "lr": 0.05}
+
+
+def small_digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """digits 0–3 of the fixed split, each image reduced to its first SMALL_INPUTS principal
+    components of the training rows (each component's sign fixed by its largest entry),
+    scaled so the training rows span [−1, 1] (test rows clipped to it): signed inputs, so
+    the circuit needs inverted input copies."""
+    train_x, train_y, test_x, test_y = digits_split()
+    train_x, train_y = train_x[train_y < SMALL_CLASSES], train_y[train_y < SMALL_CLASSES]
+    test_x, test_y = test_x[test_y < SMALL_CLASSES], test_y[test_y < SMALL_CLASSES]
+    mean = train_x.mean(axis=0)
+    components = np.linalg.svd(train_x - mean, full_matrices=False)[2][:SMALL_INPUTS]
+    components *= np.sign(components[np.arange(SMALL_INPUTS), np.abs(components).argmax(axis=1)])[:, None]
+    scale = np.abs((train_x - mean) @ components.T).max()
+    reduce = lambda x: np.clip((x - mean) @ components.T / scale, -1.0, 1.0)  # noqa: E731
+    return reduce(train_x), train_y, reduce(test_x), test_y
+
+
+def train_in_the_loop(hardware: bool = True, hidden: int | None = None, steps: int | None = None,
+                      batch: int | None = None, lr: float | None = None, seed: int = 0,
+                      progress=None) -> tuple[MondeqNetwork, dict]:
+    """Train a diode_relu network on `small_digits_split` with L = ½·mean Σ_j (y_j − t_j)²
+    (t one-hot): with `hardware`, every gradient is `bench.hardware_gradient` measured on
+    the circuit `circuit.build_circuit` compiles from the current parameters; otherwise the
+    model's implicit gradient (the software twin, same seed, same batches). Adam with
+    cosine decay, `steps` mini-batches; the parametrization is the trainer's (realizable,
+    conductances boxed: nothing dropped). Metrics: the model's and the circuit's (ngspice
+    operating points) test accuracy and the wall time; `progress(step, loss)`."""
+    import time
+
+    from flows.mondeq.bench import hardware_gradient, operating_points
+    from flows.mondeq.circuit import build_circuit
+    from flows.mondeq.model import gradient
+
+    settings = dict(LOOP_DEFAULTS)
+    for key, value in (("hidden", hidden), ("steps", steps), ("batch", batch), ("lr", lr)):
+        if value is not None:
+            settings[key] = value
+    started = time.monotonic()
+    train_x, train_y, test_x, test_y = small_digits_split()
+    targets = np.eye(SMALL_CLASSES)[train_y]
+    rng = np.random.default_rng(seed)
+    n = settings["hidden"]
+    params = {"theta": rng.normal(-2.0, 0.5, (n, n)),
+              "input_weight": rng.normal(0.0, 1.0, (n, SMALL_INPUTS)),
+              "bias": rng.normal(0.0, 0.3, n), "phi": np.full(n, -1.0),
+              "out_weight": rng.normal(0.0, 2.0 / math.sqrt(n), (SMALL_CLASSES, n)),
+              "out_bias": np.full(SMALL_CLASSES, 1.0 / SMALL_CLASSES / READOUT_RATIO)}
+    project(params, None)
+    adam = _Adam(params, settings["lr"])
+    name = "digits4_hardware" if hardware else "digits4_software"
+
+    def network() -> MondeqNetwork:
+        return build_network(name, _stage(params, None), (params["out_weight"], params["out_bias"]),
+                             "diode_relu")
+
+    for step in range(settings["steps"]):
+        rows = rng.choice(len(train_x), settings["batch"], replace=False)
+        net = network()
+        if hardware:
+            measured = hardware_gradient(build_circuit(net), train_x[rows], targets[rows])
+            loss, layers = measured.loss, measured.layers
+        else:
+            loss, layers = gradient(net, train_x[rows], targets[rows])
+        flat = _flat_gradients(_stage(params, None), params["out_weight"], layers)
+        adam.step(params, flat, settings["lr"] * 0.5 * (1 + math.cos(math.pi * step / settings["steps"])))
+        project(params, None)
+        if progress is not None:
+            progress(step, loss)
+    net = build_network(name, _stage(params, None), (params["out_weight"], params["out_bias"]),
+                        "diode_relu", step=STEP)
+    circuit = build_circuit(net)
+    circuit_labels = operating_points(circuit, test_x).y.argmax(axis=1)
+    return net, {"test_accuracy": accuracy(net, test_x, test_y),
+                 "circuit_test_accuracy": float((circuit_labels == test_y).mean()),
+                 "dropped": len(circuit.mapping.dropped), "resistors": len(circuit.mapping.elements),
+                 "seconds": time.monotonic() - started}
