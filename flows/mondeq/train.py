@@ -26,6 +26,10 @@ Task `digits`: scikit-learn's bundled 8×8 digits (1797 images, no download), pi
 scaled to [0, 1] (x = value/16), a fixed stratified split (25 % test, split seed 0,
 independent of the training seed), one stage of `hidden` nodes and a dense readout of 10
 trained with cross-entropy on the readout.
+
+Task `digits4` (`train_in_the_loop`): digits 0–3 on 8 principal components, small enough
+that every gradient can be measured on the compiled circuit in ngspice (hardware
+linearization, `flows.mondeq.bench.hardware_gradient`), beside its software twin.
 """
 from __future__ import annotations
 
@@ -188,18 +192,24 @@ def prune(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return masks
 
 
-def project(params: dict[str, np.ndarray], masks: dict[str, np.ndarray] | None) -> None:
+def project(params: dict[str, np.ndarray], masks: dict[str, np.ndarray] | None, snap: bool = False) -> None:
     """In place: every conductance at most CONDUCTANCE_MAX; with masks, every kept one at
     least CONDUCTANCE_MIN with its sign and every pruned one 0 (θ of a pruned coupling is
-    left alone: the mask removes it)."""
+    left alone: the mask removes it); with `snap` (no masks), each signed one onto the
+    nearer of 0 and ±CONDUCTANCE_MIN when below it, every coupling at least CONDUCTANCE_MIN:
+    every step's network compiles as it is."""
     for key in ("input_weight", "bias", "out_weight", "out_bias"):
         low, high = _bounds(key)
-        if masks is None:
-            np.clip(params[key], -high, high, out=params[key])
-        else:
+        if masks is not None:
             params[key][...] = masks[key] * np.clip(np.abs(params[key]), low, high)
+            continue
+        np.clip(params[key], -high, high, out=params[key])
+        if snap:
+            magnitude = np.abs(params[key])
+            params[key][...] = np.sign(params[key]) * np.where(magnitude < low, (magnitude >= low / 2) * low,
+                                                               magnitude)
     high = inverse_softplus(CONDUCTANCE_MAX)
-    low = inverse_softplus(CONDUCTANCE_MIN) if masks is not None else None
+    low = inverse_softplus(CONDUCTANCE_MIN) if masks is not None or snap else None
     np.clip(params["theta"], low, high, out=params["theta"])
     np.clip(params["phi"], None, high, out=params["phi"])
 
@@ -334,7 +344,7 @@ def mapped_metrics(network: MondeqNetwork, x: np.ndarray, labels: np.ndarray) ->
 LOOP_TASK = "digits4"
 SMALL_CLASSES = 4
 SMALL_INPUTS = 8
-LOOP_DEFAULTS = {"hidden": 8, "steps": 60, "batch": 64, "lr": 0.05}
+LOOP_DEFAULTS = {"hidden": 8, "steps": 80, "batch": 100, "lr": 0.05}
 
 
 def small_digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -361,7 +371,8 @@ def train_in_the_loop(hardware: bool = True, hidden: int | None = None, steps: i
     the circuit `circuit.build_circuit` compiles from the current parameters; otherwise the
     model's implicit gradient (the software twin, same seed, same batches). Adam with
     cosine decay, `steps` mini-batches; the parametrization is the trainer's (realizable,
-    conductances boxed: nothing dropped). Metrics: the model's and the circuit's (ngspice
+    every conductance snapped into the box or to 0 after each step, so
+    the mapping drops nothing). Metrics: the model's and the circuit's (ngspice
     operating points) test accuracy and the wall time; `progress(step, loss)`."""
     import time
 
@@ -383,7 +394,7 @@ def train_in_the_loop(hardware: bool = True, hidden: int | None = None, steps: i
               "bias": rng.normal(0.0, 0.3, n), "phi": np.full(n, -1.0),
               "out_weight": rng.normal(0.0, 2.0 / math.sqrt(n), (SMALL_CLASSES, n)),
               "out_bias": np.full(SMALL_CLASSES, 1.0 / SMALL_CLASSES / READOUT_RATIO)}
-    project(params, None)
+    project(params, None, snap=True)
     adam = _Adam(params, settings["lr"])
     name = "digits4_hardware" if hardware else "digits4_software"
 
@@ -401,7 +412,7 @@ def train_in_the_loop(hardware: bool = True, hidden: int | None = None, steps: i
             loss, layers = gradient(net, train_x[rows], targets[rows])
         flat = _flat_gradients(_stage(params, None), params["out_weight"], layers)
         adam.step(params, flat, settings["lr"] * 0.5 * (1 + math.cos(math.pi * step / settings["steps"])))
-        project(params, None)
+        project(params, None, snap=True)
         if progress is not None:
             progress(step, loss)
     net = build_network(name, _stage(params, None), (params["out_weight"], params["out_bias"]),
