@@ -123,7 +123,8 @@ def test_digits_reaches_95_percent(activation):
 @pytest.mark.slow
 @pytest.mark.ngspice
 def test_hardware_in_the_loop_reaches_the_software_accuracy():
-    """Measured: both 96.1 % (model and circuit) on 181 test rows, 130 s in the loop."""
+    """Measured (seed 0): software 95.6 %; in the loop 95.6 % in the model and on the circuit
+    (181 test rows), 545 s with the 2 cores shared (load 4.5), nothing dropped at any step."""
     _, software = train_in_the_loop(hardware=False)
     _, hardware = train_in_the_loop(hardware=True)
     assert software["test_accuracy"] >= 0.9
