@@ -26,6 +26,10 @@ Task `digits`: scikit-learn's bundled 8×8 digits (1797 images, no download), pi
 scaled to [0, 1] (x = value/16), a fixed stratified split (25 % test, split seed 0,
 independent of the training seed), one stage of `hidden` nodes and a dense readout of 10
 trained with cross-entropy on the readout.
+
+Task `digits4` (`train_in_the_loop`): digits 0–3 on 8 principal components, small enough
+that every gradient can be measured on the compiled circuit in ngspice (hardware
+linearization, `flows.mondeq.bench.hardware_gradient`), beside its software twin.
 """
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ from pdk.passives import RESISTANCE_RANGE
 
 TASKS = ("digits",)
 DEFAULTS = {"digits": {"hidden": 64, "epochs": 60, "lr": 0.03, "batch": 32,
-                       "finetune_epochs": 20, "l1": 3e-4}}
+                       "finetune_epochs": 20, "l1": 1e-3}}
 #: ρ_t: the readout resistors are ρ_t·|Wo| (× G); the node keeps ρ_t·Σ_j |Wo_jk| more to
 #: ground than the readout takes, so the ground resistors stay beside the rest.
 READOUT_RATIO = 0.25
@@ -188,18 +192,24 @@ def prune(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return masks
 
 
-def project(params: dict[str, np.ndarray], masks: dict[str, np.ndarray] | None) -> None:
+def project(params: dict[str, np.ndarray], masks: dict[str, np.ndarray] | None, snap: bool = False) -> None:
     """In place: every conductance at most CONDUCTANCE_MAX; with masks, every kept one at
     least CONDUCTANCE_MIN with its sign and every pruned one 0 (θ of a pruned coupling is
-    left alone: the mask removes it)."""
+    left alone: the mask removes it); with `snap` (no masks), each signed one onto the
+    nearer of 0 and ±CONDUCTANCE_MIN when below it, every coupling at least CONDUCTANCE_MIN:
+    every step's network compiles as it is."""
     for key in ("input_weight", "bias", "out_weight", "out_bias"):
         low, high = _bounds(key)
-        if masks is None:
-            np.clip(params[key], -high, high, out=params[key])
-        else:
+        if masks is not None:
             params[key][...] = masks[key] * np.clip(np.abs(params[key]), low, high)
+            continue
+        np.clip(params[key], -high, high, out=params[key])
+        if snap:
+            magnitude = np.abs(params[key])
+            params[key][...] = np.sign(params[key]) * np.where(magnitude < low, (magnitude >= low / 2) * low,
+                                                               magnitude)
     high = inverse_softplus(CONDUCTANCE_MAX)
-    low = inverse_softplus(CONDUCTANCE_MIN) if masks is not None else None
+    low = inverse_softplus(CONDUCTANCE_MIN) if masks is not None or snap else None
     np.clip(params["theta"], low, high, out=params["theta"])
     np.clip(params["phi"], None, high, out=params["phi"])
 
@@ -326,3 +336,90 @@ def mapped_metrics(network: MondeqNetwork, x: np.ndarray, labels: np.ndarray) ->
             "mapped_agreement": float((mapped == run_network(network, x).outputs.argmax(axis=1)).mean()),
             "readout_ratio": mapping.readout_ratio,
             "resistors": summary["resistors"], "dropped": summary["dropped"]}
+
+
+# --- hardware in the loop ---------------------------------------------------------------
+
+#: The small task of hardware-in-the-loop training: digits 0–3, 8 principal components.
+LOOP_TASK = "digits4"
+SMALL_CLASSES = 4
+SMALL_INPUTS = 8
+LOOP_DEFAULTS = {"hidden": 8, "steps": 80, "batch": 100, "lr": 0.05}
+
+
+def small_digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """digits 0–3 of the fixed split, each image reduced to its first SMALL_INPUTS principal
+    components of the training rows (each component's sign fixed by its largest entry),
+    scaled so the training rows span [−1, 1] (test rows clipped to it): signed inputs, so
+    the circuit needs inverted input copies."""
+    train_x, train_y, test_x, test_y = digits_split()
+    train_x, train_y = train_x[train_y < SMALL_CLASSES], train_y[train_y < SMALL_CLASSES]
+    test_x, test_y = test_x[test_y < SMALL_CLASSES], test_y[test_y < SMALL_CLASSES]
+    mean = train_x.mean(axis=0)
+    components = np.linalg.svd(train_x - mean, full_matrices=False)[2][:SMALL_INPUTS]
+    components *= np.sign(components[np.arange(SMALL_INPUTS), np.abs(components).argmax(axis=1)])[:, None]
+    scale = np.abs((train_x - mean) @ components.T).max()
+    reduce = lambda x: np.clip((x - mean) @ components.T / scale, -1.0, 1.0)  # noqa: E731
+    return reduce(train_x), train_y, reduce(test_x), test_y
+
+
+def train_in_the_loop(hardware: bool = True, hidden: int | None = None, steps: int | None = None,
+                      batch: int | None = None, lr: float | None = None, seed: int = 0,
+                      progress=None) -> tuple[MondeqNetwork, dict]:
+    """Train a diode_relu network on `small_digits_split` with L = ½·mean Σ_j (y_j − t_j)²
+    (t one-hot): with `hardware`, every gradient is `bench.hardware_gradient` measured on
+    the circuit `circuit.build_circuit` compiles from the current parameters; otherwise the
+    model's implicit gradient (the software twin, same seed, same batches). Adam with
+    cosine decay, `steps` mini-batches; the parametrization is the trainer's (realizable,
+    every conductance snapped into the box or to 0 after each step, so
+    the mapping drops nothing). Metrics: the model's and the circuit's (ngspice
+    operating points) test accuracy and the wall time; `progress(step, loss)`."""
+    import time
+
+    from flows.mondeq.bench import hardware_gradient, operating_points
+    from flows.mondeq.circuit import build_circuit
+    from flows.mondeq.model import gradient
+
+    settings = dict(LOOP_DEFAULTS)
+    for key, value in (("hidden", hidden), ("steps", steps), ("batch", batch), ("lr", lr)):
+        if value is not None:
+            settings[key] = value
+    started = time.monotonic()
+    train_x, train_y, test_x, test_y = small_digits_split()
+    targets = np.eye(SMALL_CLASSES)[train_y]
+    rng = np.random.default_rng(seed)
+    n = settings["hidden"]
+    params = {"theta": rng.normal(-2.0, 0.5, (n, n)),
+              "input_weight": rng.normal(0.0, 1.0, (n, SMALL_INPUTS)),
+              "bias": rng.normal(0.0, 0.3, n), "phi": np.full(n, -1.0),
+              "out_weight": rng.normal(0.0, 2.0 / math.sqrt(n), (SMALL_CLASSES, n)),
+              "out_bias": np.full(SMALL_CLASSES, 1.0 / SMALL_CLASSES / READOUT_RATIO)}
+    project(params, None, snap=True)
+    adam = _Adam(params, settings["lr"])
+    name = "digits4_hardware" if hardware else "digits4_software"
+
+    def network() -> MondeqNetwork:
+        return build_network(name, _stage(params, None), (params["out_weight"], params["out_bias"]),
+                             "diode_relu")
+
+    for step in range(settings["steps"]):
+        rows = rng.choice(len(train_x), settings["batch"], replace=False)
+        net = network()
+        if hardware:
+            measured = hardware_gradient(build_circuit(net), train_x[rows], targets[rows])
+            loss, layers = measured.loss, measured.layers
+        else:
+            loss, layers = gradient(net, train_x[rows], targets[rows])
+        flat = _flat_gradients(_stage(params, None), params["out_weight"], layers)
+        adam.step(params, flat, settings["lr"] * 0.5 * (1 + math.cos(math.pi * step / settings["steps"])))
+        project(params, None, snap=True)
+        if progress is not None:
+            progress(step, loss)
+    net = build_network(name, _stage(params, None), (params["out_weight"], params["out_bias"]),
+                        "diode_relu", step=STEP)
+    circuit = build_circuit(net)
+    circuit_labels = operating_points(circuit, test_x).y.argmax(axis=1)
+    return net, {"test_accuracy": accuracy(net, test_x, test_y),
+                 "circuit_test_accuracy": float((circuit_labels == test_y).mean()),
+                 "dropped": len(circuit.mapping.dropped), "resistors": len(circuit.mapping.elements),
+                 "seconds": time.monotonic() - started}
