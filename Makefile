@@ -36,6 +36,8 @@ $(VENV)/.installed: pyproject.toml
 # keep its accuracy with weights on a 1/8 grid, see examples/README.md).
 DEMO := build/demo/kws_d4
 DEMO_SEQUENCES := yes_en-gb-scotland-m8_s156_p28_0 noise_50
+# The shipped monDEQ digits classifier (bmru train mondeq --task digits), on 20 test digits.
+MD_DEMO := build/demo/md_digits
 demo: install
 	$(BMRU) compile examples/kws_d4.yaml -o $(DEMO) --diode-units 8
 	@for s in $(DEMO_SEQUENCES); do \
@@ -43,9 +45,14 @@ demo: install
 	    -o $(DEMO)/simulations/$$s || exit 1; \
 	done
 	$(BMRU) report $(DEMO)
+	$(BMRU) compile examples/md_digits.yaml -o $(MD_DEMO)
+	$(BMRU) simulate examples/md_digits.yaml --inputs examples/md_digits/test_rows.csv \
+	  -o $(MD_DEMO)/simulations/test_rows
+	$(BMRU) report $(MD_DEMO)
 	@echo
 	@echo "GDS:    $(DEMO)/kws_d4.gds   (open: $(BMRU) view $(DEMO)/kws_d4.gds)"
 	@echo "report: $(DEMO)/report.html  ($(DEMO)/report.md)"
+	@echo "monDEQ: $(MD_DEMO)/report.html  (resistor–diode digits classifier)"
 
 test: install
 	$(PY) -m pytest -q
