@@ -6,3 +6,5 @@ The schema (`network`), the reference model with its modal view and exact refere
 (`model`), the tasks (`tasks`), the trainer (`train`), the ideal R, L, C electrical analog
 (`analog`) and the family's side of the shared pipeline (`family`).
 """
+
+from flows.r2nn.family import FAMILY  # noqa: E402,F401  (what flows.families registers)
