@@ -48,7 +48,8 @@ class R2nnFamily:
         return None
 
     def build_options(self, args: argparse.Namespace):
-        return None
+        """compile, simulate and pvt call this first: they stop here, before any work."""
+        raise InputError(args.network, "schema", NOT_BUILT)
 
     def _not_built(self, what) -> InputError:
         source = getattr(what, "network", what)
