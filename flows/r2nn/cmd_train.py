@@ -32,15 +32,22 @@ def register(tasks) -> None:
     p.add_argument("--batch", type=int)
     p.add_argument("--name", help="network name (default: from the output file name)")
     p.add_argument("--cache", metavar="DIR", help="voice: cache for espeak-ng audio (default ~/.cache/bmru-sky130)")
+    p.add_argument("--examples", metavar="DIR", help="also write the first --examples-count test "
+                   "waveforms of each class as CSVs (header x0) with DIR/labels.csv")
+    p.add_argument("--examples-count", type=int, default=2, metavar="N")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from flows.r2nn.train import DEFAULTS, train
 
-    for key in ("epochs", "lr", "batch"):
+    from flows.outdir import OutputDir
+    from flows.r2nn.tasks import write_examples
+
+    for key in ("epochs", "lr", "batch", "examples_count"):
         positive(args, key, getattr(args, key))
     output = check_output(Path(args.output), args.force)
+    examples = OutputDir.check(args.examples, "train --examples", force=args.force) if args.examples else None
     name = args.name or re.sub(r"[^a-z0-9_]", "_", output.stem.lower())
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise InputError("command line", "--name", f"{name!r} must match [a-z][a-z0-9_]*")
@@ -59,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
     header = [f"{TRAINED_BY[2:]} r2nn --task {args.task} -o {args.output} --seed {args.seed} {options}"]
     header += [f"{key}: {value:.4f}" for key, value in metrics.items()]
     output.write_text("".join(f"# {line}\n" for line in header) + network.to_yaml())
+    if examples is not None:
+        with examples.write() as tmp:
+            written = write_examples(args.task, tmp, args.examples_count,
+                                     Path(args.cache) if args.cache else None)
+        print(f"wrote {len(written) - 1} test waveforms and labels.csv to {args.examples}")
     print(f"wrote {output}: {network.size} masses, {len(network.springs)} springs, "
           f"{network.output_size} outputs")
     for key, value in metrics.items():

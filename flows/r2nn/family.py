@@ -41,6 +41,13 @@ class R2nnFamily:
 
         return run_network(network, inputs)
 
+    def model_summary(self, network, outputs: np.ndarray) -> dict:
+        """Beyond the protocol (for `model run` to write as DIR/scores.json): energies,
+        normalised scores and the decision of the trace `run_model` returned."""
+        from flows.r2nn.model import decision
+
+        return decision(outputs)
+
     def output_size(self, network) -> int:
         return network.output_size
 

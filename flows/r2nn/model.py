@@ -105,6 +105,15 @@ def scores(trace: np.ndarray) -> np.ndarray:
     return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
 
 
+def decision(trace: np.ndarray) -> dict:
+    """The readout of one (samples, outputs) trace: energies, normalised scores and the
+    decision (index of the largest), as `bmru model run` should report them."""
+    e = energies(trace[None])[0]
+    s = scores(trace[None])[0]
+    return {"energies": [float(v) for v in e], "scores": [float(v) for v in s],
+            "decision": int(np.argmax(s))}
+
+
 def run_network(network: R2nnNetwork, waveform: np.ndarray) -> np.ndarray:
     """(samples, outputs) trace of one waveform: what `bmru model run` writes."""
     return simulate(network, waveform)[0]
