@@ -15,7 +15,7 @@ def test_adjoint_gradient_matches_finite_differences():
     net = lattice.network(lattice.initial(np.random.default_rng(0)))
     x, y = tasks.dataset("machine", "train", count=1)
     x = x[:, :300]
-    _, _, dk, dc = train.loss_and_gradient(net, x, y)
+    _, _, dk, dc = train.loss_and_gradient(net, x, y, 3.0)
     data = yaml.safe_load(net.to_yaml())
     for key, grad in (("springs", dk), ("dampers", dc)):
         for j in (0, 7, len(grad) - 1):
@@ -24,7 +24,7 @@ def test_adjoint_gradient_matches_finite_differences():
             for sign in (1, -1):
                 changed = yaml.safe_load(net.to_yaml())
                 changed[key][j][2] += sign * h
-                losses.append(train.loss_and_gradient(parse_network(changed), x, y)[0])
+                losses.append(train.loss_and_gradient(parse_network(changed), x, y, 3.0)[0])
             assert grad[j] == pytest.approx((losses[0] - losses[1]) / (2 * h), rel=1e-4, abs=1e-12)
 
 

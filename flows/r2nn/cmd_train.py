@@ -30,6 +30,7 @@ def register(tasks) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--batch", type=int)
+    p.add_argument("--sharpness", type=float, help="β of the loss on E^β / ΣE^β (the decision is argmax E)")
     p.add_argument("--name", help="network name (default: from the output file name)")
     p.add_argument("--cache", metavar="DIR", help="voice: cache for espeak-ng audio (default ~/.cache/bmru-sky130)")
     p.add_argument("--examples", metavar="DIR", help="also write the first --examples-count test "
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from flows.outdir import OutputDir
     from flows.r2nn.tasks import write_examples
 
-    for key in ("epochs", "lr", "batch", "examples_count"):
+    for key in ("epochs", "lr", "batch", "sharpness", "examples_count"):
         positive(args, key, getattr(args, key))
     output = check_output(Path(args.output), args.force)
     examples = OutputDir.check(args.examples, "train --examples", force=args.force) if args.examples else None

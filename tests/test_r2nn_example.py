@@ -1,0 +1,56 @@
+"""The shipped R²NN example: `examples/r2nn_machine.yaml` (written by `bmru train r2nn`) and
+its test waveforms `examples/r2nn/*.csv` with `labels.csv`."""
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flows.r2nn import analog, model, tasks, train
+from flows.r2nn.network import load_inputs, load_network
+
+ROOT = Path(__file__).resolve().parents[1] / "examples"
+NET = ROOT / "r2nn_machine.yaml"
+
+
+def header_value(key: str) -> float:
+    match = re.search(rf"^# {key}: ([0-9.]+)$", NET.read_text(), re.M)
+    assert match, key
+    return float(match.group(1))
+
+
+def shipped() -> list[tuple[Path, int]]:
+    with open(ROOT / "r2nn" / "labels.csv") as f:
+        return [(ROOT / "r2nn" / row["file"], int(row["label"])) for row in csv.DictReader(f)]
+
+
+def test_header_accuracy_is_the_networks():
+    net = load_network(NET)
+    x, y = tasks.dataset("machine", "test")
+    assert round(train.accuracy(net, x, y), 4) == header_value("test_accuracy")
+
+
+def test_shipped_waveforms_are_the_test_sets_first(tmp_path):
+    written = tasks.write_examples("machine", tmp_path, 2)
+    assert sorted(p.name for p in written) == sorted(p.name for p in (ROOT / "r2nn").glob("*.csv"))
+    for path in written:
+        assert path.read_text() == (ROOT / "r2nn" / path.name).read_text()
+    net = load_network(NET)
+    for path, label in shipped():
+        u = load_inputs(path)
+        assert u.shape == (tasks.SPECS["machine"].samples, 1)
+        assert 0 <= model.decision(model.run_network(net, u))["decision"] < 3
+
+
+@pytest.mark.ngspice
+def test_ideal_analog_of_the_example():
+    """The trained lattice's R, L, C analog in ngspice follows the continuous lattice to the
+    simulator's accuracy; against the model it is limited by the scheme's warping."""
+    net = load_network(NET)
+    path, _ = shipped()[-1]
+    result = analog.compare(net, load_inputs(path)[:1024, 0], scale=2e-10)
+    assert min(result["continuous"]["correlation"]) > 0.99999
+    assert min(result["model"]["correlation"]) > 0.95
