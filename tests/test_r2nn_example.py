@@ -34,7 +34,7 @@ def test_header_accuracy_is_the_networks():
 
 
 def test_shipped_waveforms_are_the_test_sets_first(tmp_path):
-    written = tasks.write_examples("machine", tmp_path, 2)
+    written = tasks.write_examples("machine", tmp_path, 1)
     assert sorted(p.name for p in written) == sorted(p.name for p in (ROOT / "r2nn").glob("*.csv"))
     for path in written:
         assert path.read_text() == (ROOT / "r2nn" / path.name).read_text()
@@ -47,10 +47,12 @@ def test_shipped_waveforms_are_the_test_sets_first(tmp_path):
 
 @pytest.mark.ngspice
 def test_ideal_analog_of_the_example():
-    """The trained lattice's R, L, C analog in ngspice follows the continuous lattice to the
-    simulator's accuracy; against the model it is limited by the scheme's warping."""
+    """The trained lattice's R, L, C analog (scale 2e-10 S: 10 pF masses, kH … MH springs) follows the
+    continuous lattice to the simulator's accuracy; against the model it is limited by the
+    scheme's warping (measured ≥ 0.9997 on the shipped waveforms) and decides the same."""
     net = load_network(NET)
-    path, _ = shipped()[-1]
-    result = analog.compare(net, load_inputs(path)[:1024, 0], scale=2e-10)
-    assert min(result["continuous"]["correlation"]) > 0.99999
-    assert min(result["model"]["correlation"]) > 0.95
+    for path, _ in shipped():
+        result = analog.compare(net, load_inputs(path)[:, 0], scale=2e-10)
+        assert min(result["continuous"]["correlation"]) > 0.99999
+        assert min(result["model"]["correlation"]) >= 0.999
+        assert result["decision"]["circuit"] == result["decision"]["model"]

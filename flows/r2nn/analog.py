@@ -164,11 +164,14 @@ def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def compare(network: R2nnNetwork, waveform: np.ndarray, scale: float = 1.0) -> dict:
     """Transient of the analog against the continuous lattice and the model: correlation
-    per output and the largest error as a fraction of each output's peak."""
+    per output, the largest error as a fraction of each output's peak, and both decisions
+    (argmax of the output energies)."""
     circuit = run_transient(network, waveform, scale)
-    result = {}
+    software = model.simulate(network, waveform)[0]
+    result = {"decision": {"circuit": model.decision(circuit)["decision"],
+                           "model": model.decision(software)["decision"]}}
     for label, reference in (("continuous", model.continuous(network, waveform)[0]),
-                             ("model", model.simulate(network, waveform)[0])):
+                             ("model", software)):
         peak = np.abs(reference).max(axis=0)
         result[label] = {"correlation": correlation(circuit, reference).tolist(),
                          "error_of_peak": (np.abs(circuit - reference).max(axis=0) / peak).tolist()}
