@@ -23,7 +23,7 @@ def test_netlist_follows_the_analogy():
     assert parts["dampers[0]"].kind == "R" and parts["dampers[0]"].b == "0"
     assert "masses[0]" not in parts                                            # clamped: no capacitor
     text = analog.lattice_subckt(net)
-    assert text.splitlines()[1] == f".subckt random_0_lattice n1 n10 n12 n13"
+    assert text.splitlines()[1] == ".subckt random_0_lattice n1 n10 n12 n13"
 
 
 @pytest.mark.parametrize("seed", [0, 1])

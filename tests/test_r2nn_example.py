@@ -6,7 +6,6 @@ import csv
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from flows.r2nn import analog, model, tasks, train
@@ -47,12 +46,22 @@ def test_shipped_waveforms_are_the_test_sets_first(tmp_path):
 
 @pytest.mark.ngspice
 def test_ideal_analog_of_the_example():
-    """The trained lattice's R, L, C analog (scale 2e-10 S: 10 pF masses, kH … MH springs) follows the
-    continuous lattice to the simulator's accuracy; against the model it is limited by the
-    scheme's warping (measured ≥ 0.9997 on the shipped waveforms) and decides the same."""
+    """The trained lattice's R, L, C analog (scale 2e-10 S: 10 pF masses, 1.8 kH … 32 MH
+    springs) follows the continuous lattice to the simulator's accuracy; against the model
+    it is limited by the scheme's warping (measured ≥ 0.9997 on the shipped waveforms) and
+    decides the same."""
     net = load_network(NET)
     for path, _ in shipped():
         result = analog.compare(net, load_inputs(path)[:, 0], scale=2e-10)
         assert min(result["continuous"]["correlation"]) > 0.99999
         assert min(result["model"]["correlation"]) >= 0.999
         assert result["decision"]["circuit"] == result["decision"]["model"]
+
+
+@pytest.mark.slow
+def test_training_reproduces_the_example():
+    """`bmru train r2nn --task machine --seed 0` with the defaults writes these bytes (≈ 1 min)."""
+    net, metrics = train.train("machine", seed=0)
+    body = NET.read_text().split("\n", 3)[3]
+    assert net.to_yaml() == body
+    assert round(metrics["test_accuracy"], 4) == header_value("test_accuracy")

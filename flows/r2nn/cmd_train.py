@@ -25,14 +25,17 @@ def register(tasks) -> None:
     p.add_argument("--task", choices=TASKS, default=TASKS[0])
     p.add_argument("-o", "--output", required=True, metavar="NET.yaml",
                    help="network file to write: a new file, or one an earlier 'bmru train' wrote")
-    p.add_argument("--force", action="store_true", help="replace NET.yaml even if 'bmru train' did not write it")
+    p.add_argument("--force", action="store_true",
+                   help="replace NET.yaml even if 'bmru train' did not write it")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--batch", type=int)
-    p.add_argument("--sharpness", type=float, help="β of the loss on E^β / ΣE^β (the decision is argmax E)")
+    p.add_argument("--sharpness", type=float,
+                   help="β of the loss on E^β / ΣE^β (the decision is argmax E either way)")
     p.add_argument("--name", help="network name (default: from the output file name)")
-    p.add_argument("--cache", metavar="DIR", help="voice: cache for espeak-ng audio (default ~/.cache/bmru-sky130)")
+    p.add_argument("--cache", metavar="DIR",
+                   help="voice: cache for espeak-ng audio (default ~/.cache/bmru-sky130)")
     p.add_argument("--examples", metavar="DIR", help="also write the first --examples-count test "
                    "waveforms of each class as CSVs (header x0) with DIR/labels.csv")
     p.add_argument("--examples-count", type=int, default=2, metavar="N")

@@ -1,11 +1,12 @@
 """The paper's metacircuit topology as an `r2nn-network/1` network, and seeded random ones.
 
 A rows × cols grid of main masses (nodes 0 … rows·cols−1, row-major), neighbours joined by
-coupling springs k_c; every unclamped main mass carries a local resonator, mass m_n on a spring k_n
-(nodes rows·cols, … in the order of their main masses); the corner main masses are clamped
-(a resonator on one would never move, so it has none); every free node has a damper to the wall (finite Q). The waveform drives the
-middle of the top row; the outputs are the resonators of the left, right and bottom
-middle masses (the 5 × 5 layout of the authors' code, shrunk).
+coupling springs k_c; every unclamped main mass carries a local resonator, mass m_n on a
+spring k_n (nodes rows·cols, … in the order of their main masses); the corner main masses
+are clamped (a resonator on one would never move, so it has none); every free node has a
+damper to the wall (finite Q). The waveform drives the middle of the top row; the outputs
+are the resonators of the left, right and bottom middle masses (the 5 × 5 layout of the
+authors' code, shrunk).
 """
 from __future__ import annotations
 

@@ -76,17 +76,16 @@ def _waveforms(waveforms: np.ndarray) -> np.ndarray:
     return u
 
 
-def simulate(network: R2nnNetwork, waveforms: np.ndarray, nodes: str = "outputs") -> np.ndarray:
-    """Displacements (batch, samples, ·): row n holds x_{n+1}; `nodes` 'outputs' (the
-    output nodes in order) or 'free' (every free node, order `network.free`)."""
+def simulate(network: R2nnNetwork, waveforms: np.ndarray) -> np.ndarray:
+    """Output displacements (batch, samples, outputs): row n holds x_{n+1}."""
     s = stepper(network)
     u = _waveforms(waveforms)
     batch, samples = u.shape
     a1t, a2t = s.a1.T, s.a2.T
     x_prev = np.zeros((batch, len(s.b)))
     x = np.zeros_like(x_prev)
-    keep = list(s.out) if nodes == "outputs" else slice(None)
-    trace = np.empty((batch, samples, len(s.out) if nodes == "outputs" else len(s.b)))
+    keep = list(s.out)
+    trace = np.empty((batch, samples, len(s.out)))
     for n in range(samples):
         x, x_prev = x @ a1t - x_prev @ a2t + u[:, n, None] * s.b, x
         trace[:, n] = x[:, keep]

@@ -18,6 +18,14 @@ b = dt²·gain·P⁻¹e, P = M + dt/2·C. With g_m = ∂L/∂x_m, the adjoint ru
 λ_m = g_m + A₁ᵀλ_{m+1} − A₂ᵀλ_{m+2}; then ∂L/∂A₁ = Σ λ_{n+1}x_nᵀ, ∂L/∂A₂ = −Σ λ_{n+1}x_{n−1}ᵀ,
 ∂L/∂b = Σ λ_{n+1}u_n, and through A = P⁻¹Q: ∂L/∂Q = P⁻ᵀG, ∂L/∂P = −P⁻ᵀG Aᵀ, down to each
 spring (its 2 × 2 stamp in K) and damper (in C). A finite-difference test checks it.
+
+Measured (one core, `bmru train r2nn --task T --seed 0`, defaults; test sets as generated
+by `flows.r2nn.tasks`, chance 1/3):
+
+    task      train   test    time
+    machine   0.904   0.889    56 s   (examples/r2nn_machine.yaml)
+    tactile   0.991   0.972    23 s
+    voice     0.660   0.667   146 s   (held-out espeak-ng voice variants)
 """
 from __future__ import annotations
 
@@ -101,7 +109,6 @@ def loss_and_gradient(network: R2nnNetwork, u: np.ndarray, labels: np.ndarray,
     out = list(st.out)
     y = xs[2:, :, out]                              # x_1 … x_steps at the outputs
     e = np.einsum("nbo,nbo->bo", y, y)
-    total = e.sum(axis=1)
     rows = np.arange(batch)
     logits = sharpness * np.log(e)
     logits -= logits.max(axis=1, keepdims=True)
@@ -172,8 +179,8 @@ def accuracy(network: R2nnNetwork, x: np.ndarray, labels: np.ndarray, chunk: int
 
 
 def train(task: str = "machine", epochs: int | None = None, seed: int = 0, lr: float | None = None,
-          batch: int | None = None, sharpness: float | None = None, train_count: int | None = None, cache_dir=None,
-          progress=None) -> tuple[R2nnNetwork, dict]:
+          batch: int | None = None, sharpness: float | None = None, train_count: int | None = None,
+          cache_dir=None, progress=None) -> tuple[R2nnNetwork, dict]:
     """Train on `task`; returns the network (validated) and {train_accuracy,
     test_accuracy}. Adam with cosine decay over shuffled mini-batches; `train_count` per
     class shrinks a synthetic training set (smoke tests); `progress(epoch, mean loss)`."""
