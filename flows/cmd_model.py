@@ -29,5 +29,7 @@ def _run(args: argparse.Namespace) -> int:
     outputs = family.run_model(network, inputs)
     with output.write() as tmp:
         write_trace_csv(tmp / "software.csv", outputs)
+        for name, text in family.model_files(network, outputs).items():
+            (tmp / name).write_text(text)
     print(f"{args.output}/software.csv: {inputs.shape[0]} rows, {family.output_size(network)} outputs")
     return 0

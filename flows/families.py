@@ -22,6 +22,7 @@ from flows.netfile import schema_of
 REGISTRY = {
     "bmru-network/1": "flows.bmru",
     "mondeq-network/1": "flows.mondeq",
+    "r2nn-network/1": "flows.r2nn",
 }
 
 
@@ -58,6 +59,8 @@ class Family(Protocol):
     def run_model(self, network: Any, inputs: np.ndarray) -> np.ndarray:
         """(rows, outputs) of the reference model: what `model run` writes."""
     def output_size(self, network: Any) -> int: ...
+    def model_files(self, network: Any, outputs: np.ndarray) -> dict[str, str]:
+        """Files `model run` writes beside software.csv (name → text), e.g. scores."""
     def add_options(self, parser: argparse.ArgumentParser, command: str) -> None:
         """Add this family's options of `command` ('compile', 'simulate', 'pvt')."""
     def build_options(self, args: argparse.Namespace) -> Any:

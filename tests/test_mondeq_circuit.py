@@ -24,20 +24,22 @@ from flows.netfile import write_trace_csv
 from tests.conftest import run_bmru
 
 #: Measured on seeds 0–15 of each activation, 12 rows in [−1, 1], tt 27 °C. Nodes above
-#: 0 agree with the mapped model within 5e-4 units; clamped nodes (the diode carrying up to
-#: ~100 µA, past its fit's 10 µA, where the series resistance the model leaves out shows)
-#: within 5e-3 units. Outputs within 0.75 % of their range (diode_relu) or 1.7 % (relu) of
-#: the mapped model's when they span >= 0.5 units; the two networks whose outputs span
-#: 0.11–0.25 units (seeds 8 and 11) show 2.5–6.9 %, the clamped nodes' error times readout
-#: weights up to 32.
+#: 0 agree with the mapped model within 5e-4 units; clamped nodes within 5e-3 units (the
+#: clamp diodes are now sized so their series resistance drops ≤ 0.002 units). Outputs within
+#: 0.75 % of their range (diode_relu) of the mapped model's when they span >= 0.5 units; relu
+#: networks, realised at 2 V per unit (τ ≈ 0.018) where the short resistors' voltage
+#: coefficient (−0.76 % over 3 V) carries more, within 2.4 %; the two networks whose outputs
+#: span 0.11–0.25 units (seeds 8 and 11) show 2.5–6.9 %, the clamped nodes' error times
+#: readout weights up to 32.
 ON_NODE_UNITS, OFF_NODE_UNITS = 1e-3, 1e-2
 WIDE_SPAN = 1.0
-MAPPED_RANGE_ERROR = {"diode_relu": 0.01, "relu": 0.02}
-NARROW_RANGE_ERROR = 0.08
+MAPPED_RANGE_ERROR = {"diode_relu": 0.01, "relu": 0.03}
+#: narrow outputs: 6.9 % (diode_relu); relu at 2 V per unit 14.6 % (seed 11)
+NARROW_RANGE_ERROR = {"diode_relu": 0.08, "relu": 0.16}
 #: diode_relu: the circuit against the network as given (issue: 3 % of range); measured
 #: ≤ 0.75 % on wide outputs, 2.3 % and 4.6 % on seeds 8 and 11.
 GIVEN_RANGE_ERROR = 0.03
-#: relu: the circuit computes the diode ReLU (τ ≈ 0.035, κ = 0.1 at 1 V per unit), so its
+#: relu: the circuit computes the diode ReLU (τ ≈ 0.018, κ = 0.1 at 2 V per unit), so its
 #: outputs differ from the relu network's by 18 … 290 % of their range (these networks'
 #: nodes sit at 0.1–0.4 units, a few knee widths; the readout weights reach 32): measured,
 #: not a goal. Active nodes agree with the relu network within a few τ.
@@ -80,12 +82,12 @@ def test_circuit_against_mapped_and_given(activation):
         assert node_error[on].max(initial=0.0) <= ON_NODE_UNITS, seed
         assert node_error.max() <= OFF_NODE_UNITS, seed
         wide = np.ptp(mapped.outputs, axis=0).min() >= WIDE_SPAN
-        band = MAPPED_RANGE_ERROR[activation] if wide else NARROW_RANGE_ERROR
+        band = MAPPED_RANGE_ERROR[activation] if wide else NARROW_RANGE_ERROR[activation]
         assert range_error(mapped.outputs, point.y)["range_error_max"] <= band, seed
         given = run_network(net, x)
         if activation == "diode_relu":
             error = range_error(given.outputs, point.y)["range_error_max"]
-            assert error <= (GIVEN_RANGE_ERROR if wide else NARROW_RANGE_ERROR), seed
+            assert error <= (GIVEN_RANGE_ERROR if wide else NARROW_RANGE_ERROR[activation]), seed
         else:
             knee = RELU_KNEE_TAUS * circuit.mapping.diode.softness
             active = given.activations[0] > knee

@@ -58,6 +58,9 @@ class BmruFamily:
     def output_size(self, network) -> int:
         return network.output_size
 
+    def model_files(self, network, outputs: np.ndarray) -> dict[str, str]:
+        return {}
+
     def add_options(self, parser: argparse.ArgumentParser, command: str) -> None:
         diode_units_argument(parser)
 

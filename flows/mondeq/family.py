@@ -32,6 +32,9 @@ class MondeqFamily:
     def output_size(self, network) -> int:
         return network.output_size
 
+    def model_files(self, network, outputs: np.ndarray) -> dict[str, str]:
+        return {}
+
     def add_options(self, parser: argparse.ArgumentParser, command: str) -> None:
         parser.add_argument("--volts-per-unit", type=float, default=None, metavar="S",
                             help="monDEQ relu networks: volts per network unit (default 2.0; a "

@@ -41,12 +41,15 @@ class R2nnFamily:
 
         return run_network(network, inputs)
 
-    def model_summary(self, network, outputs: np.ndarray) -> dict:
-        """Beyond the protocol (for `model run` to write as DIR/scores.json): energies,
-        normalised scores and the decision of the trace `run_model` returned."""
+    def model_files(self, network, outputs: np.ndarray) -> dict[str, str]:
+        """DIR/scores.json beside software.csv: energies, normalised scores and the decision."""
+        import json
+
         from flows.r2nn.model import decision
 
-        return decision(outputs)
+        result = {key: (value.tolist() if hasattr(value, "tolist") else value)
+                  for key, value in decision(outputs).items()}
+        return {"scores.json": json.dumps(result, indent=1) + "\n"}
 
     def output_size(self, network) -> int:
         return network.output_size
