@@ -8,18 +8,20 @@ Floorplan, bottom to top:
     p+ tap strip     the substrate under the resistors (their third terminal), its stub in
                      the lane left of the columns
     resistor rows    each resistor folded into a serpentine of equal vertical segments
-                     (columns at the minimum poly pitch, joined head to head on met1: LVS adds
-                     series segments), rows filled in device order (a `group` stays together)
-                     to similar lengths; one implant, psdm and npc box over all rows
+                     (columns 0.70 µm apart, the licon bars' side-to-side space of the MPW
+                     deck; joined head to head on met1: LVS adds series segments), rows
+                     filled in device order (a `group` stays together) to similar lengths;
+                     one implant, psdm and npc box over all rows (no notches between them)
     diode strip      the diodes, each in its own nwell (their cathodes are different nets)
     anode channel    met3 tracks of the anode nets
 
-Routing runs over the resistors: each row carries one met3 track per net it touches, spread
-over its height; every column is a met2 lane, and a terminal's stub runs in its own column's
-lane from the head to the track. A resistor has at least two segments where it can, so no
-column holds two terminals. A net's tracks in two rows are joined by a met2 segment in any
-lane free over that span (an inner column of a serpentine, the unused part of a terminal's
-lane, or a lane past the rows' ends), so no routing channel is needed.
+Routing runs over the resistors: each row carries one met3 track per net it touches, from
+its bottom up; every column is a met2 lane, and a terminal's stub runs in its own column's
+lane from the head to the track. A resistor has at least two segments where it can; a
+shorter one reaches over on met1 to an empty lane beside it, so no lane holds two
+terminals. A net's tracks in two rows are joined by a met2 segment in any lane free over
+that span (an inner column of a serpentine, the unused part of a terminal's lane, or a lane
+past the rows' ends), so no routing channel is needed.
 
 The number of rows and the longest segment are chosen for the smallest cell within the
 aspect limit (or the outline) given; the row height also takes its tracks.
@@ -89,28 +91,29 @@ class _Lanes:
         self.used.setdefault(lane, []).append((lo, hi))
 
 
-def _plan(resistors, pitch: int, head: int, gap: int, track: int, extra_h: int,
+def _plan(resistors, pitch: int, head: int, gap: int, track: int, extra_h: int, min_w: int,
           aspect: float, outline) -> tuple[float, list[list]]:
     """Longest segment and rows (resistors in order, filled to equal column counts) of the
     smallest cell within `aspect` (or `outline` (w, h) µm); `extra_h` is the height beside
-    the rows (tap, diodes, channel)."""
+    the rows (tap, diodes, channel), `min_w` the diode strip's width."""
     longest_l = max(r.l for r in resistors)
     lo = max(RES_MIN_L, 2.0)
     candidates = sorted({round(lo * (longest_l / lo) ** (k / 60) / 0.005) * 0.005 for k in range(61)})
     best = None
     for s in candidates:
-        cols = [len(_segments(r.l, s)) for r in resistors]
+        cols = [max(2, len(_segments(r.l, s))) for r in resistors]
         total = sum(cols)
         band_h = u(s) + 2 * head + gap
         r_sq = math.sqrt(total * pitch / band_h)
-        for n_rows in sorted({max(1, min(len(resistors), int(r_sq * f) + d)) for f in (0.5, 0.7, 1, 1.4, 2) for d in (0, 1)}):
-            rows, acc, k = [[] for _ in range(n_rows)], 0, 0
+        for n_rows in sorted({max(1, min(len(resistors), int(r_sq * f) + d)) for f in (0, 0.25, 0.5, 0.7, 1, 1.4, 2, 4) for d in (0, 1)}):
+            rows, widths, acc, k = [[] for _ in range(n_rows)], [0] * n_rows, 0, 0
             for r, c in zip(resistors, cols):
                 if rows[k] and acc + c / 2 > total * (k + 1) / n_rows and k < n_rows - 1:
                     k += 1
                 rows[k].append(r)
+                widths[k] += c
                 acc += c
-            width = (max(sum(len(_segments(r.l, s)) for r in row) for row in rows) + 2) * pitch
+            width = max((max(widths) + 2) * pitch, min_w)
             height = extra_h
             for row in rows:
                 nets = {n for r in row for n in (r.a, r.b)}
@@ -140,6 +143,8 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
     top = ly.create_cell(name)
     ports = tuple(ports)
     resistors = [d for d in devices if d.device in RES_WIDTH]
+    rank = {g: i for i, g in enumerate(dict.fromkeys(r.group for r in resistors))}
+    resistors.sort(key=lambda r: rank[r.group])  # a group's resistors side by side
     diodes = [d for d in devices if d.device.startswith("diode")]
     if len(resistors) + len(diodes) != len(devices):
         raise ValueError(f"{name}: only poly resistors and diodes can be drawn here")
@@ -178,18 +183,17 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
         head = -probe.cell.bbox().bottom - u(R("rpm.3"))  # poly below (and above) the body
         gap = max(u(R("poly.2")), u(R("MR_licon.SP.3")) - 2 * u(R("licon.8a")))  # bar ends of two rows
         extra = u(3.0) + ((u(6.0) + track * (len(anodes) + 1)) if diodes else 0)
-        seg_max, rows = _plan(resistors, pitch, head, gap, track, extra, aspect, outline)
+        strip = sum(pcells.diode(ly, d.device, d.w, d.l).bbox.width() + u(R("nwell.2a")) for d in diodes)
+        seg_max, rows = _plan(resistors, pitch, head, gap, track, extra, strip, aspect, outline)
 
     def x_of(lane: int) -> int:
         return x0 + lane * pitch
 
-    singles = {n for row in rows for r in row if len(_segments(r.l, seg_max)) == 1 for n in (r.a, r.b)}
     bands: list[_Band] = []
     y = 0
     for k, row in enumerate(rows):
         nets = list(dict.fromkeys(([resistors[0].sub] if k == 0 else []) + [n for r in row for n in (r.a, r.b)]
                                   + ([d.cathode for d in diodes] if k == len(rows) - 1 else [])))
-        nets.sort(key=lambda n: n not in singles)  # a one-segment resistor wants low tracks
         body = max(u(seg) for r in row for seg in _segments(r.l, seg_max))  # the last segment may be 5 nm longer
         bands.append(_Band(y, y + max(body + 2 * head + gap, (len(nets) + 1) * track), nets))
         y = bands[-1].hi
@@ -218,11 +222,14 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
                 a, b = pieces[i][1][end].box, pieces[i + 1][1][end].box
                 pcells.box(top, "met1", db.Box(a.left, max(a.bottom, b.bottom), b.right, min(a.top, b.top)))
             (c1, p1), (c2, p2) = pieces[0], pieces[-1]
-            ends = [(r.a, c1, p1["A"]), (r.b, c2, p2["B" if len(pieces) % 2 else "A"])]
-            if len(pieces) == 1 and bands[k].y[r.a] > bands[k].y[r.b]:  # the lower track's net at the bottom
-                ends = [(r.b, c1, p1["A"]), (r.a, c2, p2["B"])]
-            for net, lane, port in ends:
-                c, ty = port.center, bands[k].y[net]
+            ends = [(r.a, c1, p1["A"].center), (r.b, c2, p2["B" if len(pieces) % 2 else "A"].center)]
+            if len(pieces) == 1:  # its top head reaches over on met1 to the next, empty lane
+                pad = p1["B"].box
+                pcells.box(top, "met1", db.Box(pad.left, pad.bottom, x_of(col) + pad.width() // 2, pad.top))
+                ends[1] = (r.b, col, db.Point(x_of(col), pad.center().y))
+                col += 1
+            for net, lane, c in ends:
+                ty = bands[k].y[net]
                 lanes.take(lane, min(c.y, ty) - STUB_END, max(c.y, ty) + STUB_END, r.name)
                 via("via", c.x, c.y)
                 stubs.append((net, k, lane, c.x, c.y))
@@ -311,4 +318,8 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
             if pin_band.get(net) == k:
                 pcells.label(top, net, db.Point(snap_down((min(xs) + max(xs)) // 2), ty))
                 pins[net] = box
+    bb = top.dbbox()
+    if outline is not None and (bb.width() > outline[0] or bb.height() > outline[1]):
+        raise ValueError(f"{name}: drawn {bb.width():.1f} × {bb.height():.1f} µm, "
+                         f"beyond the outline {outline[0]:g} × {outline[1]:g} µm")
     return CellLayout(ly, top, netlist(name, ports, devices), order, {p: pins[p] for p in ports})
