@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass, field
 
 import klayout.db as db
+import numpy as np
 
 from layouts.cell_layout import STUB_W, CellLayout
 from pdk import pcells
@@ -96,24 +97,24 @@ def _plan(resistors, pitch: int, head: int, gap: int, track: int, extra_h: int, 
     """Longest segment and rows (resistors in order, filled to equal column counts) of the
     smallest cell within `aspect` (or `outline` (w, h) µm); `extra_h` is the height beside
     the rows (tap, diodes, channel), `min_w` the diode strip's width."""
-    longest_l = max(r.l for r in resistors)
+    length = np.array([u(r.l) for r in resistors])
     lo = max(RES_MIN_L, 2.0)
-    candidates = sorted({round(lo * (longest_l / lo) ** (k / 60) / 0.005) * 0.005 for k in range(61)})
+    candidates = sorted({round(lo * (length.max() * pcells.DBU / lo) ** (k / 60) / 0.005) * 0.005 for k in range(61)})
     best = None
     for s in candidates:
-        cols = [max(2, len(_segments(r.l, s))) for r in resistors]
-        total = sum(cols)
+        cols = np.maximum(2, -(-length // u(s)))  # lanes: as `_segments` folds, two at least
+        total = int(cols.sum())
         band_h = u(s) + 2 * head + gap
         r_sq = math.sqrt(total * pitch / band_h)
         for n_rows in sorted({max(1, min(len(resistors), int(r_sq * f) + d)) for f in (0, 0.25, 0.5, 0.7, 1, 1.4, 2, 4) for d in (0, 1)}):
-            rows, widths, acc, k = [[] for _ in range(n_rows)], [0] * n_rows, 0, 0
-            for r, c in zip(resistors, cols):
-                if rows[k] and acc + c / 2 > total * (k + 1) / n_rows and k < n_rows - 1:
-                    k += 1
+            row_of = np.minimum(n_rows - 1, ((np.cumsum(cols) - cols / 2) * n_rows / total).astype(int))
+            width = max((int(np.bincount(row_of, weights=cols).max()) + 2) * pitch, min_w)
+            if best is not None and width * (extra_h + n_rows * band_h) > best[0][0]:
+                continue  # cannot beat the best even before its tracks
+            rows = [[] for _ in range(n_rows)]
+            for r, k in zip(resistors, row_of):
                 rows[k].append(r)
-                widths[k] += c
-                acc += c
-            width = max((max(widths) + 2) * pitch, min_w)
+            rows = [row for row in rows if row]
             height = extra_h
             for row in rows:
                 nets = {n for r in row for n in (r.a, r.b)}
@@ -204,14 +205,16 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
         b.place_tracks(track)
 
     # ---- resistors: segments, head-to-head joins, terminal stubs
-    implant = db.Box()
+    implant, blocks = db.Box(), {}
     for k, row in enumerate(rows):
         col = 0
         body_y = bands[k].lo + gap // 2 + head
         for r in row:
             pieces = []
             for seg in _segments(r.l, seg_max):
-                blk = pcells.resistor(ly, r.device, r.w, seg)
+                if seg not in blocks:
+                    blocks[seg] = pcells.resistor(ly, r.device, r.w, seg)
+                blk = blocks[seg]
                 t = db.Trans(x_of(col) - x0, body_y)
                 top.insert(db.CellInstArray(blk.cell.cell_index(), t))
                 pieces.append((col, blk.ports_at(t)))
