@@ -13,16 +13,17 @@ from pdk.devices import RES_WIDTH
 @dataclass(frozen=True)
 class ResistorDiodeNetwork:
     """name: subckt name; ports: its pins; resistors: (name, a, b, length µm); clamps:
-    (name, anode, cathode) — one clamp diode of the project's size each."""
+    (name, anode, cathode), each a clamp diode of `diode_size` (W × L µm, a measured size)."""
 
     name: str
     ports: tuple[str, ...]
     resistors: tuple[tuple[str, str, str, float], ...]
     clamps: tuple[tuple[str, str, str], ...]
+    diode_size: tuple[float, float] = passives.DIODE_SIZE
     substrate: str = "vss"
 
     def devices(self) -> list:
-        w, l = passives.DIODE_SIZE
+        w, l = self.diode_size
         return ([Resistor(name, passives.RESISTOR, a, b, RES_WIDTH[passives.RESISTOR], length,
                           group="r", sub=self.substrate) for name, a, b, length in self.resistors]
                 + [Diode(name, passives.DIODE, anode, cathode, w, l, group="clamp")

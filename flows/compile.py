@@ -59,17 +59,18 @@ def draw_macro(circuit: Circuit):
 
 
 def _schematics(circuit: Circuit, directory: Path) -> list[str]:
-    """One SVG per cell (dense blocks as crossbars, the others in signal-flow order), the
-    top level as a block diagram, and the xschem views of all of them under xschem/."""
+    """One SVG per cell (dense blocks and resistor networks as crossbars, the others in
+    signal-flow order), the top level as a block diagram, and the xschem views of all of
+    them under xschem/."""
     from flows import xschem
-    from flows.schematic import Instance, array, block, leaf, output_ports
+    from flows.schematic import Instance, array, block, leaf, output_ports, resistor_array
 
     (directory / "xschem").mkdir(parents=True)
     written = []
     for cell in circuit.cells():
         ports = circuit.ports_of(cell)
         outputs = output_ports(ports, cell.devices())
-        draw = array if circuit.schematic_style(cell) == "array" else leaf
+        draw = {"array": array, "resistor_array": resistor_array}.get(circuit.schematic_style(cell), leaf)
         (directory / f"{cell.name}.svg").write_text(draw(cell.name, ports, cell.devices(), outputs))
         (directory / "xschem" / f"{cell.name}.sch").write_text(xschem.leaf(ports, cell.devices(), outputs))
         (directory / "xschem" / f"{cell.name}.sym").write_text(xschem.symbol(ports, outputs))

@@ -38,7 +38,8 @@ class Circuit(Protocol):
     def netlist(self) -> str: ...
     def device_count(self) -> dict: ...
     def schematic_style(self, cell) -> str:
-        """'array' (a crossbar) or 'leaf' (signal-flow order)."""
+        """'array' (a transistor crossbar), 'resistor_array' (a resistor–diode crossbar) or
+        'leaf' (signal-flow order)."""
 
 
 class Family(Protocol):

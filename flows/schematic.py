@@ -21,6 +21,11 @@ devices in parallel (same model, W/L and nets: one weight of k units) are one sy
   instead of a 200-device strip; the ×k count is the summary of each weight's array.
   Beyond MAX_ROWS input rows or MAX_COLUMNS outputs the first and last ones are drawn and
   the middle ones are one ×N note naming their nets and counting their devices.
+* `resistor_array`: a resistor–diode network (the monDEQ family's cell) as a designer
+  draws a resistive crossbar: one column per node z_i, one row per input, inverted input,
+  rail and node (a node's row starts at its own column), each resistor at its crossing
+  labelled with its value, the clamp diodes under the columns on their rail, the readout
+  a second crossbar (node rows, output columns) on the right; collapsed like `array`.
 * `block`: a composite cell as a block diagram in signal-flow order: columns by the
   distance from the input pins, outputs right. Nets between neighbouring columns are
   wires; bias lines and skips (which would cross the sheet) are net labels at the pins.
@@ -36,7 +41,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from cells.netlist import Device
+from cells.netlist import Device, Diode, Resistor
+from pdk.passives import resistance
 
 SUPPLIES = ("vdd", "vss")
 #: Port names of the bias tree's lines (cells.bias, cells.dense): inputs a cell reads, not
@@ -71,16 +77,17 @@ def parallel_groups(devices: Iterable[Device]) -> list[tuple[Device, int]]:
 
 
 def output_ports(ports: Sequence[str], devices: Iterable[Device]) -> tuple[str, ...]:
-    """The ports a cell drives: `out`, `out<i>` and `o<i>` (the cells' output names, even
-    when every weight of an output is zero), the drain of a device that is not
-    diode-connected, or any device's source (a diode's own net is where a current comes
-    in)."""
+    """The ports a cell drives: `out`, `out<i>`, `o<i>` and a resistor network's current
+    pins `out<j>p`/`out<j>n` (the cells' output names, even when every weight of an
+    output is zero), the drain of a transistor that is not diode-connected, or any
+    transistor's source (a diode's own net is where a current comes in)."""
     driven: set[str] = set()
     for d in devices:
-        driven.add(d.s)
-        if d.d != d.g:
-            driven.add(d.d)
-    return tuple(p for p in ports if p not in SUPPLIES and (p in driven or re.fullmatch(r"out\d*|o\d+", p)))
+        if isinstance(d, Device):
+            driven.add(d.s)
+            if d.d != d.g:
+                driven.add(d.d)
+    return tuple(p for p in ports if p not in SUPPLIES and (p in driven or re.fullmatch(r"out\d*|o\d+|out\d+[pn]", p)))
 
 
 def _width(text: str, size: float = FONT) -> float:
@@ -647,6 +654,216 @@ def _gate(sheet: _Sheet, net: str, at: tuple[float, float], row_y: dict, row_xs:
         sheet.text(x - 2, y - 4, net, size=9, anchor="end", net=net, colour=NET_COLOUR)
 
 
+# --------------------------------------------------------------------------- resistor crossbars
+RES_ROW = 48  # vertical distance between crossbar rows
+#: Rails of a resistor–diode network drawn as rows under the inputs (`flows.mondeq.circuit`).
+RAIL_ROWS = ("vp", "vn", "vref")
+RES_NOTE = "R at tt 27 °C; D: clamp diode, W/L in µm; dots join wires, crossings without a dot do not"
+
+
+def _natural(net: str) -> tuple:
+    """in2 before in10: digit runs compare as numbers."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", net))
+
+
+def _ohms(r: float) -> str:
+    return f"{r / 1e6:.3g}MΩ" if r >= 1e6 else f"{r / 1e3:.3g}kΩ"
+
+
+def _shown(items: list[str], limit: int) -> list[str]:
+    """The first limit − 1 and the last of `items` (all of them when few)."""
+    return items if len(items) <= limit else items[:limit - 1] + items[-1:]
+
+
+def resistor_array(title: str, ports: Sequence[str], devices: Iterable[Resistor | Diode],
+                   outputs: Sequence[str] | None = None) -> str:
+    """A resistor–diode network (`cells.resistor_network`) as crossbars, as SVG text.
+
+    Every resistor joins a row net to a column net. Columns are the internal nodes (nets
+    that are no port) and, in a second crossbar on the right, the outputs; rows are the
+    inputs and rails (ports on the left edge) and the nodes themselves: a node's row starts
+    at its own column (the diagonal dot) and runs right, so a coupling between two nodes
+    stands on the earlier node's row in the later node's column, and a readout resistor on
+    its node's row in its output's column. Clamp diodes stand under the node columns on
+    their rail. Beyond MAX_ROWS input rows or MAX_COLUMNS columns of either crossbar the
+    first and last ones are drawn and the middle ones are one note naming their nets and
+    counting their devices."""
+    devices = list(devices)
+    outputs = tuple(output_ports(ports, devices) if outputs is None else outputs)
+    resistors = [d for d in devices if isinstance(d, Resistor)]
+    diodes = [d for d in devices if isinstance(d, Diode)]
+    nets = {n for r in resistors for n in (r.a, r.b)} | {n for d in diodes for n in (d.anode, d.cathode)}
+    nodes = sorted((n for n in nets if n not in ports), key=_natural)
+    outs = [p for p in outputs if p in nets]
+    rank = {n: k for k, n in enumerate(nodes)}
+
+    def place(r) -> tuple[str, str]:
+        """(row, column) of a resistor."""
+        if r.b in outs or r.a in outs:
+            return (r.a, r.b) if r.b in outs else (r.b, r.a)
+        if r.a in rank and r.b in rank:
+            return (r.a, r.b) if rank[r.a] < rank[r.b] else (r.b, r.a)
+        if r.a not in rank and r.b not in rank:
+            raise ValueError(f"resistor {r.name}: {r.a}–{r.b} joins no node and no output")
+        return (r.a, r.b) if r.b in rank else (r.b, r.a)
+
+    at = {r.name: place(r) for r in resistors}
+    rows = {row for row, _ in at.values()}
+    inputs = sorted((p for p in ports if p in rows and p not in outputs),
+                    key=lambda p: (p in RAIL_ROWS, RAIL_ROWS.index(p) if p in RAIL_ROWS else 0, _natural(p)))
+    signal = [p for p in inputs if p not in RAIL_ROWS]
+    rails = [p for p in inputs if p in RAIL_ROWS]
+    shown_in = _shown(signal, MAX_ROWS)
+    shown_nodes = _shown(nodes, MAX_COLUMNS)
+    shown_outs = _shown(outs, MAX_COLUMNS)
+    hidden_in = [p for p in signal if p not in shown_in]
+    hidden_nodes = [n for n in nodes if n not in shown_nodes]
+    hidden_outs = [o for o in outs if o not in shown_outs]
+    shown_rows, shown_columns = {*shown_in, *rails, *shown_nodes}, {*shown_nodes, *shown_outs}
+    drawn = {name for name, (row, col) in at.items() if row in shown_rows and col in shown_columns}
+    substrate = max({r.sub for r in resistors}, key=lambda s: sum(r.sub == s for r in resistors), default=None)
+
+    def label(r) -> list[str]:
+        lines = [r.name, _ohms(resistance(r.l, r.device))]
+        return lines + ([f"B:{r.sub}"] if r.sub != substrate else [])
+
+    widest = max((_width(t, 9) for r in resistors if r.name in drawn for t in label(r)), default=30)
+    pitch = 27 + widest  # column pitch: lead, body, label
+    sheet = _Sheet()
+    x_ports = 20 + max((_width(p) + 14 for p in shown_in + rails), default=0)
+    x = x_ports + 20
+    x_col: dict[str, float] = {}
+    for group, hidden in ((shown_nodes, hidden_nodes), (shown_outs, hidden_outs)):
+        x += 30
+        for k, col in enumerate(group):
+            x += pitch * (2 if hidden and k == len(group) - 1 else 1)
+            x_col[col] = x
+    # notes of the columns not drawn, in a strip above the crossbars
+    y = 60.0
+    if substrate is not None:
+        sheet.text(20, y, f"every resistor's substrate terminal: {substrate}", size=9, net=substrate,
+                   colour=NET_COLOUR)
+        y += 14
+    for group, hidden, kind in ((shown_nodes, hidden_nodes, "nodes"), (shown_outs, hidden_outs, "outputs")):
+        if not hidden:
+            continue
+        members = [r for r in resistors if r.name not in drawn and at[r.name][0] not in hidden_in
+                   and (kind == "nodes") == (at[r.name][0] in hidden_nodes or at[r.name][1] in hidden_nodes)]
+        clamps = [d for d in diodes if d.cathode in hidden] if kind == "nodes" else []
+        text = (f"… ×{len(hidden)} {kind} not drawn ({hidden[0]} … {hidden[-1]}), each like its neighbours: "
+                f"{len(members)} resistors" + (f", {len(clamps)} diodes" if clamps else ""))
+        _note(sheet, x_col[group[-2]] - 10, y + 10, text, hidden, len(members) + len(clamps), width=420)
+        y += 14 * len(_wrap(text.split(" "), 420)) + 10
+    y_head = y + 16
+    for col in x_col:
+        sheet.text(x_col[col], y_head, col, size=9, anchor="middle", net=col, colour=NET_COLOUR)
+    y = y_head + 20
+    row_y: dict[str, float] = {}
+    for row in shown_in[:-1] if hidden_in else shown_in:
+        row_y[row] = y
+        y += RES_ROW
+    if hidden_in:
+        members = [r for r in resistors if at[r.name][0] in hidden_in]
+        text = (f"⋮ ×{len(hidden_in)} input rows not drawn ({hidden_in[0]} … {hidden_in[-1]}), each like the "
+                f"rows above: {len(members)} resistors")
+        _note(sheet, x_ports - 40, y, text, hidden_in, len(members))
+        y += 14 * len(_wrap(text.split(" "), 900)) + 20
+        row_y[shown_in[-1]] = y
+        y += RES_ROW
+    for row in rails:
+        row_y[row] = y
+        y += RES_ROW
+    node_rows = [n for n in shown_nodes if n in rows]  # a node with couplings or readout
+    for node in node_rows:
+        if hidden_nodes and node == shown_nodes[-1] and any(n in rows for n in hidden_nodes):
+            sheet.text(x_ports, y + 4, "⋮", size=12, colour="#7a3b00")
+            y += RES_ROW
+        row_y[node] = y
+        y += RES_ROW
+    # resistors at their crossings
+    row_xs: dict[str, list[float]] = {}
+    col_ys: dict[str, list[float]] = {}
+    for r in resistors:
+        if r.name not in drawn:
+            continue
+        row, col = at[r.name]
+        bx = x_col[col] - pitch + 10
+        _resistor(sheet, r, label(r), row, col, bx, x_col[col], row_y[row])
+        row_xs.setdefault(row, []).append(bx)
+        col_ys.setdefault(col, []).append(row_y[row] + 36)
+    # clamp diodes under their columns, on their rail
+    y_diode = y
+    rail_xs: dict[str, list[float]] = {}
+    for d in diodes:
+        if d.cathode not in x_col:
+            continue
+        _clamp(sheet, d, x_col[d.cathode], y_diode)
+        col_ys.setdefault(d.cathode, []).append(y_diode)
+        rail_xs.setdefault(d.anode, []).append(x_col[d.cathode])
+    y = y_diode + 40
+    for rail, xs in rail_xs.items():
+        sheet.wire([(x_ports, y), (max(xs), y)], rail, colour=NET_COLOUR, width=2)
+        for xr in xs:
+            sheet.dot(xr, y, rail)
+        if rail in ports:
+            sheet.port(x_ports, y, rail, "left")
+        else:
+            sheet.text(x_ports, y - 3, rail, size=9, net=rail, colour=NET_COLOUR)
+        y += 24
+    # rows: inputs and rails from their ports, nodes from their own column
+    for row, yr in row_y.items():
+        if row in x_col:
+            xs = row_xs.get(row, [])
+            sheet.wire([(x_col[row], yr), (max(xs, default=x_col[row] + 20), yr)], row, colour=NET_COLOUR)
+            sheet.dot(x_col[row], yr, row)
+            sheet.text(x_col[row] - 4, yr - 3, row, size=9, anchor="end", net=row, colour=NET_COLOUR)
+            col_ys.setdefault(row, []).append(yr)
+        else:
+            sheet.wire([(x_ports, yr), (max(row_xs.get(row, [x_ports + 20])), yr)], row, colour=NET_COLOUR)
+            sheet.port(x_ports, yr, row, "left")
+    # columns: nodes from the header to their lowest joint, outputs on to the right edge
+    x_end = max(x_col.values(), default=x_ports) + 40
+    y_out = y + 10
+    for col, xc in x_col.items():
+        ys = col_ys.get(col, [y_head + 6])
+        if col in outs:
+            sheet.wire([(xc, y_head + 6), (xc, y_out), (x_end, y_out)], col, colour=NET_COLOUR)
+            sheet.port(x_end, y_out, col, "right")
+            y_out += 16
+        else:
+            sheet.wire([(xc, y_head + 6), (xc, max(ys))], col, colour=NET_COLOUR)
+    return sheet.svg(f"{title}  ({len(resistors)} resistors, {len(diodes)} diodes)", RES_NOTE)
+
+
+def _resistor(sheet: _Sheet, r: Resistor, label: list[str], row: str, col: str, bx: float, xc: float,
+              yr: float) -> None:
+    """A resistor hanging from its row at (bx, yr), its lower lead joining column x = xc
+    36 px below, its label right of the body."""
+    start = len(sheet.items)
+    sheet.wire([(bx, yr), (bx, yr + 6)], row)
+    zig = [(bx, yr + 6)] + [(bx + (4 if k % 2 else -4), yr + 8 + 3 * k) for k in range(7)] + [(bx, yr + 30)]
+    sheet.wire(zig, "", width=1.6)
+    sheet.wire([(bx, yr + 30), (bx, yr + 36), (xc, yr + 36)], col)
+    for k, line in enumerate(label):
+        sheet.text(bx + 8, yr + 16 + 10 * k, line, size=9, net=r.sub if line.startswith("B:") else None)
+    sheet.symbol(r.name, (bx - 6, yr + 4, xc - 3, yr + 40), start)
+    sheet.dot(bx, yr, row)
+    sheet.dot(xc, yr + 36, col)
+
+
+def _clamp(sheet: _Sheet, d: Diode, xc: float, y: float) -> None:
+    """A diode standing on its rail 40 px below y, cathode up to its column at x = xc."""
+    start = len(sheet.items)
+    size = f"{d.w:g}/{d.l:g}"
+    sheet.wire([(xc, y), (xc, y + 12)], d.cathode)
+    sheet.wire([(xc - 7, y + 12), (xc + 7, y + 12)], "", width=2)
+    sheet.items.append(f'<polygon points="{xc:.1f},{y + 12:.1f} {xc - 7:.1f},{y + 24:.1f} {xc + 7:.1f},{y + 24:.1f}"/>')
+    sheet.wire([(xc, y + 24), (xc, y + 40)], d.anode)
+    sheet.text(xc + 9, y + 16, d.name, size=9)
+    sheet.text(xc + 9, y + 26, size, size=9)
+    sheet.symbol(d.name, (xc - 8, y + 2, xc + 9 + _width(max(d.name, size, key=len) + " ", 9), y + 38), start)
+
+
 # --------------------------------------------------------------------------- block diagrams
 BOX_W, LOAD_W = 180, 130
 PIN = 16  # pin pitch; left pins sit half a pitch below right pins, so wires never coincide
@@ -760,7 +977,7 @@ def block(title: str, ports: Sequence[str], instances: Iterable[Instance],
         if p not in to_pin:
             sheet.text(x_end - 6, out_y[p] + 3, p, size=9, anchor="end", net=p, colour=NET_COLOUR)
         sheet.port(x_end, out_y[p], p, "right")
-    return sheet.svg(f"{title}  ({' '.join(ports)})",
+    return sheet.svg(f"{title}  ({_port_list(ports)})",
                      "signal flows left to right; wires to the next column; a name at a pin (pin ← net) "
                      "where the wire would cross the sheet: bias lines and skips")
 
@@ -810,6 +1027,12 @@ def _box(sheet: _Sheet, inst: Instance, x0: float, y: float, left: list[tuple[st
     sheet.symbol(inst.name, (x0, y, x0 + width, y + height), start)
     box_of[inst.name] = (x0, y, x0 + width, y + height)
     return y + height + (PIN / 2 if load else 2 * PIN)
+
+
+def _port_list(ports: Sequence[str], limit: int = 32) -> str:
+    """The ports for a title: all of them, or beyond `limit` (a resistor network's hundred
+    and more) the count and the ends, so the title does not set the sheet's width."""
+    return " ".join(ports) if len(ports) <= limit else f"{len(ports)} ports: {ports[0]} … {ports[-1]}"
 
 
 def _wrap(words: list[str], width: float) -> list[str]:

@@ -5,17 +5,22 @@
 every terminal, `ipin`/`opin`/`iopin` for the ports), which xschem joins by name, so the
 files re-netlist to the same devices and nets; the readable drawing is the SVG.
 
-Devices are placed one group of identical units per row, in device-list order. A symbol's
-pins are in port order, so `@pinlist` matches the `.subckt` line."""
+Devices are placed one group of identical transistor units (or one group of passives) per
+row, at most ROW of them, in device-list order. A symbol's pins are in port order, so `@pinlist` matches the `.subckt`
+line. Poly resistors and diodes (the resistor–diode family) are instances of the open
+PDK's `res_xhigh_po_0p35.sym` … and `diode.sym`; that diode symbol netlists a `D` element
+with the area only (the open PDK's diodes are models), where the cell's SPICE calls the
+models' diode subckt with area, perimeter and `rs_int` (`pdk.devices.diode_instance`)."""
 from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from cells.netlist import Device
-from pdk.devices import XSCHEM_PINS, polarity, xschem_symbol
+from cells.netlist import Device, Diode, Resistor
+from pdk.devices import XSCHEM_PINS, diode_geometry, xschem_kind, xschem_symbol
 
 HEADER = "v {xschem version=2.8.1 file_version=1.1}\n"
 GRID = 140  # distance between device instances
+ROW = 32  # instances per row at most
 SUPPLIES = ("vdd", "vss")
 
 
@@ -35,22 +40,33 @@ def _port_pins(ports: Sequence[str], outputs: Sequence[str], x: float) -> list[s
     return lines
 
 
-def leaf(ports: Sequence[str], devices: Iterable[Device], outputs: Sequence[str]) -> str:
+def _instance_attrs(d: Device | Resistor | Diode) -> dict[str, object]:
+    """The attributes the open PDK's symbol of `d` netlists (W/L in µm; a diode's area and
+    perimeter in the units of `pdk.devices.diode_geometry`)."""
+    if isinstance(d, Diode):
+        return {"name": d.name, "model": d.device, **dict(a.split("=") for a in diode_geometry(d.w, d.l).split())}
+    if isinstance(d, Resistor):
+        return {"name": d.name, "W": f"{d.w:g}", "L": f"{d.l:g}", "model": d.device, "spiceprefix": "X", "mult": 1}
+    return {"name": d.name, "L": f"{d.l:g}", "W": f"{d.w:g}", "nf": 1, "mult": 1, "model": d.device,
+            "spiceprefix": "X"}
+
+
+def leaf(ports: Sequence[str], devices: Iterable[Device | Resistor | Diode], outputs: Sequence[str]) -> str:
     """The `.sch` of a leaf cell: every device, every terminal labelled with its net."""
     lines = [HEADER, "G {}\nV {}\nS {}\nE {}\n"]
     lines += _port_pins(ports, outputs, -200)
     row, col, last, labels = 0, 0, None, 0
     for d in devices:
-        key = (d.device, d.w, d.l, d.d, d.g, d.s, d.b)
-        if last is not None and key != last:
+        pins = XSCHEM_PINS[xschem_kind(d.device)]
+        # identical transistor units share a row; passives (each one different) by group
+        key = (d.device, d.w, d.l, *(getattr(d, t) for t in pins)) if isinstance(d, Device) else (d.device, d.group)
+        if last is not None and (key != last or col == ROW):
             row, col = row + 1, 0
         last = key
         x, y = col * GRID, row * GRID
         col += 1
-        attrs = {"name": d.name, "L": f"{d.l:g}", "W": f"{d.w:g}", "nf": 1, "mult": 1, "model": d.device,
-                 "spiceprefix": "X"}
-        lines.append(f"C {{{xschem_symbol(d.device)}}} {x:g} {y:g} 0 0 {_attrs(attrs)}\n")
-        for terminal, (dx, dy) in XSCHEM_PINS[polarity(d.device)].items():
+        lines.append(f"C {{{xschem_symbol(d.device)}}} {x:g} {y:g} 0 0 {_attrs(_instance_attrs(d))}\n")
+        for terminal, (dx, dy) in pins.items():
             lines.append(_label(x + dx, y + dy, getattr(d, terminal), labels))
             labels += 1
     return "".join(lines)

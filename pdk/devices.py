@@ -29,14 +29,25 @@ def instance(name: str, device: str, d: str, g: str, s: str, b: str, w: float, l
 
 def xschem_symbol(device: str) -> str:
     """The open PDK's xschem symbol of a device (xschem_sky130: `sky130_fd_pr/<name>.sym`,
-    attributes W, L in µm, nf, mult, model, spiceprefix=X)."""
-    return f"sky130_fd_pr/{device}.sym"
+    for a FET attributes W, L in µm, nf, mult, model, spiceprefix=X; for a poly resistor
+    W, L, mult, model, spiceprefix=X; every diode is `diode.sym` with model and area)."""
+    return "sky130_fd_pr/diode.sym" if xschem_kind(device) == "diode" else f"sky130_fd_pr/{device}.sym"
 
 
-#: Terminal → pin point (x, y) of those symbols, in symbol coordinates (xschem's y grows
-#: downwards): NMOS drain on top, PMOS source on top, gate left, body right.
+def xschem_kind(device: str) -> str:
+    """Key of `XSCHEM_PINS`: 'n', 'p', 'res' or 'diode'."""
+    return "res" if device.startswith("res_") else "diode" if device.startswith("diode_") else polarity(device)
+
+
+#: Terminal (the device record's field) → pin point (x, y) of those symbols, in symbol
+#: coordinates (xschem's y grows downwards), in the symbols' pin order (xschem's @pinlist
+#: follows the order of the pin boxes in the file): NMOS drain on top, PMOS source on top,
+#: gate left, body right; a resistor's first terminal (pin M) at the bottom, its second (P)
+#: on top, its substrate (B) left; a diode's anode (d0) at the bottom, cathode (d1) on top.
 XSCHEM_PINS = {"n": {"d": (20, -30), "g": (-20, 0), "s": (20, 30), "b": (20, 0)},
-               "p": {"d": (20, 30), "g": (-20, 0), "s": (20, -30), "b": (20, 0)}}
+               "p": {"d": (20, 30), "g": (-20, 0), "s": (20, -30), "b": (20, 0)},
+               "res": {"a": (0, 30), "b": (0, -30), "sub": (-20, 0)},
+               "diode": {"anode": (0, 30), "cathode": (0, -30)}}
 
 
 #: Poly resistors and the floating diode of the resistor–diode (monDEQ) family: short name →

@@ -408,13 +408,41 @@ def sheet_resistance(device: str = RESISTOR) -> float:
     return _typ("res_sheet", device)
 
 
-def diode_fit(temp: float = 27.0, corner: str = "tt") -> DiodeFit:
-    """The clamp diode's (DIODE_SIZE) measured Shockley fit: tt at −40/27/85 °C, or another
-    corner at 27 °C."""
-    label = f"{_size(*DIODE_SIZE)} {corner} T={temp:g}"
+def diode_fit(temp: float = 27.0, corner: str = "tt", size: tuple[float, float] = DIODE_SIZE) -> DiodeFit:
+    """A clamp diode's measured Shockley fit (`size`: one of DIODE_SIZES, W × L µm): tt at
+    −40/27/85 °C, or another corner at 27 °C."""
+    if size not in DIODE_SIZES:
+        raise ValueError(f"no diode of {_size(*size)} µm measured; measured: "
+                         f"{', '.join(_size(*s) for s in DIODE_SIZES)}")
+    label = f"{_size(*size)} {corner} T={temp:g}"
     if label not in _golden()["specs"]["diode_is"]["bands"]:
         raise ValueError(f"no diode fit measured at {corner} {temp:g} °C; measured: tt at "
                          f"{', '.join(f'{t:g}' for t in TEMPERATURES)} °C, other corners at 27 °C")
-    w, l = DIODE_SIZE
+    w, l = size
     return DiodeFit(_typ("diode_is", label), _typ("diode_n", label), _typ("diode_rs", label),
                     w * l, 2 * (w + l), temp, _typ("diode_fit_low", label), _typ("diode_fit_high", label))
+
+
+def plot(sheet: Datasheet, directory: Path) -> list[Path]:
+    """Resistance per µm of every resistor device and the clamp diodes' forward I–V, as PNGs."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pdk.datasheet import save_figure
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    per_um = sheet.values[R_PER_UM.name]
+    ax.barh(list(per_um), [per_um[d] / 1e3 for d in per_um], color="#3b6ea8")
+    ax.set_xlabel("resistance per µm of body (kΩ/µm), tt 27 °C")
+    paths = [save_figure(fig, directory / "passives_resistance.png")]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for size, curve in sheet.curves["diode_iv"].items():
+        ax.semilogy(curve["v"], np.maximum(curve["i"], 1e-16), label=size)
+    ax.set_xlabel("forward voltage (V)")
+    ax.set_ylabel("current (A)")
+    ax.set_title(f"{DIODE}: forward I–V by drawn size")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    paths.append(save_figure(fig, directory / "passives_diode_iv.png"))
+    return paths

@@ -12,10 +12,15 @@ from pathlib import Path
 import pytest
 
 from cells.dense import DenseBlock
-from cells.netlist import Device
+from cells.netlist import Device, Diode, Resistor
+from cells.resistor_network import ResistorDiodeNetwork
 from flows.bmru.circuit import build_circuit
 from flows.bmru.network import load_network
-from flows.schematic import Instance, array, block, leaf, output_ports, parallel_groups
+from flows.compile import _schematics
+from flows.mondeq import circuit as mondeq
+from flows.mondeq.random_networks import random_network
+from flows.schematic import Instance, array, block, leaf, output_ports, parallel_groups, resistor_array
+from pdk.passives import resistance
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -205,3 +210,140 @@ def test_a_very_large_array_keeps_its_ends_and_notes_the_rest():
     # 16 drawn outputs, each with its negative-sum column beside it (issue 14's matched
     # negative path), instead of 20 and ≈ 5 × 260 px more per hidden output
     assert sheet["size"][0] < 6000
+
+
+# --------------------------------------------------------------------------- resistor–diode networks
+#: seed, inputs, nodes, outputs: a small network, a large one drawn whole, and the largest
+#: the monDEQ family maps (64 × 64 × 10), whose middle rows and columns collapse into notes.
+NETWORKS = {"4x3x2": (1, 4, 3, 2), "16x12x3": (2, 16, 12, 3), "64x64x10": (3, 64, 64, 10)}
+
+
+def _network(name: str):
+    seed, inputs, nodes, outputs = NETWORKS[name]
+    return mondeq.build_circuit(random_network(seed, input_size=inputs, sizes=[nodes], outputs=outputs,
+                                               readout=True, activation="diode_relu"))
+
+
+MONDEQ = {name: _network(name) for name in NETWORKS}
+
+
+def _network_sheet(name: str) -> str:
+    circuit = MONDEQ[name]
+    cell = circuit.cells()[0]
+    return resistor_array(cell.name, circuit.ports_of(cell), cell.devices())
+
+
+def symbol_texts(svg: str) -> dict[str, list[str]]:
+    return {g.get("data-name"): [t.text for t in g.iter(f"{SVG}text")]
+            for g in ET.fromstring(svg).iter(f"{SVG}g") if g.get("class") == "symbol"}
+
+
+def _ohms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)([kM])Ω", text).groups()
+    return float(value) * {"k": 1e3, "M": 1e6}[unit]
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_network_sheet_shows_every_device_and_net_without_overlap(name):
+    cell = MONDEQ[name].cells()[0]
+    svg = _network_sheet(name)
+    sheet = read(svg)
+    devices = cell.devices()
+    nets = {n for d in devices for n in mondeq.terminals(d)} | set(MONDEQ[name].ports_of(cell))
+    assert nets <= sheet["nets"], nets - sheet["nets"]
+    texts = symbol_texts(svg)
+    resistors = [d for d in devices if isinstance(d, Resistor)]
+    drawn = [r for r in resistors if r.name in texts]
+    for r in drawn:  # each labelled with its value (3 digits)
+        assert _ohms(texts[r.name][1]) == pytest.approx(resistance(r.l), rel=5e-3), r.name
+    noted = " ".join(sheet["texts"][2:])  # after title and legend: the notes' (wrapped) lines among the rest
+    summary = sum(int(n) for n in re.findall(r'class="summary" data-devices="(\d+)"', svg))
+    assert len(drawn) + sum(int(n) for n in re.findall(r"(\d+) resistors", noted)) == len(resistors)
+    diodes = [d for d in devices if isinstance(d, Diode)]
+    drawn_diodes = [d for d in diodes if d.name in texts]
+    assert len(drawn_diodes) + sum(int(n) for n in re.findall(r"(\d+) diodes", noted)) == len(diodes)
+    assert len(drawn) + len(drawn_diodes) + summary == len(devices)
+    assert overlaps(sheet["symbols"]) == [] and shared_wires(sheet["segments"]) == []
+    assert sheet["size"][0] < 2800 and sheet["size"][1] < 3200  # measured at most 2628 × 3057
+
+
+def test_largest_network_keeps_its_ends_and_notes_the_rest():
+    """64 inputs (and their inverted copies) and 64 nodes: the first 31 and the last input
+    rows, the first 15 and the last nodes are drawn, one note each stands for the rest; 20
+    output pins likewise."""
+    texts = read(_network_sheet("64x64x10"))["texts"]
+    assert any(re.match(r"⋮ ×\d+ input rows not drawn \(\S+ … in63\)", t) for t in texts)
+    assert any(t.startswith("… ×48 nodes not drawn (z15 … z62)") for t in texts)
+    outs = tuple(f"out{j}p" for j in range(20))
+    cell = ResistorDiodeNetwork("wide", ("vss", "vref", "vclamp", *outs),
+                                (("Rg0", "vref", "z0", 10.0),) + tuple((f"Row{j}_0", "z0", o, 10.0 + j)
+                                                                       for j, o in enumerate(outs)),
+                                (("D0", "vclamp", "z0"),))
+    svg = resistor_array(cell.name, cell.ports, cell.devices())
+    sheet = read(svg)
+    assert any(t.startswith("… ×4 outputs not drawn (out15p … out18p)") for t in sheet["texts"])
+    drawn = [n for n in sheet["symbols"] if not n.startswith("port")]
+    assert len(drawn) == 18 and re.findall(r'class="summary" data-devices="(\d+)"', svg) == ["4"]
+    assert {"port out14p", "port out19p"} <= set(sheet["symbols"]) and "port out15p" not in sheet["symbols"]
+    assert set(outs) <= sheet["nets"] and overlaps(sheet["symbols"]) == []
+
+
+def test_network_is_a_crossbar():
+    """Each resistor at the crossing of its nets: one row per input, rail and node (inputs
+    above the rails above the nodes), one column per node in order and the outputs' columns
+    right of them; a coupling on the earlier node's row; the clamp diodes under their
+    columns, below every row."""
+    cell = MONDEQ["16x12x3"].cells()[0]
+    boxes = read(_network_sheet("16x12x3"))["symbols"]
+    rows, cols = defaultdict(set), defaultdict(set)
+    for r in (d for d in cell.devices() if isinstance(d, Resistor)):
+        row, col = _crossing(r)
+        rows[row].add(boxes[r.name][1])
+        cols[col].add(boxes[r.name][2])
+    assert all(len(ys) == 1 for ys in rows.values()) and all(len(xs) == 1 for xs in cols.values())
+    y = {net: ys.pop() for net, ys in rows.items()}
+    x = {net: xs.pop() for net, xs in cols.items()}
+    nodes = sorted((n for n in x if n.startswith("z")), key=_node)
+    assert [x[n] for n in nodes] == sorted(x[n] for n in nodes)
+    assert min(x[n] for n in x if n.startswith("out")) > x[nodes[-1]]
+    inputs = [n for n in y if n.startswith("in")]
+    node_rows = [n for n in y if n.startswith("z")]
+    assert max(y[n] for n in inputs) < y["vp"] < y["vn"] < y["vref"] < min(y[n] for n in node_rows)
+    for d in (d for d in cell.devices() if isinstance(d, Diode)):
+        assert boxes[d.name][0] + 8 == pytest.approx(x[d.cathode] + 3, abs=0.2)  # on its column's line
+        assert boxes[d.name][1] > max(y.values())
+
+
+def _node(net: str) -> int:
+    return int(net[1:])
+
+
+def _crossing(r: Resistor) -> tuple[str, str]:
+    """(row, column) of a resistor: an output is a column, a coupling stands on the earlier
+    node's row, otherwise the node is the column."""
+    a, b = r.a, r.b
+    if a.startswith("out") or b.startswith("out"):
+        return (a, b) if b.startswith("out") else (b, a)
+    if a.startswith("z") and b.startswith("z"):
+        return tuple(sorted((a, b), key=_node))
+    return (a, b) if b.startswith("z") else (b, a)
+
+
+@pytest.mark.parametrize("name", ["16x12x3", "64x64x10"])
+def test_network_top_level_is_one_block_between_its_pins(name):
+    circuit = MONDEQ[name]
+    sheet = read(_top(circuit))
+    assert set(circuit.ports) <= sheet["nets"]
+    assert "stage0" in sheet["symbols"]
+    assert overlaps(sheet["symbols"]) == [] and shared_wires(sheet["segments"]) == []
+    x = {name: box[0] for name, box in sheet["symbols"].items()}
+    assert max(v for k, v in x.items() if k.startswith("port in")) < x["stage0"] < x["port out0p"]
+    assert sheet["size"][0] < 2500  # 150 pins are wires, not a 7700 px title
+
+
+def test_compile_draws_the_network_as_a_crossbar(tmp_path):
+    circuit = MONDEQ["4x3x2"]
+    cell = circuit.cells()[0]
+    _schematics(circuit, tmp_path)
+    assert (tmp_path / f"{cell.name}.svg").read_text() == _network_sheet("4x3x2")
+    assert output_ports(circuit.ports_of(cell), cell.devices()) == ("out0p", "out0n", "out1p", "out1n")

@@ -18,6 +18,9 @@ from flows.mondeq.circuit import Circuit
 from pdk.models import Conditions
 from pdk.ngspice import Plot, simulate
 
+#: Operating points to six digits (ngspice's default reltol is 1e-3): a comparison with the
+#: model at the 1e-4 level must not measure the solver.
+OPTIONS = ".option reltol=1e-6 vntol=1e-9 abstol=1e-16"
 #: Initial guesses whose operating points are compared (§ uniqueness).
 GUESSES = ("forward", "backward", "high")
 #: Output-pin perturbation of the hardware linearization, volts per unit of output error
@@ -46,19 +49,20 @@ def node(circuit: Circuit, i: int) -> str:
 def deck(circuit: Circuit, inputs: np.ndarray, conditions: Conditions = Conditions(),
          guess: str = "forward", outputs_at: np.ndarray | None = None,
          macro: str | None = None, analysis: str | None = None,
-         row: str = "0") -> tuple[str, list[tuple[str, str]]]:
+         row: str = "0", options: str = OPTIONS) -> tuple[str, list[tuple[str, str]]]:
     """The operating-point sweep of `inputs` (rows, in), and its sources as (name, node):
     each drives its node against ground, so the supply power is −Σ v(node)·i(source).
     `outputs_at` (rows, out) moves the held output pins from V_ref by that many volts
     (the linearization's perturbation); the pin's current is read in a 0 V source.
     `macro`: a path to `.include` instead of the netlist inline (DIR/testbench/ decks);
     `analysis` and `row` (the row index source's value) replace the sweep, e.g. a `.tran`
-    with the row index stepping in time."""
-    levels = circuit.mapping.levels
+    with the row index stepping in time; `options` the solver's (a transient needs no
+    six-digit operating points)."""
+    levels = circuit.mapping.levels_at(conditions.temp)
     rows = len(inputs)
     name = circuit.network.name
     lines = [f"* {name}: one operating point per input row ({rows} rows, guess {guess})",
-             conditions.lines(passives=True),
+             conditions.lines(passives=True), options,
              circuit.netlist() if macro is None else f".include {macro}", f"Vrow row 0 {row}"]
     sources = []
     rails = {"vss": 0.0, "vref": levels.reference, "vp": levels.vp, "vn": levels.vn, "vclamp": levels.clamp}
@@ -88,10 +92,9 @@ def deck(circuit: Circuit, inputs: np.ndarray, conditions: Conditions = Conditio
     return "\n".join(lines) + "\n.end\n", sources
 
 
-def _read(circuit: Circuit, plot: Plot, sources: list[tuple[str, str]]) -> OperatingPoints:
+def _read(circuit: Circuit, plot: Plot, sources: list[tuple[str, str]], levels) -> OperatingPoints:
     order = np.argsort(plot["v(row)"])  # a backward sweep lists the rows last to first
     m = circuit.mapping
-    levels = m.levels
     z = np.stack([(plot[f"v({node(circuit, i)})"] - levels.reference) / levels.volts_per_unit
                   for i in range(circuit.network.layers[0].size)], axis=1)
     per_unit = m.readout_ratio * m.unit_conductance * levels.volts_per_unit
@@ -110,7 +113,7 @@ def operating_points(circuit: Circuit, inputs: np.ndarray, conditions: Condition
                      guess: str = "forward", outputs_at: np.ndarray | None = None) -> OperatingPoints:
     text, sources = deck(circuit, inputs, conditions, guess, outputs_at)
     plot = simulate(text, f"{circuit.network.name}_op_{guess}")[0]
-    return _read(circuit, plot, sources)
+    return _read(circuit, plot, sources, circuit.mapping.levels_at(conditions.temp))
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,8 @@ def hardware_gradient(circuit: Circuit, inputs: np.ndarray, targets: np.ndarray,
         plus, minus = (operating_points(circuit, x, conditions, outputs_at=sign * s * error)
                        for sign in (1.0, -1.0))
         m = circuit.mapping
-        adjoint = m.levels.volts_per_unit * (plus.z - minus.z) / 2 / (m.readout_ratio * s)
+        volts = m.levels_at(conditions.temp).volts_per_unit
+        adjoint = volts * (plus.z - minus.z) / 2 / (m.readout_ratio * s)
     raw = adjoint.T @ point.z
     stage = {"bias": adjoint.sum(axis=0), "input_weight": adjoint.T @ x, "weight": (raw + raw.T) / 2}
     readout = {"bias": error.sum(axis=0), "weight": error.T @ point.z}

@@ -44,7 +44,7 @@ class Circuit:
 
     @staticmethod
     def schematic_style(cell) -> str:
-        return "leaf"
+        return "resistor_array"
 
     def cells(self) -> list:
         return [self.blocks[0].cell]
@@ -75,7 +75,7 @@ def build_circuit(network: MondeqNetwork, options: BuildOptions | None = None) -
     resistors = tuple((e.name, e.a, e.b, e.length_um) for e in mapping.elements)
     clamps = tuple((f"D{i}", "vclamp", f"z{i}") for i in range(stage.size))
     candidates = RAILS + tuple(inputs) + tuple(outputs)
-    draft = ResistorDiodeNetwork(f"{network.name}_stage0", candidates, resistors, clamps)
+    draft = ResistorDiodeNetwork(f"{network.name}_stage0", candidates, resistors, clamps, mapping.diode_size)
     ports = Circuit.ports_of(draft)
     cell = replace(draft, ports=ports)
     block = Block("stage0", cell, {p: p for p in ports})

@@ -34,14 +34,14 @@ class MondeqFamily:
 
     def add_options(self, parser: argparse.ArgumentParser, command: str) -> None:
         parser.add_argument("--volts-per-unit", type=float, default=None, metavar="S",
-                            help="monDEQ relu networks: volts per network unit (default 1.0; a "
+                            help="monDEQ relu networks: volts per network unit (default 2.0; a "
                                  "larger S makes the diode's knee sharper, needs wider swings)")
 
     def build_options(self, args: argparse.Namespace):
         from flows.mondeq.mapping import BuildOptions
 
-        if args.volts_per_unit is not None and not 0 < args.volts_per_unit <= 2.0:
-            raise InputError("command line", "--volts-per-unit", f"{args.volts_per_unit:g} must be in (0, 2] V")
+        if args.volts_per_unit is not None and not 0 < args.volts_per_unit <= 2.5:
+            raise InputError("command line", "--volts-per-unit", f"{args.volts_per_unit:g} must be in (0, 2.5] V")
         return BuildOptions(volts_per_unit=args.volts_per_unit)
 
     def build_circuit(self, network, options=None):
@@ -78,9 +78,13 @@ class MondeqFamily:
         return {"device_kinds": {"resistors": counts["resistors"], "diodes": counts["diodes"]},
                 "levels": {"vref_V": levels.reference, "volts_per_unit": levels.volts_per_unit,
                            "vp_V": levels.vp, "vn_V": levels.vn, "vclamp_V": levels.clamp},
+                "levels_by_temp_C": {f"{t:g}": {"volts_per_unit": lv.volts_per_unit, "vp_V": lv.vp, "vn_V": lv.vn,
+                                                 "vclamp_V": lv.clamp}
+                                     for t in (-40.0, 0.0, 27.0, 85.0, 125.0) for lv in [m.levels_at(t)]},
                 "conductance_per_unit_S": m.unit_conductance, "readout_ratio": m.readout_ratio,
                 "activation": {"kind": "diode_relu", "softness": m.diode.softness, "scale": m.diode.scale,
                                "as_given": circuit.network.layers[0].activation},
+                "clamp_diode": {"size_um": list(m.diode_size), "design_current_A": m.diode_current},
                 "mapping": {"summary": m.summary(), "table": m.table(),
                             "predicted": predicted_error(circuit)}}
 
@@ -178,18 +182,15 @@ class MondeqFamily:
         return []
 
 
-#: Probe rows of the compile's predicted error: uniform in [−1, 1] units, fixed seed.
-PROBE_ROWS, PROBE_SEED = 64, 0
-
-
 def predicted_error(circuit) -> dict:
     """How far the mapped network (conductances as drawn, the circuit's diode ReLU) is from
-    the network as given on PROBE_ROWS probe rows: what bmru simulate will find, before any
-    ngspice run."""
+    the network as given on the mapping's probe rows: what bmru simulate will find, before
+    any ngspice run."""
     from flows.agreement import range_error
+    from flows.mondeq.mapping import PROBE_ROWS, probe_rows
     from flows.mondeq.model import run_network
 
-    probe = np.random.default_rng(PROBE_SEED).uniform(-1.0, 1.0, (PROBE_ROWS, circuit.network.input_size))
+    probe = probe_rows(circuit.network)
     error = range_error(run_network(circuit.network, probe).outputs,
                         run_network(circuit.mapping.mapped(), probe).outputs)
     return {"rows": PROBE_ROWS, "inputs": "uniform in [-1, 1] units",

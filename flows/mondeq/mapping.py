@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from flows.errors import InputError
+from flows.mondeq.model import run_network
 from flows.mondeq.network import DenseReadout, Diode, MondeqNetwork, MondeqStage
 from pdk import passives
 from pdk.devices import PASSIVE_MAX_V, RES_MIN_L
@@ -36,12 +37,16 @@ from pdk.devices import PASSIVE_MAX_V, RES_MIN_L
 #: Reference voltage: the network's 0 (nodes, inputs and rails swing around it); raised to
 #: 1.1·S when S is larger, so that the −1-unit rail stays above the substrate.
 REFERENCE_V = 1.5
-#: S of a relu network (its diode ReLU then has τ = n·Vt/S ≈ 0.035).
-RELU_VOLTS_PER_UNIT = 1.0
+#: S of a relu network: as large as the pins allow for inputs within ±1 unit (0.2 … 4.2 V),
+#: so that its diode ReLU is as sharp as it gets (τ = n·Vt/S ≈ 0.018).
+RELU_VOLTS_PER_UNIT = 2.0
 #: κ of a relu network: the knee's worst error just above a = 0 and at a = −1 roughly balance.
 RELU_SCALE = 0.1
-#: Pre-activations (units) a clamped node is designed to take (its diode current).
-DRIVE_UNITS = 1.0
+#: Largest drop (units) across a clamp diode's series resistance at the design current.
+CLAMP_DROP_UNITS = 0.002
+#: Probe rows (uniform in [−1, 1] units, fixed seed): the inputs the mapping sizes the diode
+#: currents for and the compile predicts its error on, before any ngspice run.
+PROBE_ROWS, PROBE_SEED = 64, 0
 #: Fraction of the smallest ground conductance the readout may take.
 READOUT_SHARE = 0.5
 
@@ -112,6 +117,9 @@ class Mapping:
     elements: tuple[Element, ...]
     #: the activation the circuit computes (τ, κ at tt 27 °C)
     diode: Diode
+    #: the clamp diodes' drawn size (W × L µm) and the design current it is chosen for (A)
+    diode_size: tuple[float, float]
+    diode_current: float
     #: parameters too small for the longest resistor: left out (their error is their value)
     dropped: tuple[dict, ...] = ()
 
@@ -122,6 +130,20 @@ class Mapping:
     @property
     def readout(self) -> DenseReadout:
         return self.network.layers[1]
+
+    def levels_at(self, temp: float) -> Levels:
+        """The pin voltages at `temp`: S proportional to absolute temperature, so the diode
+        ReLU's softness τ = n·Vt/S stays what the network says, and vclamp from a replica
+        diode of the clamps' size carrying κ·G·S (its drop from the diode's measured fits at
+        −40, 27 and 85 °C, the parabola through them between and beyond), so κ stays too. With the 27 °C levels fixed, a
+        −40 °C or 85 °C die would be 16–21 % of an output's range off (measured on md_c8)."""
+        from pdk.models import TEMPERATURES
+
+        volts = self.levels.volts_per_unit * (temp + 273.15) / (27.0 + 273.15)
+        current = self.diode.scale * self.unit_conductance * volts
+        drops = [passives.diode_fit(temp=t, size=self.diode_size).voltage(current) for t in TEMPERATURES]
+        drop = float(np.polyval(np.polyfit(TEMPERATURES, drops, len(TEMPERATURES) - 1), temp))
+        return Levels(self.levels.reference, volts, self.levels.reference + drop)
 
     def inverted_inputs(self) -> tuple[int, ...]:
         """Inputs that need the inverted copy `in<k>_n` (a negative input weight)."""
@@ -162,6 +184,10 @@ class Mapping:
                 "ohms_min": min(e.ohms for e in self.elements), "ohms_max": max(e.ohms for e in self.elements)}
 
 
+def probe_rows(network: MondeqNetwork) -> np.ndarray:
+    return np.random.default_rng(PROBE_SEED).uniform(-1.0, 1.0, (PROBE_ROWS, network.input_size))
+
+
 def _fail(network: MondeqNetwork, fieldname: str, problem: str) -> InputError:
     return InputError(network.source, fieldname, problem)
 
@@ -180,8 +206,7 @@ def map_network(network: MondeqNetwork, options: BuildOptions = BuildOptions()) 
     """Choose S, G, ρ and V_clamp, and every resistor (see the module docstring)."""
     check_compilable(network)
     stage, readout = network.layers
-    fit = passives.diode_fit()
-    thermal = fit.n * passives.K_B_Q * (27.0 + 273.15)  # n·Vt at 27 °C
+    thermal = passives.diode_fit().n * passives.K_B_Q * (27.0 + 273.15)  # n·Vt at 27 °C (every size)
     if stage.activation == "diode_relu":
         if options.volts_per_unit is not None:
             raise InputError("command line", "--volts-per-unit", "applies to relu networks only: a "
@@ -210,11 +235,15 @@ def map_network(network: MondeqNetwork, options: BuildOptions = BuildOptions()) 
     # the largest learned conductance is the shortest resistor; a ground resistor (derived,
     # it grows with what is left out) may be shorter still, down to the device's minimum
     unit = 1.0 / (low * max(abs(t[-1]) * (ratio if t[0] else 1.0) for t in terms))
-    # a clamped node's diode carries ≈ G·S·(1 − W_ii)·|a|: keep it where the diode's fit holds
-    # (its highest fitted current, for |a| up to DRIVE_UNITS)
-    diagonal = float((1.0 - np.diag(stage.weight)).max())
-    unit = min(unit, fit.i_high / (volts * diagonal * DRIVE_UNITS))
     kept, dropped, ground = _realisable(terms, slack - ratio * load, unit, ratio, high)
+    # a clamped node's diode carries G·S·(z − a): the smallest measured diode whose series
+    # resistance drops at most CLAMP_DROP_UNITS at the most negative pre-activation of the
+    # probe rows (a larger diode only raises Is, which the clamp voltage absorbs)
+    drive = max(1.0, float(-run_network(network, probe_rows(network)).pre_activations[0].min()))
+    current = unit * volts * drive
+    size = next((s for s in passives.DIODE_SIZES if current * passives.diode_fit(size=s).Rs_ohm
+                 <= CLAMP_DROP_UNITS * volts), passives.DIODE_SIZES[-1])
+    fit = passives.diode_fit(size=size)
     reference = max(REFERENCE_V, 1.1 * volts)
     levels = Levels(reference, volts, reference + thermal * math.log(diode.scale * unit * volts / fit.Is_A))
     for name, value in (("vp", levels.vp), ("vn", levels.vn), ("vclamp", levels.clamp)):
@@ -229,7 +258,7 @@ def map_network(network: MondeqNetwork, options: BuildOptions = BuildOptions()) 
         name = f"R{'o' if layer else ''}{fieldname[0]}{'_'.join(map(str, index))}"
         elements.append(Element(layer, fieldname, index, name, a, b, abs(value), 1.0 / (ohms * scale),
                                 1.0 if value >= 0 else -1.0, length, ohms))
-    return Mapping(network, levels, unit, ratio, tuple(elements), diode, tuple(dropped))
+    return Mapping(network, levels, unit, ratio, tuple(elements), diode, size, current, tuple(dropped))
 
 
 def _realisable(terms: list[tuple], ground: np.ndarray, unit: float, ratio: float,

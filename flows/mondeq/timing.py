@@ -22,10 +22,10 @@ def settling(circuit: Circuit, conditions: Conditions = Conditions()) -> dict:
     tenfold until the nodes have settled in its first half."""
     inputs = np.array([[-1.0] * circuit.network.input_size, [1.0] * circuit.network.input_size])
     volts = circuit.mapping.levels.volts_per_unit
-    stop = 1e-6
+    stop = 2e-8
     while True:
-        text, _ = deck(circuit, inputs, conditions, row=f"PWL(0 0 {stop / 1e4:.3g} 1)",
-                       analysis=f".tran {stop / 2000:.3g} {stop:.3g}")
+        text, _ = deck(circuit, inputs, conditions, row=f"PWL(0 0 {stop / 1e3:.3g} 1)",
+                       analysis=f".tran {stop / 500:.3g} {stop:.3g}", options="")
         plot = simulate(text, f"{circuit.network.name}_settling")[0]
         time = plot["time"]
         late = np.zeros_like(time, dtype=bool)
@@ -36,7 +36,7 @@ def settling(circuit: Circuit, conditions: Conditions = Conditions()) -> dict:
         if last < stop / 2 or stop >= 1.0:
             break
         stop *= 10
-    step = MARGIN * max(last, stop / 1e4)
+    step = MARGIN * max(last, stop / 1e3)
     return {"step_s": step, "settling_s": last, "max_input_rate_hz": 1.0 / step,
             "corner": conditions.label().rsplit(" ", 1)[0],
             "method": f"transient, every input −1 → +1 unit, nodes within {TOLERANCE_UNITS:g} units"}
