@@ -95,12 +95,12 @@ class _Lanes:
 def _plan(resistors, pitch: int, head: int, gap: int, track: int, extra_h: int, min_w: int,
           aspect: float, outline) -> tuple[float, list[list]]:
     """Longest segment and rows (resistors in order, filled to equal column counts) of the
-    smallest cell within `aspect` (or `outline` (w, h) µm); `extra_h` is the height beside
-    the rows (tap, diodes, channel), `min_w` the diode strip's width."""
+    smallest cell within `aspect` (else the squarest) or `outline` (w, h) µm; `extra_h` is
+    the height beside the rows (tap, diodes, channel), `min_w` the diode strip's width."""
     length = np.array([u(r.l) for r in resistors])
     lo = max(RES_MIN_L, 2.0)
     candidates = sorted({round(lo * (length.max() * pcells.DBU / lo) ** (k / 60) / 0.005) * 0.005 for k in range(61)})
-    best = None
+    best = squarest = None
     for s in candidates:
         cols = np.maximum(2, -(-length // u(s)))  # lanes: as `_segments` folds, two at least
         total = int(cols.sum())
@@ -119,17 +119,20 @@ def _plan(resistors, pitch: int, head: int, gap: int, track: int, extra_h: int, 
             for row in rows:
                 nets = {n for r in row for n in (r.a, r.b)}
                 height += max(band_h, (len(nets) + 1) * track)
+            ratio = max(width, height) / min(width, height)
+            if outline is None and (squarest is None or ratio < squarest[0]):
+                squarest = (ratio, s, rows)
             if outline is not None:
                 if width > u(outline[0]) or height > u(outline[1]):
                     continue
-            elif max(width, height) > aspect * min(width, height):
+            elif ratio > aspect:
                 continue
-            score = (width * height, max(width, height) / min(width, height))
-            if best is None or score < best[0]:
-                best = (score, s, rows)
+            if best is None or (width * height, ratio) < best[0]:
+                best = ((width * height, ratio), s, rows)
+    if best is None and outline is None:
+        best = squarest  # a cell of a few short resistors cannot be square: the squarest one
     if best is None:
-        limit = f"the outline {outline[0]:g} × {outline[1]:g} µm" if outline else f"aspect {aspect:g}"
-        raise ValueError(f"no floorplan of these resistors fits {limit}")
+        raise ValueError(f"no floorplan of these resistors fits the outline {outline[0]:g} × {outline[1]:g} µm")
     return best[1], best[2]
 
 
@@ -321,6 +324,8 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
             if pin_band.get(net) == k:
                 pcells.label(top, net, db.Point(snap_down((min(xs) + max(xs)) // 2), ty))
                 pins[net] = box
+    if resistors and probe.cell.parent_cells() == 0:  # only measured, never placed
+        ly.delete_cell(probe.cell.cell_index())
     bb = top.dbbox()
     if outline is not None and (bb.width() > outline[0] or bb.height() > outline[1]):
         raise ValueError(f"{name}: drawn {bb.width():.1f} × {bb.height():.1f} µm, "
