@@ -332,6 +332,8 @@ def test_rows_cell_keeps_to_an_outline_or_refuses():
     assert bb.width() <= 400 and bb.height() <= 100
     with pytest.raises(ValueError, match="outline"):
         draw_passive_cell("rdsmall", ports, devs, outline=(100, 100))
+    tiny = draw_passive_cell("rdtiny", ("a", "b", "vss"), [Resistor("R1", X35, "a", "b", 0.35, 0.66)])
+    assert tiny.top.dbbox().height() < 8  # cannot be 2 : 1, so the squarest: one row
 
 
 @pytest.mark.klayout
