@@ -1,39 +1,57 @@
 """Layout of a resistor–diode cell from its device list (`cells.netlist.Resistor` and
-`Diode` records, the list its netlist is generated from), as `layouts.cell_layout` does for
-transistors and with its conventions: a `CellLayout`, one met3 track per net in a channel,
-met2 stubs with their own x from every terminal to its track, a met2 spine right of the row
-for a net in both channels, pin labels on the tracks.
+`Diode` records, the list its netlist is generated from), with `layouts.cell_layout`'s
+conventions: a `CellLayout`, met2 stubs from terminals to horizontal met3 tracks, every pin
+a labelled met3 track with nothing else on met3 to its right (`layouts.macro` extends it).
 
 Floorplan, bottom to top:
 
-    bottom channel   met3 tracks of the nets at the bottom terminals, and the substrate net
-    p+ tap strip     the substrate under the resistors (their third terminal)
-    device row       resistors as vertical segments (a long one folds into a serpentine of
-                     equal segments joined head to head on met1: LVS adds series segments),
-                     then the diodes, each in its own nwell (their cathodes are different nets)
-    top channel      met3 tracks of the nets at the top terminals
+    p+ tap strip     the substrate under the resistors (their third terminal), its stub in
+                     the lane left of the columns
+    resistor rows    each resistor folded into a serpentine of equal vertical segments
+                     (columns 0.70 µm apart, the licon bars' side-to-side space of the MPW
+                     deck; joined head to head on met1: LVS adds series segments), rows
+                     filled in device order (a `group` stays together) to similar lengths;
+                     one implant, psdm and npc box over all rows (no notches between them)
+    diode strip      the diodes, each in its own nwell (their cathodes are different nets)
+    anode channel    met3 tracks of the anode nets
 
-A resistor's first terminal is its first segment's bottom head; its second the last
-segment's bottom head (even count) or top head (odd). A diode's anode goes up, its
-cathode (the n+ tap below its diffusion) down.
+Routing runs over the resistors: each row carries one met3 track per net it touches, from
+its bottom up; every column is a met2 lane, and a terminal's stub runs in its own column's
+lane from the head to the track. A resistor has at least two segments where it can; a
+shorter one reaches over on met1 to an empty lane beside it, so no lane holds two
+terminals. A net's tracks in two rows are joined by a met2 segment in any lane free over
+that span (an inner column of a serpentine, the unused part of a terminal's lane, or a lane
+past the rows' ends), so no routing channel is needed.
+
+The number of rows and the longest segment are chosen for the smallest cell within the
+aspect limit (or the outline) given; the row height also takes its tracks.
 """
 from __future__ import annotations
 
+import itertools
+import math
+from dataclasses import dataclass, field
+
 import klayout.db as db
+import numpy as np
 
 from layouts.cell_layout import STUB_W, CellLayout
 from pdk import pcells
-from pdk.devices import RES_WIDTH
+from pdk.devices import RES_MIN_L, RES_WIDTH
 from pdk.pcells import R, snap_down, snap_up, u
 
-SEGMENT_MAX = 40.0  # µm: longest resistor segment before it folds
-DEVICE_GAP = 1.0  # µm between a resistor and a diode, or two diodes (beyond the nwell rule)
-CHANNEL_GAP = 0.8  # µm from the row (or the tap strip) to its first track
+ASPECT_MAX = 2.0  # default limit on the cell's long side over its short side
+STRIP_GAP = 1.0  # µm from the resistor implant to the diode nwells (beyond every rule)
+TRACK_W = 0.38  # µm met3 track: takes via2 with m3.4 on both sides
+STUB_END = u(0.185)  # met2 beyond a via centre (via2.5 along the stub)
 
 
 def _segments(length: float, longest: float) -> list[float]:
-    """Equal segments on the 5 nm grid summing to `length` exactly (the last one adjusted)."""
+    """Equal segments on the 5 nm grid summing to `length` exactly (the last one adjusted):
+    as few as keep each within `longest`, but two where both fit (terminals in two lanes)."""
     n = max(1, -(-u(length) // u(longest)))
+    if n == 1 and u(length) >= 2 * u(RES_MIN_L):
+        n = 2
     step = snap_down(u(length) // n)
     return [step * pcells.DBU] * (n - 1) + [(u(length) - step * (n - 1)) * pcells.DBU]
 
@@ -43,122 +61,273 @@ def netlist(name: str, ports, devices) -> str:
                      + [f".ends {name}"]) + "\n"
 
 
+@dataclass
+class _Band:
+    """A horizontal band of the cell holding met3 tracks: a resistor row or a channel."""
+    lo: int
+    hi: int
+    nets: list[str] = field(default_factory=list)
+    y: dict[str, int] = field(default_factory=dict)
+    xs: dict[str, list[int]] = field(default_factory=dict)  # net → x of its stubs and joins
+
+    def place_tracks(self, pitch: int) -> None:
+        """Tracks `pitch` apart from the band's bottom, where most terminals are (short
+        stubs leave the lanes free for joins); half a pitch from the band's edges."""
+        self.y = {n: snap_down(self.lo + pitch // 2 + i * pitch) for i, n in enumerate(self.nets)}
+
+
+class _Lanes:
+    """met2 occupancy of the vertical lanes (column index → y intervals)."""
+
+    def __init__(self, space: int):
+        self.space = space
+        self.used: dict[int, list[tuple[int, int]]] = {}
+
+    def free(self, lane: int, lo: int, hi: int) -> bool:
+        return all(hi + self.space <= a or lo >= b + self.space for a, b in self.used.get(lane, ()))
+
+    def take(self, lane: int, lo: int, hi: int, what: str) -> None:
+        if not self.free(lane, lo, hi):
+            raise ValueError(f"{what}: its met2 stub meets another in lane {lane}")
+        self.used.setdefault(lane, []).append((lo, hi))
+
+
+def _plan(resistors, pitch: int, head: int, gap: int, track: int, extra_h: int, min_w: int,
+          aspect: float, outline) -> tuple[float, list[list]]:
+    """Longest segment and rows (resistors in order, filled to equal column counts) of the
+    smallest cell within `aspect` (else the squarest) or `outline` (w, h) µm; `extra_h` is
+    the height beside the rows (tap, diodes, channel), `min_w` the diode strip's width."""
+    length = np.array([u(r.l) for r in resistors])
+    lo = max(RES_MIN_L, 2.0)
+    candidates = sorted({round(lo * (length.max() * pcells.DBU / lo) ** (k / 60) / 0.005) * 0.005 for k in range(61)})
+    best = squarest = None
+    for s in candidates:
+        cols = np.maximum(2, -(-length // u(s)))  # lanes: as `_segments` folds, two at least
+        total = int(cols.sum())
+        band_h = u(s) + 2 * head + gap
+        r_sq = math.sqrt(total * pitch / band_h)
+        for n_rows in sorted({max(1, min(len(resistors), int(r_sq * f) + d)) for f in (0, 0.25, 0.5, 0.7, 1, 1.4, 2, 4) for d in (0, 1)}):
+            row_of = np.minimum(n_rows - 1, ((np.cumsum(cols) - cols / 2) * n_rows / total).astype(int))
+            width = max((int(np.bincount(row_of, weights=cols).max()) + 2) * pitch, min_w)
+            if best is not None and width * (extra_h + n_rows * band_h) > best[0][0]:
+                continue  # cannot beat the best even before its tracks
+            rows = [[] for _ in range(n_rows)]
+            for r, k in zip(resistors, row_of):
+                rows[k].append(r)
+            rows = [row for row in rows if row]
+            height = extra_h
+            for row in rows:
+                nets = {n for r in row for n in (r.a, r.b)}
+                height += max(band_h, (len(nets) + 1) * track)
+            ratio = max(width, height) / min(width, height)
+            if outline is None and (squarest is None or ratio < squarest[0]):
+                squarest = (ratio, s, rows)
+            if outline is not None:
+                if width > u(outline[0]) or height > u(outline[1]):
+                    continue
+            elif ratio > aspect:
+                continue
+            if best is None or (width * height, ratio) < best[0]:
+                best = ((width * height, ratio), s, rows)
+    if best is None and outline is None:
+        best = squarest  # a cell of a few short resistors cannot be square: the squarest one
+    if best is None:
+        raise ValueError(f"no floorplan of these resistors fits the outline {outline[0]:g} × {outline[1]:g} µm")
+    return best[1], best[2]
+
+
 def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
-                      segment_max: float = SEGMENT_MAX) -> CellLayout:
+                      aspect: float = ASPECT_MAX, outline: tuple[float, float] | None = None) -> CellLayout:
     """Place and route `devices` (Resistor and Diode records) as cell `name` with pins
-    `ports`. Raises ValueError for a list it cannot draw (several substrate nets, a port no
-    device touches, a device of another kind)."""
+    `ports`, in rows chosen for the smallest cell whose long side is at most `aspect` times
+    its short one (or that fits `outline`, width × height in µm). Raises ValueError for a
+    list it cannot draw (several substrate nets or resistor devices, a port no device
+    touches, a device of another kind, no floorplan within the limit)."""
     ly = ly or pcells.new_layout()
     top = ly.create_cell(name)
     ports = tuple(ports)
     resistors = [d for d in devices if d.device in RES_WIDTH]
+    rank = {g: i for i, g in enumerate(dict.fromkeys(r.group for r in resistors))}
+    resistors.sort(key=lambda r: rank[r.group])  # a group's resistors side by side
     diodes = [d for d in devices if d.device.startswith("diode")]
     if len(resistors) + len(diodes) != len(devices):
         raise ValueError(f"{name}: only poly resistors and diodes can be drawn here")
     subs = {r.sub for r in resistors}
     if len(subs) > 1:
         raise ValueError(f"{name}: resistors over several substrate nets {sorted(subs)}")
+    kinds = {r.device for r in resistors}
+    if len(kinds) > 1:
+        raise ValueError(f"{name}: one resistor device per cell, not {sorted(kinds)}")
     touched = {n for r in resistors for n in (r.a, r.b, r.sub)} | {n for d in diodes for n in (d.anode, d.cathode)}
     missing = [p for p in ports if p not in touched]
     if missing:
         raise ValueError(f"{name}: port(s) {', '.join(missing)} touch no device")
 
-    terms: dict[str, list[tuple[str, int, int]]] = {"bottom": [], "top": []}  # net, x, y
-    order: dict[str, list[str]] = {"row": []}
-    v1 = u(R("via.1a")) // 2
-    m1_space = u(R("m1.2"))
+    half, m3w = u(STUB_W) // 2, u(TRACK_W)
+    track = m3w + u(R("m3.2"))
+    lanes = _Lanes(u(R("m2.2")))
+    stubs: list[tuple[str, int, int, int, int]] = []  # net, band, lane, x, via y
+    order: dict[str, list[str]] = {}
 
-    def via1(at: db.Point) -> None:
-        pcells.box(top, "via", db.Box(at, at).enlarged(v1, v1))
+    def via(layer: str, x: int, y: int) -> None:
+        s = u(R(f"{layer}.1a")) // 2
+        pcells.box(top, layer, db.Box(x - s, y - s, x + s, y + s))
 
-    x = 0
-    row = db.Box()
-    for r in resistors:
-        segs = _segments(r.l, segment_max)
-        pieces = []
-        for seg in segs:
-            blk = pcells.resistor(ly, r.device, r.w, seg)
-            t = db.Trans(x - blk.bbox.left, 0)
-            top.insert(db.CellInstArray(blk.cell.cell_index(), t))
-            pieces.append(blk.ports_at(t))
-            row += blk.bbox.transformed(t)
-            x += blk.bbox.width()
-        for k in range(len(pieces) - 1):  # head to head: tops after even k, bottoms after odd
-            end = "B" if k % 2 == 0 else "A"
-            a, b = pieces[k][end].box, pieces[k + 1][end].box
-            pcells.box(top, "met1", db.Box(a.left, max(a.bottom, b.bottom), b.right, min(a.top, b.top)))
-        first, last = pieces[0]["A"], pieces[-1]["B" if len(pieces) % 2 else "A"]
-        for net, port in ((r.a, first), (r.b, last)):
-            c = port.center
-            via1(c)
-            terms["bottom" if port.name == "A" else "top"].append((net, c.x, c.y))
-        order["row"].append(r.name)
-    for d in diodes:
-        x += u(DEVICE_GAP) + (u(R("nwell.2a")) if d is not diodes[0] or resistors else 0)
-        blk = pcells.diode(ly, d.device, d.w, d.l)
-        t = db.Trans(x - blk.bbox.left, 0)
-        top.insert(db.CellInstArray(blk.cell.cell_index(), t))
-        row += blk.bbox.transformed(t)
-        x += blk.bbox.width()
-        pp = blk.ports_at(t)
-        for net, port, side in ((d.anode, pp["A"], "top"), (d.cathode, pp["C"], "bottom")):
-            via1(port.center)
-            terms[side].append((net, port.center.x, port.center.y))
-        order["row"].append(d.name)
-
-    # the substrate tap strip below the row, its stub left of every device
+    # ---- rows (or a cathode channel when there are none) and their tracks
+    anodes = list(dict.fromkeys(d.anode for d in diodes))
+    pitch, x0 = snap_up(u(STUB_W) + u(R("m2.2")) + u(0.1)), 0  # lanes without resistors
+    rows, head, gap = [], 0, 0
     if resistors:
+        device = resistors[0].device
+        probe = pcells.resistor(ly, device, RES_WIDTH[device], RES_MIN_L)
+        pad = probe.ports["A"].box
+        x0 = pad.center().x  # a column's heads' centre line, from the body's left edge
+        pitch = snap_up(max(u(RES_WIDTH[device]) + u(R("poly.2")), u(R("licon.1b")) + u(R("MR_licon.SP.3")),
+                            pad.width() + u(R("m1.2")), u(STUB_W) + u(R("m2.2"))))
+        head = -probe.cell.bbox().bottom - u(R("rpm.3"))  # poly below (and above) the body
+        gap = max(u(R("poly.2")), u(R("MR_licon.SP.3")) - 2 * u(R("licon.8a")))  # bar ends of two rows
+        extra = u(3.0) + ((u(6.0) + track * (len(anodes) + 1)) if diodes else 0)
+        strip = sum(pcells.diode(ly, d.device, d.w, d.l).bbox.width() + u(R("nwell.2a")) for d in diodes)
+        seg_max, rows = _plan(resistors, pitch, head, gap, track, extra, strip, aspect, outline)
+
+    def x_of(lane: int) -> int:
+        return x0 + lane * pitch
+
+    bands: list[_Band] = []
+    y = 0
+    for k, row in enumerate(rows):
+        nets = list(dict.fromkeys(([resistors[0].sub] if k == 0 else []) + [n for r in row for n in (r.a, r.b)]
+                                  + ([d.cathode for d in diodes] if k == len(rows) - 1 else [])))
+        body = max(u(seg) for r in row for seg in _segments(r.l, seg_max))  # the last segment may be 5 nm longer
+        bands.append(_Band(y, y + max(body + 2 * head + gap, (len(nets) + 1) * track), nets))
+        y = bands[-1].hi
+    if diodes and not rows:
+        nets = list(dict.fromkeys(d.cathode for d in diodes))
+        bands.append(_Band(0, (len(nets) + 1) * track, nets))
+    for b in bands:
+        b.place_tracks(track)
+
+    # ---- resistors: segments, head-to-head joins, terminal stubs
+    implant, blocks = db.Box(), {}
+    for k, row in enumerate(rows):
+        col = 0
+        body_y = bands[k].lo + gap // 2 + head
+        for r in row:
+            pieces = []
+            for seg in _segments(r.l, seg_max):
+                if seg not in blocks:
+                    blocks[seg] = pcells.resistor(ly, r.device, r.w, seg)
+                blk = blocks[seg]
+                t = db.Trans(x_of(col) - x0, body_y)
+                top.insert(db.CellInstArray(blk.cell.cell_index(), t))
+                pieces.append((col, blk.ports_at(t)))
+                implant += blk.bbox.transformed(t)
+                col += 1
+            for i in range(len(pieces) - 1):  # head to head: tops after even i, bottoms after odd
+                end = "B" if i % 2 == 0 else "A"
+                a, b = pieces[i][1][end].box, pieces[i + 1][1][end].box
+                pcells.box(top, "met1", db.Box(a.left, max(a.bottom, b.bottom), b.right, min(a.top, b.top)))
+            (c1, p1), (c2, p2) = pieces[0], pieces[-1]
+            ends = [(r.a, c1, p1["A"].center), (r.b, c2, p2["B" if len(pieces) % 2 else "A"].center)]
+            if len(pieces) == 1:  # its top head reaches over on met1 to the next, empty lane
+                pad = p1["B"].box
+                pcells.box(top, "met1", db.Box(pad.left, pad.bottom, x_of(col) + pad.width() // 2, pad.top))
+                ends[1] = (r.b, col, db.Point(x_of(col), pad.center().y))
+                col += 1
+            for net, lane, c in ends:
+                ty = bands[k].y[net]
+                lanes.take(lane, min(c.y, ty) - STUB_END, max(c.y, ty) + STUB_END, r.name)
+                via("via", c.x, c.y)
+                stubs.append((net, k, lane, c.x, c.y))
+        order[f"row{k}"] = [r.name for r in row]
+    if resistors:
+        for layer in ("urpm" if "xhigh" in device else "rpm", "psdm"):  # one box over all rows: no notches
+            pcells.box(top, layer, implant)
+        npc = u(R("licon.15")) - u(R("rpm.3"))
+        pcells.box(top, "npc", implant.enlarged(npc, npc))
+        # the substrate tap strip below the rows, its stub in the lane left of the columns
         sub = resistors[0].sub
-        strip_top = row.bottom - u(R("poly.9")) - m1_space
-        m1 = pcells.tap_strip(top, "p", row.left - u(1.0), row.right, snap_down(strip_top))
-        c = db.Point(snap_down(m1.left + u(0.3)), m1.center().y)
-        via1(c)  # the strip's met1 is one mcon high: widen it around the via (via.4a/5a)
+        strip_top = implant.bottom - u(R("poly.9")) - u(R("m1.2"))
+        m1 = pcells.tap_strip(top, "p", snap_down(x_of(-1) - u(0.5)), snap_up(implant.right), snap_down(strip_top))
+        c = db.Point(x_of(-1), m1.center().y)
+        via("via", c.x, c.y)  # the strip's met1 is one mcon high: widen it around the via (via.4a/5a)
+        v1 = u(R("via.1a")) // 2
         pcells.box(top, "met1", db.Box(c, c).enlarged(v1 + u(R("via.5a")), v1 + u(R("via.4a"))))
-        terms["bottom"].append((sub, c.x, c.y))
-        low = m1.bottom - u(0.5)
-    else:
-        low = row.bottom
+        lanes.take(-1, c.y - STUB_END, bands[0].y[sub] + STUB_END, "substrate tap")
+        stubs.append((sub, 0, -1, c.x, c.y))
 
-    m3w = u(0.38)
-    pitch = m3w + u(R("m3.2"))
-    tracks: dict[str, dict[str, int]] = {}
-    for side, tl in terms.items():
-        nets = sorted({n for (n, _x, _y) in tl},
-                      key=lambda n: (n not in ports, ports.index(n) if n in ports else 0, n))
-        edge = low - u(CHANNEL_GAP) if side == "bottom" else row.top + u(CHANNEL_GAP)
-        sign = -1 if side == "bottom" else 1
-        tracks[side] = {net: snap_down(edge + sign * (i * pitch + m3w // 2)) for i, net in enumerate(nets)}
-    both = sorted(set(tracks["bottom"]) & set(tracks["top"]))
-    right = max(x for tl in terms.values() for (_n, x, _y) in tl) + u(1.5)
-    spine_x = {net: right + i * u(STUB_W + 0.3) for i, net in enumerate(both)}
+    # ---- diodes above the rows, each over a lane free down to its cathode's track
+    if diodes:
+        below = len(bands) - 1
+        strip_lo = (implant.top if resistors else bands[-1].hi) + u(STRIP_GAP)
+        strip_hi, lane, placed = strip_lo, 0, []
+        for d in diodes:
+            blk = pcells.diode(ly, d.device, d.w, d.l)
+            c = blk.ports["C"].box.center()
+            t_y = strip_lo - blk.bbox.bottom
+            lo, hi = bands[below].y[d.cathode] - STUB_END, c.y + t_y + STUB_END
+            while not lanes.free(lane, lo, hi):
+                lane += 1
+            t = db.Trans(x_of(lane) - c.x, t_y)
+            top.insert(db.CellInstArray(blk.cell.cell_index(), t))
+            pp, bb = blk.ports_at(t), blk.bbox.transformed(t)
+            lanes.take(lane, lo, hi, d.name)
+            via("via", pp["C"].center.x, pp["C"].center.y)
+            stubs.append((d.cathode, below, lane, pp["C"].center.x, pp["C"].center.y))
+            placed.append((d, lane, pp["A"].center))
+            strip_hi = max(strip_hi, bb.top)
+            lane += -(-(bb.width() + u(R("nwell.2a"))) // pitch)
+        chan = _Band(strip_hi + u(0.5), strip_hi + u(0.5) + track * (len(anodes) + 1), anodes)
+        chan.place_tracks(track)
+        bands.append(chan)
+        for d, lane, a in placed:
+            lanes.take(lane, a.y - STUB_END, chan.y[d.anode] + STUB_END, d.name)
+            via("via", a.x, a.y)
+            stubs.append((d.anode, len(bands) - 1, lane, a.x, a.y))
+        order["diodes"] = [d.name for d in diodes]
 
-    half, v2 = u(STUB_W) // 2, u(R("via2.1a"))
+    # ---- stubs, then a join in a free lane between a net's tracks in successive bands
+    for net, k, _lane, x, y in stubs:
+        ty = bands[k].y[net]
+        pcells.box(top, "met2", db.Box(x - half, min(y, ty) - STUB_END, x + half, max(y, ty) + STUB_END))
+        via("via2", x, ty)
+        bands[k].xs.setdefault(net, []).append(x)
+    joins = []
+    for net in sorted({n for b in bands for n in b.nets}):
+        where = [k for k, b in enumerate(bands) if net in b.nets]
+        joins += [(k1 - k2, net, k1, k2) for k1, k2 in zip(where, where[1:])]
+    for _span, net, k1, k2 in sorted(joins):  # the longest first
+        y1, y2 = bands[k1].y[net] - STUB_END, bands[k2].y[net] + STUB_END
+        xs = bands[k1].xs.get(net, []) + bands[k2].xs.get(net, [])
+        aim = max(0, round((sum(xs) / len(xs) - x0) / pitch))
+        lane = next(ln for step in itertools.count() for ln in (aim + step, aim - step)
+                    if ln >= 0 and lanes.free(ln, y1, y2))
+        lanes.take(lane, y1, y2, net)
+        x = x_of(lane)
+        pcells.box(top, "met2", db.Box(x - half, y1, x + half, y2))
+        for k in (k1, k2):
+            via("via2", x, bands[k].y[net])
+            bands[k].xs[net].append(x)
 
-    def via2(x: int, y: int) -> None:
-        pcells.box(top, "via2", db.Box(x - v2 // 2, y - v2 // 2, x + v2 // 2, y + v2 // 2))
-
-    track_box: dict[tuple[str, str], db.Box] = {}
-    for side, tl in tracks.items():
-        for net, ty in tl.items():
-            xs = [x for (n, x, _y) in terms[side] if n == net]
-            x_lo, x_hi = min(xs) - u(0.25), spine_x.get(net, max(xs)) + u(0.25)
-            x_hi = max(x_hi, x_lo + snap_up(int(R("m3.6") / (m3w * 1e-6)) + 1))  # m3.6 area
-            track_box[(side, net)] = pcells.box(top, "met3", db.Box(x_lo, ty - m3w // 2, x_hi, ty + m3w // 2))
-            for (n, x, y) in terms[side]:
-                if n == net:
-                    lo, hi = sorted((y, ty))
-                    pcells.box(top, "met2", db.Box(x - half, lo - u(0.185), x + half, hi + u(0.185)))
-                    via2(x, ty)
-    for net, x in spine_x.items():
-        ys = (tracks["bottom"][net], tracks["top"][net])
-        pcells.box(top, "met2", db.Box(x - half, min(ys) - u(0.185), x + half, max(ys) + u(0.185)))
-        for ty in ys:
-            via2(x, ty)
-
+    # ---- tracks; a pin's track (in the band where it reaches furthest right) runs to the edge
+    pin_band = {p: max((k for k, b in enumerate(bands) if p in b.nets), key=lambda k: max(bands[k].xs[p]))
+                for p in ports}
+    right = top.bbox().right + u(0.5)
+    min_len = snap_up(int(R("m3.6") / (m3w * 1e-6)) + 1)  # m3.6 area
     pins = {}
-    for p in ports:
-        side = "bottom" if p in tracks["bottom"] else "top"
-        xs = [x for (n, x, _y) in terms[side] if n == p]
-        pcells.label(top, p, db.Point(snap_down((min(xs) + max(xs)) // 2), tracks[side][p]))
-        pins[p] = track_box[(side, p)]
-    return CellLayout(ly, top, netlist(name, ports, devices), order, pins)
+    for k, b in enumerate(bands):
+        for net in b.nets:
+            xs, ty = b.xs[net], b.y[net]
+            x_lo = min(xs) - u(0.25)
+            x_hi = max(max(xs) + u(0.25), x_lo + min_len, right if pin_band.get(net) == k else 0)
+            box = pcells.box(top, "met3", db.Box(x_lo, ty - m3w // 2, x_hi, ty + m3w // 2))
+            if pin_band.get(net) == k:
+                pcells.label(top, net, db.Point(snap_down((min(xs) + max(xs)) // 2), ty))
+                pins[net] = box
+    if resistors and probe.cell.parent_cells() == 0:  # only measured, never placed
+        ly.delete_cell(probe.cell.cell_index())
+    bb = top.dbbox()
+    if outline is not None and (bb.width() > outline[0] or bb.height() > outline[1]):
+        raise ValueError(f"{name}: drawn {bb.width():.1f} × {bb.height():.1f} µm, "
+                         f"beyond the outline {outline[0]:g} × {outline[1]:g} µm")
+    return CellLayout(ly, top, netlist(name, ports, devices), order, {p: pins[p] for p in ports})

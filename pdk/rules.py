@@ -54,6 +54,8 @@ RULES: tuple[Rule, ...] = (
     Rule("licon.1b", "value", "licon_bar", 0.19, text="width of the licon bar on a poly resistor head"),
     Rule("licon.1c", "value", "licon_bar", 2.0, text="length of the licon bar on a poly resistor head"),
     Rule("licon.2b", "space", "licon_bar", 0.35, text="min. spacing of licon bars on resistors"),
+    Rule("MR_licon.SP.3", "space", "licon_bar", 0.51,
+         text="min. licon bar spacing side to side (the MPW deck; kept end to end too)"),
     Rule("licon.2", "space", "licon", 0.17, text="min. licon spacing"),
     Rule("licon.5a", "enclosure", "licon_diff", 0.04, other="difftap", text="min. diff/tap enclosure of licon"),
     Rule("licon.5c", "enclosure_pair", "licon_sd", 0.06, other="diff", text="min. diff enclosure of licon on one pair of opposite sides"),

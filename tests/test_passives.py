@@ -211,8 +211,7 @@ def test_network_cell_is_drc_clean_and_matches_its_netlist(network):
     assert (res.layout_devices, res.schematic_devices) == (5, 5)  # R2's serpentine merged
 
 
-@pytest.mark.klayout
-def test_network_cell_passes_the_mpw_deck(network):
+def _mpw_deck_or_skip():
     from pdk import drc
 
     try:
@@ -220,6 +219,12 @@ def test_network_cell_passes_the_mpw_deck(network):
         drc.deck_path(deck="mpw")
     except drc.DeckUnavailable as exc:
         pytest.skip(f"MPW deck unavailable: {exc}")
+    return drc
+
+
+@pytest.mark.klayout
+def test_network_cell_passes_the_mpw_deck(network):
+    drc = _mpw_deck_or_skip()
     res = drc.run_deck(network / "rdnet.gds", deck="mpw")
     assert res.total == 0, res.summary()
     assert {"MR_rpm.WID.1", "MR_urpm.WID.1", "MR_licon.CON.13", "MR_poly.LEN.2"} <= set(res.counts)
@@ -243,8 +248,7 @@ def test_lvs_catches_a_wrong_resistor_and_a_swapped_diode(network, tmp_path, cha
 @pytest.mark.klayout
 @pytest.mark.slow
 def test_larger_passive_cell_passes_the_mpw_deck(tmp_path):
-    from pdk import drc
-
+    drc = _mpw_deck_or_skip()
     cell = _larger_cell()
     cell.save(tmp_path / "big.gds")
     res = drc.run_deck(tmp_path / "big.gds", deck="mpw")
@@ -276,6 +280,80 @@ def test_larger_passive_cell_is_clean(tmp_path):
     assert res.match, res.summary()
     assert (res.layout_devices, res.schematic_devices) == (26, 26)
     assert set(cell.pins) == {f"in{k}" for k in range(6)} | {f"n{i}" for i in range(6)} | {"vc", "vss"}
+
+
+def _rows_cell_devices():
+    """~200 resistors of 50 kΩ … 5 MΩ (10 inputs and 4 outputs to 12 nodes, and between the
+    nodes, drawn at random), two one-segment ones (0.66 and 1.2 µm), 12 clamp diodes."""
+    rng = np.random.default_rng(7)
+    nodes = [f"n{j}" for j in range(12)]
+    pairs = [(f"in{k}", n) for k in range(10) for n in nodes] + [(n, f"out{o}") for n in nodes for o in range(4)]
+    pairs += [(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1:]]
+    keep = [pairs[i] for i in sorted(rng.choice(len(pairs), 200, replace=False))]
+    ohms = np.exp(rng.uniform(np.log(50e3), np.log(5e6), len(keep)))
+    devs = [Resistor(f"R{k}", X35, a, b, 0.35, passives.resistor_length(float(o)), group=b if a.startswith("in") else a)
+            for k, ((a, b), o) in enumerate(zip(keep, ohms))]
+    devs += [Resistor("Rs0", X35, "in0", "out0", 0.35, 0.66), Resistor("Rs1", X35, "in1", "out1", 0.35, 1.2)]
+    devs += [Diode(f"D{j}", passives.DIODE, "vc", n, *passives.DIODE_SIZE) for j, n in enumerate(nodes)]
+    ports = tuple(f"in{k}" for k in range(10)) + tuple(f"out{o}" for o in range(4)) + ("vc", "vss")
+    return ports, devs
+
+
+@pytest.fixture(scope="module")
+def rows_cell(tmp_path_factory):
+    from layouts.passive_layout import draw_passive_cell
+
+    path = tmp_path_factory.mktemp("rows")
+    ports, devs = _rows_cell_devices()
+    cell = draw_passive_cell("rdrows", ports, devs)
+    cell.save(path / "rdrows.gds", path / "rdrows.spice")
+    return cell, devs, path
+
+
+def test_rows_cell_is_near_square_and_dense(rows_cell):
+    """The floorplan folds ~200 resistors into rows: within the 2 : 1 default aspect, and
+    resistor body over cell area at least 33 % (35.5 % drawn; one long row was 5 %)."""
+    cell, devs, _path = rows_cell
+    bb = cell.top.dbbox()
+    assert max(bb.width(), bb.height()) <= 2.0 * min(bb.width(), bb.height())
+    body = sum(d.w * d.l for d in devs if isinstance(d, Resistor))
+    assert body / (bb.width() * bb.height()) >= 0.33
+    rows = [k for k in cell.order if k.startswith("row")]
+    assert len(rows) >= 3 and sum(len(cell.order[k]) for k in rows) == 202
+    assert set(cell.pins) == set(_rows_cell_devices()[0])
+
+
+def test_rows_cell_keeps_to_an_outline_or_refuses():
+    from layouts.passive_layout import draw_passive_cell
+
+    ports, devs = _rows_cell_devices()
+    wide = draw_passive_cell("rdwide", ports, devs, outline=(400, 100))
+    bb = wide.top.dbbox()
+    assert bb.width() <= 400 and bb.height() <= 100
+    with pytest.raises(ValueError, match="outline"):
+        draw_passive_cell("rdsmall", ports, devs, outline=(100, 100))
+    tiny = draw_passive_cell("rdtiny", ("a", "b", "vss"), [Resistor("R1", X35, "a", "b", 0.35, 0.66)])
+    assert tiny.top.dbbox().height() < 8  # cannot be 2 : 1, so the squarest: one row
+
+
+@pytest.mark.klayout
+def test_rows_cell_is_clean(rows_cell):
+    from pdk import drc, lvs
+
+    _cell, devs, path = rows_cell
+    res = drc.run_own(path / "rdrows.gds")
+    assert res.total == 0, res.summary()
+    res = lvs.compare(path / "rdrows.gds", path / "rdrows.spice")
+    assert res.match, res.summary()
+    assert res.layout_devices == res.schematic_devices == len(devs)
+
+
+@pytest.mark.klayout
+@pytest.mark.slow
+def test_rows_cell_passes_the_mpw_deck(rows_cell):
+    drc = _mpw_deck_or_skip()
+    res = drc.run_deck(rows_cell[2] / "rdrows.gds", deck="mpw")
+    assert res.total == 0, res.summary()
 
 
 @pytest.mark.klayout
