@@ -259,7 +259,7 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
     # ---- diodes above the rows, each over a lane free down to its cathode's track
     if diodes:
         below = len(bands) - 1
-        strip_lo = (implant.top if resistors else bands[-1].hi) + u(STRIP_GAP)
+        strip_lo = max(implant.top if resistors else 0, bands[-1].hi) + u(STRIP_GAP)  # above its tracks too
         strip_hi, lane, placed = strip_lo, 0, []
         for d in diodes:
             blk = pcells.diode(ly, d.device, d.w, d.l)
