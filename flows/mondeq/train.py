@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flows.optim import Adam
 from flows.mondeq.mapping import READOUT_SHARE, map_network
 from flows.mondeq.model import backward, run_network
 from flows.mondeq.network import (DEFAULT_SCALE, DEFAULT_SOFTNESS, SCHEMA, MondeqNetwork,
@@ -236,22 +237,6 @@ def _softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[floa
     return loss, p / len(labels)
 
 
-class _Adam:
-    def __init__(self, params: dict[str, np.ndarray], lr: float):
-        self.lr, self.t = lr, 0
-        self.m = {k: np.zeros_like(v) for k, v in params.items()}
-        self.v = {k: np.zeros_like(v) for k, v in params.items()}
-
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float) -> None:
-        self.t += 1
-        for key, g in grads.items():
-            self.m[key] = 0.9 * self.m[key] + 0.1 * g
-            self.v[key] = 0.999 * self.v[key] + 0.001 * g * g
-            m_hat = self.m[key] / (1 - 0.9 ** self.t)
-            v_hat = self.v[key] / (1 - 0.999 ** self.t)
-            params[key] -= lr * m_hat / (np.sqrt(v_hat) + 1e-8)
-
-
 def accuracy(network: MondeqNetwork, x: np.ndarray, labels: np.ndarray,
              method: str = "peaceman-rachford") -> float:
     return float((run_network(network, x, method).outputs.argmax(axis=1) == labels).mean())
@@ -294,7 +279,7 @@ def train(task: str = "digits", hidden: int | None = None, activation: str = "re
                                     activation, step=step)
 
     def phase(epochs: int, rate: float, penalty: float, first_epoch: int) -> None:
-        adam = _Adam(params, rate)
+        adam = Adam(params)
         steps = max(1, epochs * math.ceil(len(train_x) / settings["batch"]))
         done = 0
         for epoch in range(epochs):
@@ -395,7 +380,7 @@ def train_in_the_loop(hardware: bool = True, hidden: int | None = None, steps: i
               "out_weight": rng.normal(0.0, 2.0 / math.sqrt(n), (SMALL_CLASSES, n)),
               "out_bias": np.full(SMALL_CLASSES, 1.0 / SMALL_CLASSES / READOUT_RATIO)}
     project(params, None, snap=True)
-    adam = _Adam(params, settings["lr"])
+    adam = Adam(params)
     name = "digits4_hardware" if hardware else "digits4_software"
 
     def network() -> MondeqNetwork:

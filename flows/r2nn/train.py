@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flows.optim import Adam
 from flows.r2nn.lattice import Layout, build
 from flows.r2nn.model import scores, simulate, stepper
 from flows.r2nn.network import R2nnNetwork
@@ -156,22 +157,6 @@ def _stamp_gradient(links: np.ndarray, index: dict[int, int], grad: np.ndarray) 
     return out
 
 
-class _Adam:
-    def __init__(self, shapes: dict[str, np.ndarray]):
-        self.t = 0
-        self.m = {k: np.zeros_like(v) for k, v in shapes.items()}
-        self.v = {k: np.zeros_like(v) for k, v in shapes.items()}
-
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float) -> None:
-        self.t += 1
-        for key, g in grads.items():
-            self.m[key] = 0.9 * self.m[key] + 0.1 * g
-            self.v[key] = 0.999 * self.v[key] + 0.001 * g * g
-            m_hat = self.m[key] / (1 - 0.9 ** self.t)
-            v_hat = self.v[key] / (1 - 0.999 ** self.t)
-            params[key] = np.clip(params[key] - lr * m_hat / (np.sqrt(v_hat) + 1e-8), 0.0, 1.0)
-
-
 def accuracy(network: R2nnNetwork, x: np.ndarray, labels: np.ndarray, chunk: int = 64) -> float:
     hits = 0
     for start in range(0, len(x), chunk):
@@ -197,7 +182,7 @@ def train(task: str = "machine", epochs: int | None = None, seed: int = 0, lr: f
     rng = np.random.default_rng(seed)
     lattice = Lattice(task)
     params = lattice.initial(rng)
-    adam = _Adam(params)
+    adam = Adam(params, bounds=(0.0, 1.0))
     steps = settings["epochs"] * math.ceil(len(train_x) / settings["batch"])
     lo_hi = {g: np.log(getattr(lattice.ranges, g)[1] / getattr(lattice.ranges, g)[0])
              for g, _ in lattice.groups}
