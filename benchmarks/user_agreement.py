@@ -6,8 +6,9 @@ tt 27 °C, every row held for the macro's `timing.step_s`), and every BMRU cell'
 end of each step is compared with the network as given and with the mapped model. Each
 disagreeing state is listed with what explains it: the network's drive and thresholds, the
 mapped model's, and the current the circuit's ReLU diode carries into the cell (the drive it
-compares) at the sample time and at its extremes during the step.
-Usage: .venv/bin/python benchmarks/user_agreement.py [--seeds 0-7] [--step S]
+compares) at the sample time and at its extremes during the step; per cell, how far that
+settled current is from the mapped model's drive.
+Usage: .venv/bin/python benchmarks/user_agreement.py [--seeds 0-7] [--step S] [--diode-units M]
 """
 from __future__ import annotations
 
@@ -40,9 +41,9 @@ def drive_probe(bench: Bench, layer: int, unit: int) -> str:
     return f"@m.x{bench.network.name}.xl{layer}_dense.mmnrelu{unit}_0[id]"
 
 
-def measure(seed: int, step: float | None) -> dict:
+def measure(seed: int, step: float | None, diode_units: int | None = None) -> dict:
     case = random_user_case(seed, max_inputs=5, max_units=3)
-    bench = Bench.of(case.network, case.inputs, step)
+    bench = Bench.of(case.network, case.inputs, step, diode_units)
     conditions = Conditions()
     cells = bench.cells()
     probes = [drive_probe(bench, layer, unit) for layer, unit, _ in cells]
@@ -54,7 +55,7 @@ def measure(seed: int, step: float | None) -> dict:
     circuit = np.stack([np.interp(at, plot["time"], plot[f"v({bench._node(b, 'qb')})"]) < conditions.vdd / 2
                         for _, _, b in cells], axis=1)
     unit_current = bench.network.unit_current
-    events = []
+    events, settled_error = [], []
     for c, (layer, unit, _) in enumerate(cells):
         given, mapped = bench.network.layers[layer], bench.circuit.mapping.mapped.layers[layer]
         assert isinstance(given, BmruLayer) and isinstance(mapped, BmruLayer)
@@ -63,6 +64,12 @@ def measure(seed: int, step: float | None) -> dict:
         model = bench.reference.activations[layer][:, unit] > 0
         current = np.abs(plot[f"i({probes[c]})"]) / unit_current
         time_axis = plot["time"]
+        settled = np.interp(at, time_axis, current)
+        positive = mapped_drive > 0.05  # where a relative error means something
+        settled_error.append({"cell": f"l{layer}_bmru{unit}",
+                              "max_abs": float(np.abs(settled - mapped_drive).max()),
+                              "gain": float(np.median(settled[positive] / mapped_drive[positive]))
+                              if positive.any() else None})
         for t in np.flatnonzero(circuit[:, c] != model):
             inside = (time_axis > t * bench.plan.step) & (time_axis <= at[t])
             events.append({
@@ -75,7 +82,7 @@ def measure(seed: int, step: float | None) -> dict:
     return {"seed": seed, "states": states["samples"], "disagree": states["disagreements"],
             "agreement": states["agreement"], "mapped_agreement": states["mapped_agreement"],
             "step_s": bench.plan.step, "diode_units": bench.circuit.notes["weight_diode_units"],
-            "seconds": seconds, "events": events,
+            "seconds": seconds, "events": events, "settled_error": settled_error,
             "weight_error_bounds": [round(layer.weight_error_bound, 4) for layer in bench.circuit.mapping.layers]}
 
 
@@ -83,16 +90,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0-7")
     parser.add_argument("--step", type=float, default=None, help="seconds per row (default: timing.step_s)")
+    parser.add_argument("--diode-units", type=int, default=None, help="fix M (default: the mapping's choice)")
     args = parser.parse_args()
     total = agree = 0
     for seed in _seeds(args.seeds):
-        r = measure(seed, args.step)
+        r = measure(seed, args.step, args.diode_units)
         total += r["states"]
         agree += r["states"] - r["disagree"]
         print(f"seed {seed}: {r['states'] - r['disagree']}/{r['states']} states agree with the network "
               f"({r['agreement'] * 100:.1f} %), {r['mapped_agreement'] * 100:.1f} % with the mapped model; "
               f"M = {r['diode_units']}, step {r['step_s'] * 1e3:g} ms, weight error bounds "
               f"{r['weight_error_bounds']}, ngspice {r['seconds']:.0f} s", flush=True)
+        for e in r["settled_error"]:
+            gain = "" if e["gain"] is None else f", median circuit/mapped {e['gain']:.3f}"
+            print(f"  {e['cell']}: settled drive vs mapped model ≤ {e['max_abs']:.3f} units{gain}")
         for e in r["events"]:
             print(f"  {e['cell']} step {e['step']}: circuit {'high' if e['circuit_high'] else 'low'}; "
                   f"drive {e['drive']:.3f} in [{e['beta_lo']:.3f}, {e['beta_hi']:.3f}], mapped "
