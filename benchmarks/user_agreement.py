@@ -8,12 +8,13 @@ disagreeing state is listed with what explains it: the network's drive and thres
 mapped model's, and the current the circuit's ReLU diode carries into the cell (the drive it
 compares) at the sample time and at its extremes during the step; per cell, how far that
 settled current is from the mapped model's drive.
-Usage: .venv/bin/python benchmarks/user_agreement.py [--seeds 0-7] [--step S] [--diode-units M]
+Usage: .venv/bin/python benchmarks/user_agreement.py [--seeds 0-7] [--step S] [--diode-units M] [--v0-cap F]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
 
 import numpy as np
@@ -41,14 +42,26 @@ def drive_probe(bench: Bench, layer: int, unit: int) -> str:
     return f"@m.x{bench.network.name}.xl{layer}_dense.mmnrelu{unit}_0[id]"
 
 
-def measure(seed: int, step: float | None, diode_units: int | None = None) -> dict:
+def with_v0_capacitor(deck: str, farads: float) -> str:
+    """The deck with a capacitor from every BMRU cell's comparison node v0 to vss: the
+    experiment of a cell that integrates a glitch instead of latching it (not in any macro)."""
+    lines = []
+    for line in deck.splitlines():
+        lines.append(line)
+        if re.match(r"\.subckt \S+_l\d+_bmru\d+ ", line):
+            lines.append(f"Cglitch v0 vss {farads:.6g}")
+    return "\n".join(lines) + "\n"
+
+
+def measure(seed: int, step: float | None, diode_units: int | None = None, v0_cap: float = 0.0) -> dict:
     case = random_user_case(seed, max_inputs=5, max_units=3)
     bench = Bench.of(case.network, case.inputs, step, diode_units)
     conditions = Conditions()
     cells = bench.cells()
     probes = [drive_probe(bench, layer, unit) for layer, unit, _ in cells]
     start = time.perf_counter()
-    plot = simulate(bench.deck(conditions, probes=tuple(probes)), f"user{seed}")[0]
+    deck = bench.deck(conditions, probes=tuple(probes))
+    plot = simulate(with_v0_capacitor(deck, v0_cap) if v0_cap else deck, f"user{seed}")[0]
     seconds = time.perf_counter() - start
     states = bench.states(plot, conditions)
     at = testbench.sample_times(len(bench.inputs), bench.plan)
@@ -91,10 +104,12 @@ def main() -> None:
     parser.add_argument("--seeds", default="0-7")
     parser.add_argument("--step", type=float, default=None, help="seconds per row (default: timing.step_s)")
     parser.add_argument("--diode-units", type=int, default=None, help="fix M (default: the mapping's choice)")
+    parser.add_argument("--v0-cap", type=float, default=0.0,
+                        help="farads from every BMRU cell's v0 to vss (experiment; default none)")
     args = parser.parse_args()
     total = agree = 0
     for seed in _seeds(args.seeds):
-        r = measure(seed, args.step, args.diode_units)
+        r = measure(seed, args.step, args.diode_units, args.v0_cap)
         total += r["states"]
         agree += r["states"] - r["disagree"]
         print(f"seed {seed}: {r['states'] - r['disagree']}/{r['states']} states agree with the network "
