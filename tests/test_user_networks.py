@@ -129,3 +129,17 @@ def test_compile_prints_one_warning_line_for_rounded_currents(tmp_path):
     assert warnings == ["warning: small: 1 current(s) below the 20 pA leakage floor rounded "
                         "(layers[0].bias[0] 0.011 → 0; worst error 0.011 units, within the error "
                         "budget); see manifest.json mapping.rounded"]
+
+
+def test_the_shared_m_holds_every_layers_budget():
+    """One M serves every layer: when the largest M the layers ask for on their own leaves
+    another layer over budget (user seed 2: M = 29 gave layer 1 a 0.038 bound), the mapping
+    takes one at which every layer holds it (M = 32); seed 3 has none, so the worst layer's
+    bound is made as small as it goes (0.053 → 0.033 at M = 46)."""
+    chosen = {}
+    for seed in (2, 3):
+        mapping = build_circuit(random_user_case(seed, max_inputs=5, max_units=3).network).mapping
+        chosen[seed] = (mapping.layers[0].weight_diode_units,
+                        round(max(layer.weight_error_bound for layer in mapping.layers), 3))
+    assert chosen == {2: (32, 0.015), 3: (46, 0.033)}
+    assert map_network(random_user_case(2, max_inputs=5, max_units=3).network).layers[1].weight_diode_units != 32

@@ -30,7 +30,8 @@ from cells.dense import DenseBlock
 from cells.diode import SignalDiode
 from cells.netlist import merged_subckt, subckt
 from flows.errors import InputError
-from flows.bmru.mapping import WEIGHT_ELEMENT, MappingConfig, NetworkMapping, coarse_factor, map_network
+from flows.bmru.mapping import (WEIGHT_ELEMENT, MappingConfig, NetworkMapping, coarse_factor, map_network,
+                               shared_weight_diode)
 from flows.bmru.network import BmruLayer, Network
 from pdk.limits import MAX_UNITS_PER_RATIO
 
@@ -133,12 +134,14 @@ def _uniform_mapping(network: Network, config: MappingConfig, diode_units: int |
     """One M and one D for the whole macro: a signal's diode is shared by all its consumers
     and one bias tree serves every layer. M is `diode_units` when given, otherwise the
     largest M any layer's error budget asks for, capped where the largest weight still fits
-    in MAX_UNITS_PER_RATIO units."""
+    in MAX_UNITS_PER_RATIO units, unless another layer misses its budget there
+    (`shared_weight_diode`)."""
     first = map_network(network, config)
     largest = max(float(np.max(np.abs(layer.weight))) for layer in network.layers)
     if diode_units is None:
         fits = max(1, int(MAX_UNITS_PER_RATIO // max(largest, 1e-12)))
-        diode_units = min(max(layer.weight_diode_units for layer in first.layers), fits)
+        preferred = min(max(layer.weight_diode_units for layer in first.layers), fits)
+        diode_units = shared_weight_diode(network, config, preferred, min(fits, MAX_UNITS_PER_RATIO))
     elif math.floor(largest * diode_units + 0.5) > MAX_UNITS_PER_RATIO:
         most = max([m for m in range(1, MAX_UNITS_PER_RATIO + 1)
                     if math.floor(largest * m + 0.5) <= MAX_UNITS_PER_RATIO], default=1)

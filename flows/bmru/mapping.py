@@ -264,6 +264,31 @@ def _weight_diode(network: Network, index: int, input_max: np.ndarray,
     return _choose(options, config.error_budget)
 
 
+def shared_weight_diode(network: Network, config: MappingConfig, preferred: int, most: int) -> int:
+    """One M for every layer (a signal's diode is shared by all its consumers): `preferred`
+    (the largest M any layer asks for on its own) when every layer's weight error bound
+    holds the budget at it; otherwise, among 1 … `most`, the fewest weight devices with
+    every layer within budget, else the smallest worst layer bound. (A layer's own choice
+    says nothing about its error at another layer's M: 3-decimal weights put k/M close to
+    w only at some M.)"""
+    bounds = signal_bounds(network, config.input_max)
+    network_input = np.full(network.input_size, float(config.input_max))
+    inputs = [network_input if i == 0 else bounds[i - 1] for i in range(len(network.layers))]
+
+    def option(m: int) -> tuple[int, float, int]:
+        errors, devices = [], 0
+        for layer, input_max in zip(network.layers, inputs):
+            units = _round_units(layer.weight, m)
+            errors.append(_weight_error_bound(layer.weight, units, m, input_max))
+            devices += len(input_max) * m + int(units.sum())
+        return m, max(errors), devices
+
+    first = option(preferred)
+    if first[1] <= config.error_budget + _TOLERANCE:
+        return preferred
+    return _choose([option(m) for m in range(1, most + 1)], config.error_budget)
+
+
 def _bias_targets(layer: Layer, index: int) -> list[tuple[str, str, float]]:
     """(parameter, element, signed target) of every bias current of a layer, in table order."""
     prefix = f"layers[{index}]"

@@ -99,15 +99,15 @@ class Bench:
         return tuple(f"i(v.x{self.network.name}.vsup_{b})"
                      for blocks in self.circuit.supply_groups().values() for b in blocks)
 
-    def deck(self, conditions: Conditions) -> str:
+    def deck(self, conditions: Conditions, probes: tuple[str, ...] = ()) -> str:
         """The transient deck under `conditions`: per-block supply probes, every cell's
-        logic node `qb` saved (its state), and every cell started in its low state
+        logic node `qb` saved (its state), any extra `probes`, and every cell started in its low state
         (h₀ = 0, §3) by `.ic`: with a first input in the hold band the macro has two
         operating points, and ngspice would otherwise pick one arbitrarily."""
         # the flat form merges units itself (it needs each unit's name for its mismatch draw)
         netlist = (self.circuit.netlist(probe_supplies=True, merge_parallel=not (conditions.mismatch or self.flat))
                    + self.wiring)
-        probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in self.cells())
+        probes = self._supply_probes() + tuple(f"v({self._node(b, 'qb')})" for _, _, b in self.cells()) + probes
         return testbench.build(netlist, self.network, self.inputs, self.plan, conditions,
                                probes=probes, initial=self.initial_low(), flat=self.flat)
 
