@@ -26,6 +26,10 @@ class Device:
     l: float
     group: str = ""
 
+    @property
+    def terminals(self) -> tuple[str, ...]:
+        return (self.d, self.g, self.s, self.b)
+
     def line(self) -> str:
         return instance(self.name, self.device, self.d, self.g, self.s, self.b, self.w, self.l)
 
@@ -49,6 +53,10 @@ class Resistor:
         if RES_WIDTH.get(self.device) != self.w:
             raise ValueError(f"resistor {self.name}: {self.device} is {RES_WIDTH.get(self.device)} µm wide, not {self.w:g}")
 
+    @property
+    def terminals(self) -> tuple[str, ...]:
+        return (self.a, self.b, self.sub)
+
     def line(self) -> str:
         return resistor_instance(self.name, self.device, self.a, self.b, self.sub, self.l)
 
@@ -66,8 +74,19 @@ class Diode:
     l: float
     group: str = ""
 
+    @property
+    def terminals(self) -> tuple[str, ...]:
+        return (self.anode, self.cathode)
+
     def line(self) -> str:
         return diode_instance(self.name, self.device, self.anode, self.cathode, self.w, self.l)
+
+
+def touched_ports(cell) -> tuple[str, ...]:
+    """The cell's ports that reach a device: a cell built without (say) a bias needs no
+    bias line, and a layout pin needs a device to land on."""
+    touched = {net for d in cell.devices() for net in d.terminals}
+    return tuple(p for p in cell.ports if p in touched)
 
 
 def units(prefix: str, unit: UnitDevice, count: int, d: str, g: str, s: str, b: str,

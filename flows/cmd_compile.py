@@ -90,7 +90,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     family = family_of(args.network)
     refuse_foreign_options(family, args)
-    family.build_options(args)
+    build = family.build_options(args)
     checks.seconds("--step", args.step)
     checks.temperature("--temp", args.temp)
     checks.supply("--vdd", args.vdd)
@@ -98,6 +98,6 @@ def _simulate(args: argparse.Namespace) -> int:
     output = OutputDir.check(args.output, "simulate", force=args.force, inputs=[args.network, args.inputs])
     family.load_inputs(args.inputs, family.load_network(args.network))  # bad input before any work
     with output.write() as out:
-        summary = family.simulate(args, out)
+        summary = family.simulate(args, build, out)
     print(f"simulated {family.headline(summary)} → {args.output}")
     return 0

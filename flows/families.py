@@ -78,8 +78,9 @@ class Family(Protocol):
         """Family fields of manifest.json (`unit_current`, `mapping`, …)."""
     def compiled(self, manifest: dict) -> None:
         """Say on stderr what a user should know about a compile (rounding, …)."""
-    def simulate(self, args: argparse.Namespace, out: Path) -> dict:
-        """Run `bmru simulate` into `out`; returns summary.json's content."""
+    def simulate(self, args: argparse.Namespace, options: Any, out: Path) -> dict:
+        """Run `bmru simulate` into `out` with the build options `build_options` gave;
+        returns summary.json's content."""
     def headline(self, summary: dict) -> str: ...
     def register_train(self, subparsers: argparse._SubParsersAction) -> None:
         """Add this family's `bmru train …` subcommands."""

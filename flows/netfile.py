@@ -224,6 +224,14 @@ def sequence_from_csv(text: str, source: str, input_size: int | None = None,
     return values
 
 
+def write_sequence_csv(path: str | Path, rows: np.ndarray, fmt: str = "%.9g") -> None:
+    """An input-sequence CSV (header x0,…; one row per step or input row): what
+    `load_sequence` reads."""
+    rows = np.asarray(rows, dtype=np.float64)
+    np.savetxt(path, rows, delimiter=",", fmt=fmt, header=",".join(f"x{j}" for j in range(rows.shape[1])),
+               comments="")
+
+
 def format_trace_csv(outputs: np.ndarray) -> str:
     """`step,y0,…` CSV of a (steps, m) trace with `%.9g` values: deterministic text."""
     outputs = np.asarray(outputs, dtype=np.float64)

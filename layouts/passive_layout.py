@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import klayout.db as db
 import numpy as np
 
+from cells.netlist import subckt
 from layouts.cell_layout import STUB_W, CellLayout
 from pdk import pcells
 from pdk.devices import RES_MIN_L, RES_WIDTH
@@ -54,11 +55,6 @@ def _segments(length: float, longest: float) -> list[float]:
         n = 2
     step = snap_down(u(length) // n)
     return [step * pcells.DBU] * (n - 1) + [(u(length) - step * (n - 1)) * pcells.DBU]
-
-
-def netlist(name: str, ports, devices) -> str:
-    return "\n".join([f".subckt {name} {' '.join(ports)}"] + [d.line() for d in devices]
-                     + [f".ends {name}"]) + "\n"
 
 
 @dataclass
@@ -158,7 +154,7 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
     kinds = {r.device for r in resistors}
     if len(kinds) > 1:
         raise ValueError(f"{name}: one resistor device per cell, not {sorted(kinds)}")
-    touched = {n for r in resistors for n in (r.a, r.b, r.sub)} | {n for d in diodes for n in (d.anode, d.cathode)}
+    touched = {n for d in devices for n in d.terminals}
     missing = [p for p in ports if p not in touched]
     if missing:
         raise ValueError(f"{name}: port(s) {', '.join(missing)} touch no device")
@@ -330,4 +326,4 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
     if outline is not None and (bb.width() > outline[0] or bb.height() > outline[1]):
         raise ValueError(f"{name}: drawn {bb.width():.1f} × {bb.height():.1f} µm, "
                          f"beyond the outline {outline[0]:g} × {outline[1]:g} µm")
-    return CellLayout(ly, top, netlist(name, ports, devices), order, {p: pins[p] for p in ports})
+    return CellLayout(ly, top, subckt(name, ports, devices), order, {p: pins[p] for p in ports})

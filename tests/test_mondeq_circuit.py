@@ -20,7 +20,7 @@ from flows.mondeq.model import run_network
 from flows.mondeq.network import load_network
 from flows.mondeq.random_networks import compilable_network
 from flows.mondeq.train import READOUT_RATIO
-from flows.netfile import write_trace_csv
+from flows.netfile import write_sequence_csv, write_trace_csv
 from tests.conftest import run_bmru
 
 #: Measured on seeds 0–15 of each activation, 12 rows in [−1, 1], tt 27 °C. Nodes above
@@ -155,8 +155,7 @@ def _small(tmp_path: Path, seed: int = 8) -> tuple[Path, Path, Path]:
     path.write_text(net.to_yaml())
     x = inputs_for(net, seed, rows=4)
     inputs = tmp_path / "rows.csv"
-    np.savetxt(inputs, x, delimiter=",", fmt="%.9g",
-               header=",".join(f"x{k}" for k in range(net.input_size)), comments="")
+    write_sequence_csv(inputs, x)
     targets = tmp_path / "targets.csv"
     write_trace_csv(targets, np.zeros((len(x), net.output_size)))
     return path, inputs, targets

@@ -13,6 +13,7 @@ import pytest
 from flows.mondeq.circuit import build_circuit
 from flows.mondeq.mapping import map_network
 from flows.mondeq.random_networks import compilable_network, random_inputs, random_network
+from flows.netfile import write_sequence_csv
 from tests.conftest import run_bmru
 
 pytestmark = [pytest.mark.ngspice, pytest.mark.klayout]
@@ -28,8 +29,7 @@ def _network(tmp_path: Path, seed: int, inputs: int, nodes: int, outputs: int, a
 
 def _rows(tmp_path: Path, seed: int, inputs: int, rows: int) -> Path:
     path = tmp_path / f"rows{seed}.csv"
-    np.savetxt(path, random_inputs(seed, inputs, rows), delimiter=",", fmt="%.6g",
-               header=",".join(f"x{k}" for k in range(inputs)), comments="")
+    write_sequence_csv(path, random_inputs(seed, inputs, rows), fmt="%.6g")
     return path
 
 

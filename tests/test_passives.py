@@ -236,10 +236,10 @@ def test_network_cell_passes_the_mpw_deck(network):
     ({"swap": True}, "D1"),
 ])
 def test_lvs_catches_a_wrong_resistor_and_a_swapped_diode(network, tmp_path, change, expect):
-    from layouts.passive_layout import netlist
+    from cells.netlist import subckt
     from pdk import lvs
 
-    (tmp_path / "wrong.spice").write_text(netlist("rdnet", NETWORK_PORTS, _network(**change)))
+    (tmp_path / "wrong.spice").write_text(subckt("rdnet", NETWORK_PORTS, _network(**change)))
     res = lvs.compare(network / "rdnet.gds", tmp_path / "wrong.spice")
     assert not res.match
     assert any(expect in p for p in res.problems), res.summary()
@@ -378,10 +378,10 @@ def test_macro_assembles_passive_cells(tmp_path):
 def test_network_netlist_simulates_as_its_resistances_say():
     """The device list's netlist in ngspice, diodes reverse-biased (vc = 0): node voltages
     as the measured resistances solve them (the clamp diodes leak femtoamperes)."""
-    from layouts.passive_layout import netlist
+    from cells.netlist import subckt
 
     devs = _network()
-    deck = "\n".join([Conditions().lines(passives=True), netlist("rdnet", NETWORK_PORTS, devs),
+    deck = "\n".join([Conditions().lines(passives=True), subckt("rdnet", NETWORK_PORTS, devs),
                       "Xnet in0 in1 n1 n2 vc 0 rdnet", "V0 in0 0 1", "V1 in1 0 2", "Vc vc 0 0", ".op"]) + "\n"
     plot = simulate(deck, "network")[0]
     g1, g2, g3 = (1 / passives.resistance(d.l) for d in devs[:3])

@@ -249,7 +249,7 @@ def test_network_sheet_shows_every_device_and_net_without_overlap(name):
     svg = _network_sheet(name)
     sheet = read(svg)
     devices = cell.devices()
-    nets = {n for d in devices for n in mondeq.terminals(d)} | set(MONDEQ[name].ports_of(cell))
+    nets = {n for d in devices for n in d.terminals} | set(MONDEQ[name].ports_of(cell))
     assert nets <= sheet["nets"], nets - sheet["nets"]
     texts = symbol_texts(svg)
     resistors = [d for d in devices if isinstance(d, Resistor)]

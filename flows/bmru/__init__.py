@@ -115,13 +115,13 @@ class BmruFamily:
               f"{worst:.3g} units, within the error budget); see manifest.json mapping.rounded",
               file=sys.stderr)
 
-    def simulate(self, args: argparse.Namespace, out: Path) -> dict:
+    def simulate(self, args: argparse.Namespace, options: BuildOptions, out: Path) -> dict:
         from flows.bmru.simulate import SimulationRun, run
         from pdk.models import Conditions
 
         conditions = Conditions(args.corner, temp=args.temp, vdd=args.vdd, mismatch=args.seed is not None,
                                 seed=args.seed)
-        return run(SimulationRun(args.network, args.inputs, conditions, args.step, args.diode_units,
+        return run(SimulationRun(args.network, args.inputs, conditions, args.step, options.diode_units,
                                  post_layout=args.post_layout), out)
 
     def headline(self, summary: dict) -> str:

@@ -28,7 +28,7 @@ from cells.bias import BiasTree, split_units
 from cells.bmru import BmruCell
 from cells.dense import DenseBlock
 from cells.diode import SignalDiode
-from cells.netlist import merged_subckt, subckt
+from cells.netlist import merged_subckt, subckt, touched_ports
 from flows.errors import InputError
 from flows.bmru.mapping import (WEIGHT_ELEMENT, MappingConfig, NetworkMapping, coarse_factor, map_network,
                                shared_weight_diode)
@@ -60,12 +60,7 @@ class Circuit:
     ports: tuple[str, ...]
     notes: dict = field(default_factory=dict)
 
-    @staticmethod
-    def ports_of(cell) -> tuple[str, ...]:
-        """The cell's ports that reach a device: a block built without (say) a bias
-        needs no bias line, and a layout pin needs a device to land on."""
-        touched = {net for d in cell.devices() for net in (d.d, d.g, d.s, d.b)}
-        return tuple(p for p in cell.ports if p in touched)
+    ports_of = staticmethod(touched_ports)
 
     @staticmethod
     def schematic_style(cell) -> str:

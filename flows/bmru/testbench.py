@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from flows.agreement import range_error
+from flows.netfile import write_sequence_csv
 from flows.bmru.network import BmruLayer, Network
 from pdk import flat as flat_models
 from pdk.models import Conditions
@@ -158,6 +159,5 @@ def example_testbench(circuit, directory: Path, step: float) -> list[str]:
     inputs = example_inputs(net)
     deck = build(macro, net, inputs, TransientPlan(step=step), Conditions())
     (directory / "tran_example.spice").write_text(deck)
-    np.savetxt(directory / "tran_example_inputs.csv", inputs, delimiter=",", fmt="%.9g",
-               header=",".join(f"x{j}" for j in range(net.input_size)), comments="")
+    write_sequence_csv(directory / "tran_example_inputs.csv", inputs)
     return ["tran_example.spice", "tran_example_inputs.csv"]

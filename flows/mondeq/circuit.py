@@ -9,18 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from cells.netlist import Diode, touched_ports
 from cells.resistor_network import ResistorDiodeNetwork
 from flows.mondeq.mapping import BuildOptions, Mapping, map_network
 from flows.mondeq.network import MondeqNetwork
 
 RAILS = ("vss", "vref", "vp", "vn", "vclamp")
-
-
-def terminals(device) -> tuple[str, ...]:
-    """Every net a resistor (a, b, substrate) or diode (anode, cathode) touches."""
-    if hasattr(device, "anode"):
-        return (device.anode, device.cathode)
-    return (device.a, device.b, device.sub)
 
 
 @dataclass(frozen=True)
@@ -37,10 +31,7 @@ class Circuit:
     blocks: tuple[Block, ...]
     ports: tuple[str, ...]
 
-    @staticmethod
-    def ports_of(cell) -> tuple[str, ...]:
-        touched = {net for d in cell.devices() for net in terminals(d)}
-        return tuple(p for p in cell.ports if p in touched)
+    ports_of = staticmethod(touched_ports)
 
     @staticmethod
     def schematic_style(cell) -> str:
@@ -63,7 +54,7 @@ class Circuit:
 
     def device_count(self) -> dict[str, int]:
         devices = self.blocks[0].cell.devices()
-        diodes = sum(1 for d in devices if hasattr(d, "anode"))
+        diodes = sum(1 for d in devices if isinstance(d, Diode))
         return {"total": len(devices), "resistors": len(devices) - diodes, "diodes": diodes}
 
 

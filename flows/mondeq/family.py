@@ -8,6 +8,7 @@ import numpy as np
 
 from flows.errors import InputError
 
+
 class MondeqFamily:
     schema = "mondeq-network/1"
     title = "resistor–diode monotone equilibrium network"
@@ -66,12 +67,12 @@ class MondeqFamily:
 
     def testbenches(self, circuit, directory: Path, step: float) -> list[str]:
         from flows.mondeq.bench import deck
+        from flows.netfile import write_sequence_csv
 
         inputs = example_inputs(circuit.network)
         text, _ = deck(circuit, inputs, macro=f"../{circuit.network.name}.spice")
         (directory / "op_example.spice").write_text(text)
-        np.savetxt(directory / "op_example_inputs.csv", inputs, delimiter=",", fmt="%.9g",
-                   header=",".join(f"x{j}" for j in range(circuit.network.input_size)), comments="")
+        write_sequence_csv(directory / "op_example_inputs.csv", inputs)
         return ["op_example.spice", "op_example_inputs.csv"]
 
     def manifest(self, circuit) -> dict:
@@ -110,7 +111,7 @@ class MondeqFamily:
                   f"{a['softness']:.3g}, scale {a['scale']:.3g}), close to the network's relu; "
                   "bmru simulate reports the difference", file=sys.stderr)
 
-    def simulate(self, args: argparse.Namespace, out: Path) -> dict:
+    def simulate(self, args: argparse.Namespace, options, out: Path) -> dict:
         from flows.mondeq.simulate import run
 
         if args.seed is not None:
@@ -118,7 +119,7 @@ class MondeqFamily:
         if args.post_layout:
             raise InputError("command line", "--post-layout", "not available for monDEQ circuits yet "
                              "(their operating points do not depend on wiring capacitance)")
-        return run(args.network, args.inputs, self.build_options(args), args.corner, args.temp, out)
+        return run(args.network, args.inputs, options, args.corner, args.temp, out)
 
     def headline(self, summary: dict) -> str:
         from flows.mondeq.simulate import headline

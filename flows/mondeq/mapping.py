@@ -30,7 +30,7 @@ import numpy as np
 
 from flows.errors import InputError
 from flows.mondeq.model import run_network
-from flows.mondeq.network import DenseReadout, Diode, MondeqNetwork, MondeqStage
+from flows.mondeq.network import DenseReadout, Diode, MondeqNetwork, MondeqStage, ground_conductance
 from pdk import passives
 from pdk.devices import PASSIVE_MAX_V, RES_MIN_L
 
@@ -80,7 +80,7 @@ class Element:
 
     @property
     def parameter(self) -> str:
-        return f"layers[{self.layer}].{self.field}" + "".join(f"[{i}]" for i in self.index)
+        return parameter_name(self.layer, self.field, self.index)
 
     @property
     def error(self) -> float:
@@ -135,8 +135,9 @@ class Mapping:
         """The pin voltages at `temp`: S proportional to absolute temperature, so the diode
         ReLU's softness τ = n·Vt/S stays what the network says, and vclamp from a replica
         diode of the clamps' size carrying κ·G·S (its drop from the diode's measured fits at
-        −40, 27 and 85 °C, the parabola through them between and beyond), so κ stays too. With the 27 °C levels fixed, a
-        −40 °C or 85 °C die would be 16–21 % of an output's range off (measured on md_c8)."""
+        −40, 27 and 85 °C, the parabola through them between and beyond), so κ stays too.
+        With the 27 °C levels fixed, a −40 °C or 85 °C die would be 16–21 % of an output's
+        range off (measured on md_c8)."""
         from pdk.models import TEMPERATURES
 
         volts = self.levels.volts_per_unit * (temp + 273.15) / (27.0 + 273.15)
@@ -184,6 +185,11 @@ class Mapping:
                 "ohms_min": min(e.ohms for e in self.elements), "ohms_max": max(e.ohms for e in self.elements)}
 
 
+def parameter_name(layer: int, fieldname: str, index: tuple[int, ...]) -> str:
+    """`layers[0].weight[0][2]`: how the manifest and the validator name a parameter."""
+    return f"layers[{layer}].{fieldname}" + "".join(f"[{i}]" for i in index)
+
+
 def probe_rows(network: MondeqNetwork) -> np.ndarray:
     return np.random.default_rng(PROBE_SEED).uniform(-1.0, 1.0, (PROBE_ROWS, network.input_size))
 
@@ -217,9 +223,7 @@ def map_network(network: MondeqNetwork, options: BuildOptions = BuildOptions()) 
         volts = options.volts_per_unit or RELU_VOLTS_PER_UNIT
         diode = Diode(softness=thermal / volts, scale=RELU_SCALE)
     n = stage.size
-    off = stage.weight - np.diag(np.diag(stage.weight))
-    slack = (1.0 - np.diag(stage.weight) - off.sum(axis=1) - np.abs(stage.input_weight).sum(axis=1)
-             - np.abs(stage.bias))
+    slack = ground_conductance(stage.weight, stage.input_weight, stage.bias)
     load = np.abs(readout.weight).sum(axis=0)
     starved = [i for i in range(n) if load[i] > 0 and slack[i] <= 0]
     if starved:
@@ -291,9 +295,8 @@ def _realisable(terms: list[tuple], ground: np.ndarray, unit: float, ratio: floa
 
 
 def _dropped(layer: int, fieldname: str, index: tuple[int, ...], a: str, b: str, value: float) -> dict:
-    return {"parameter": f"layers[{layer}].{fieldname}" + "".join(f"[{i}]" for i in index),
-            "element": None, "nets": [a, b], "target": value, "realised": 0.0, "error": -value,
-            "ohms": None, "length_um": None}
+    return {"parameter": parameter_name(layer, fieldname, index), "element": None, "nets": [a, b],
+            "target": value, "realised": 0.0, "error": -value, "ohms": None, "length_um": None}
 
 
 def _terms(network: MondeqNetwork) -> list[tuple]:

@@ -115,6 +115,13 @@ class MondeqNetwork:
         return network_to_yaml(self)
 
 
+def ground_conductance(weight: np.ndarray, input_weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Per node, what its diagonal leaves for a resistor to ground once the couplings,
+    input and bias conductances are taken: 1 − W_ii − Σ_j≠i W_ij − Σ_k |U_ik| − |b_i|."""
+    off = weight - np.diag(np.diag(weight))
+    return 1.0 - np.diag(weight) - off.sum(axis=1) - np.abs(input_weight).sum(axis=1) - np.abs(bias)
+
+
 def realizability_problem(weight: np.ndarray, input_weight: np.ndarray, bias: np.ndarray,
                           margin: float) -> tuple[str, str] | None:
     """(field suffix, problem) of the first rule a stage breaks, or None when a
@@ -132,8 +139,7 @@ def realizability_problem(weight: np.ndarray, input_weight: np.ndarray, bias: np
         i, j = np.argwhere(off < 0)[0]
         return (f"weight[{i}][{j}]", f"{weight[i, j]:.17g} is negative: an off-diagonal weight "
                 f"is a coupling conductance, >= 0; {REMEDY}")
-    ground = (1.0 - np.diag(weight) - off.sum(axis=1) - np.abs(input_weight).sum(axis=1)
-              - np.abs(bias))
+    ground = ground_conductance(weight, input_weight, bias)
     row_scale = (1.0 + np.abs(np.diag(weight)) + off.sum(axis=1)
                  + np.abs(input_weight).sum(axis=1) + np.abs(bias))
     short = ground < -TOLERANCE * row_scale

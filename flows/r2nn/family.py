@@ -83,7 +83,7 @@ class R2nnFamily:
     def compiled(self, manifest: dict) -> None:
         raise InputError(manifest.get("network", "manifest.json"), "family", NOT_BUILT)
 
-    def simulate(self, args: argparse.Namespace, out: Path) -> dict:
+    def simulate(self, args: argparse.Namespace, options, out: Path) -> dict:
         raise InputError(args.network, "schema", NOT_BUILT)
 
     def headline(self, summary: dict) -> str:
