@@ -49,14 +49,16 @@ class Transconductor:
 
     def devices(self) -> list[Device]:
         n, p = NMOS, PMOS
-        devs = [Device("MINN", n.device, "xa", "inn", "tail", "vss", n.w, n.l, "pair"),
-                Device("MINP", n.device, "ya", "inp", "tail", "vss", n.w, n.l, "pair"),
-                Device("MCN", n.device, "x", "vcn", "xa", "vss", n.w, n.l, "ncasc"),
-                Device("MCP", n.device, "out", "vcn", "ya", "vss", n.w, n.l, "ncasc"),
-                Device("MLN", p.device, "pa", "x", "vdd", "vdd", p.w, p.l, "load"),
-                Device("MLP", p.device, "pb", "x", "vdd", "vdd", p.w, p.l, "load"),
-                Device("MPN", p.device, "x", "vref", "pa", "vdd", p.w, p.l, "pcasc"),
-                Device("MPP", p.device, "out", "vref", "pb", "vdd", p.w, p.l, "pcasc")]
+        # side a (gate inp) feeds the mirror's diode x, whose copy sources into out; side b
+        # (gate inn) sinks from out: I(out) = gm (inp − inn)
+        devs = [Device("MINA", n.device, "xa", "inp", "tail", "vss", n.w, n.l, "pair"),
+                Device("MINB", n.device, "xb", "inn", "tail", "vss", n.w, n.l, "pair"),
+                Device("MCA", n.device, "x", "vcn", "xa", "vss", n.w, n.l, "ncasc"),
+                Device("MCB", n.device, "out", "vcn", "xb", "vss", n.w, n.l, "ncasc"),
+                Device("MLA", p.device, "pa", "x", "vdd", "vdd", p.w, p.l, "load"),
+                Device("MLB", p.device, "pb", "x", "vdd", "vdd", p.w, p.l, "load"),
+                Device("MPA", p.device, "x", "vref", "pa", "vdd", p.w, p.l, "pcasc"),
+                Device("MPB", p.device, "out", "vref", "pb", "vdd", p.w, p.l, "pcasc")]
         devs += units("MTF", NMOS, self.fine, "tail", "bn", "vss", "vss", "tail")
         devs += units("MTC", NMOS, self.coarse, "tail", "bn2", "vss", "vss", "tail")
         return devs
