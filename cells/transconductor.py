@@ -123,7 +123,7 @@ GM_SPAN = 4e-3
 #: Output voltages over which g_out is read (V).
 GOUT_SPAN = (0.8, 1.0)
 
-GM_CURVE = Spec("gm_curve", "nS", "small-signal gm (−dI_out/dV_in at 0, ±4 mV fit, out held at vref) against the "
+GM_CURVE = Spec("gm_curve", "nS", "small-signal gm (dI_out/dV_in at 0, ±4 mV fit, out held at vref) against the "
                 "programmed tail current, tt 27 °C 1.8 V, real bias tree + cascode bias")
 GOUT_CURVE = Spec("gout_curve", "pS", "output conductance dI_out/dV_out at out = vref, inputs at vref, tt 27 °C 1.8 V")
 GAIN_CURVE = Spec("gm_gout_curve", "", "gm / g_out (intrinsic gain) against the tail current, tt 27 °C 1.8 V")
@@ -152,9 +152,9 @@ def sourced_current(plot) -> np.ndarray:
 
 
 def gm_at_zero(plot) -> float:
-    """gm from a cubic fit of the sourced current over the ±GM_SPAN sweep: the OTA sinks
-    gm·(v(inp) − v(inn)) from `out`, so gm = −slope."""
-    return float(-np.polyfit(plot["v(v-sweep)"], sourced_current(plot), 3)[2])
+    """gm from a cubic fit of the sourced current over the ±GM_SPAN sweep: the OTA sources
+    gm·(v(inp) − v(inn)) into `out`."""
+    return float(np.polyfit(plot["v(v-sweep)"], sourced_current(plot), 3)[2])
 
 
 def gout_at(plot, vout: float) -> float:
