@@ -244,8 +244,8 @@ def _interpolate(tail_current: float, values: np.ndarray, conditions: Conditions
 
 def transconductance(tail_current: float, conditions: Conditions | None = None) -> float:
     """gm (S) of a Transconductor with programmed tail `tail_current` (A): log-log
-    interpolation of the frozen tt 27 °C 1.8 V curve. The OTA sinks gm·(v(inp) − v(inn))
-    from `out`."""
+    interpolation of the frozen tt 27 °C 1.8 V curve. The OTA sources gm·(v(inp) − v(inn))
+    into `out`."""
     return _interpolate(tail_current, _frozen_curve()[1], conditions)
 
 
