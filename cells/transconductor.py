@@ -37,22 +37,25 @@ VCN_DIODE = UnitDevice("nfet_01v8", 0.42, 8.0)
 
 @dataclass(frozen=True)
 class Transconductor:
-    """fine / coarse: tail units on the `bn` / `bn2` line (at least one in all)."""
+    """fine / coarse / tiny: tail units on the `bn` / `bn2` / `bn0` line (at least one)."""
 
     fine: int = 1
     coarse: int = 0
+    tiny: int = 0
 
     def __post_init__(self) -> None:
-        if self.fine < 0 or self.coarse < 0 or self.fine + self.coarse < 1:
-            raise ValueError(f"transconductor tail needs ≥ 1 unit, not fine={self.fine} coarse={self.coarse}")
+        if min(self.fine, self.coarse, self.tiny) < 0 or self.fine + self.coarse + self.tiny < 1:
+            raise ValueError(f"transconductor tail needs ≥ 1 unit, not fine={self.fine} coarse={self.coarse} "
+                             f"tiny={self.tiny}")
 
     @property
     def name(self) -> str:
-        return f"ota_f{self.fine}_c{self.coarse}"
+        return f"ota_f{self.fine}_c{self.coarse}" + (f"_t{self.tiny}" if self.tiny else "")
 
     @property
     def ports(self) -> tuple[str, ...]:
-        lines = (("bn",) if self.fine else ()) + (("bn2",) if self.coarse else ())
+        lines = tuple(line for line, count in (("bn0", self.tiny), ("bn", self.fine), ("bn2", self.coarse))
+                      if count)
         return ("vdd", "vss", "vref", "vcn") + lines + ("inp", "inn", "out")
 
     def devices(self) -> list[Device]:
@@ -69,16 +72,40 @@ class Transconductor:
                 Device("MPB", p.device, "out", "vref", "pb", "vdd", p.w, p.l, "pcasc")]
         devs += units("MTF", NMOS, self.fine, "tail", "bn", "vss", "vss", "tail")
         devs += units("MTC", NMOS, self.coarse, "tail", "bn2", "vss", "vss", "tail")
+        devs += units("MTT", NMOS, self.tiny, "tail", "bn0", "vss", "vss", "tail")
         return devs
 
-    def tail_units(self, coarse_ratio: float) -> float:
-        """Tail current in fine units when one coarse unit carries `coarse_ratio` fine ones."""
-        return self.fine + self.coarse * coarse_ratio
+    def tail_units(self, coarse_ratio: float, tiny_ratio: float = 0.0) -> float:
+        """Tail current in fine units when one coarse unit carries `coarse_ratio` fine ones
+        and one tiny unit `tiny_ratio`."""
+        return self.fine + self.coarse * coarse_ratio + self.tiny * tiny_ratio
 
     def subckt(self) -> str:
         return subckt(self.name, self.ports, self.devices(),
-                      f"cascode OTA, tail {self.fine} fine + {self.coarse} coarse units: "
+                      f"cascode OTA, tail {self.fine} fine + {self.coarse} coarse + {self.tiny} tiny units: "
                       "out = gm (inp - inn)")
+
+    netlist = subckt
+
+
+@dataclass(frozen=True)
+class TinyLine:
+    """The `bn0` line: one PMOS unit on `bp` (one fine unit of current) into a diode of
+    `units` NMOS units, so an NMOS unit on `bn0` carries 1/`units` of a fine unit."""
+
+    units: int = 16
+    name: str = "r2nn_tiny"
+
+    @property
+    def ports(self) -> tuple[str, ...]:
+        return ("vdd", "vss", "bp", "bn0")
+
+    def devices(self) -> list[Device]:
+        return (units("MTSRC", PMOS, 1, "bn0", "bp", "vdd", "vdd", "tinysrc")
+                + units("MTDIO", NMOS, self.units, "bn0", "bn0", "vss", "vss", "tinydiode"))
+
+    def subckt(self) -> str:
+        return subckt(self.name, self.ports, self.devices(), f"tiny line bn0: one PMOS unit into {self.units} NMOS units")
 
     netlist = subckt
 

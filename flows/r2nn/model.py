@@ -162,10 +162,18 @@ def continuous(network: R2nnNetwork, waveforms: np.ndarray, quantity: str = "dis
     linearly through (n·dt, u_n) and held at its last value after (a PWL source): the
     output nodes' displacement (or velocity) at t = (n + 1)·dt, row n, exactly (first-order
     hold through the matrix exponential)."""
-    u = _waveforms(waveforms)
     a, b = state_space(network)
+    s = stepper(network)
+    half = len(a) // 2
+    pick = [(0 if quantity == "displacement" else half) + o for o in s.out]
+    return respond(a, b, pick, waveforms, network.dt)
+
+
+def respond(a: np.ndarray, b: np.ndarray, pick: list[int], waveforms: np.ndarray, dt: float) -> np.ndarray:
+    """z′ = A z + B u(t) from rest, u the PWL through (n·dt, u_n): states `pick` at
+    t = (n + 1)·dt (`continuous` for any state space, e.g. a mapped circuit's)."""
+    u = _waveforms(waveforms)
     n2 = len(a)
-    dt = network.dt
     aug = np.zeros((n2 + 2, n2 + 2))
     aug[:n2, :n2] = a * dt
     aug[:n2, n2] = b * dt
@@ -174,9 +182,6 @@ def continuous(network: R2nnNetwork, waveforms: np.ndarray, quantity: str = "dis
     phi, gamma0, gamma1 = e[:n2, :n2], e[:n2, n2], e[:n2, n2 + 1]
     # u(t_n + τ dt) = u_n + τ (u_{n+1} − u_n): z_{n+1} = Φ z_n + Γ₀ u_n + Γ₁ (u_{n+1} − u_n)
     nxt = np.concatenate([u[:, 1:], u[:, -1:]], axis=1)
-    half = n2 // 2
-    s = stepper(network)
-    pick = [(0 if quantity == "displacement" else half) + o for o in s.out]
     z = np.zeros((u.shape[0], n2))
     out = np.empty((u.shape[0], u.shape[1], len(pick)))
     phit = phi.T

@@ -1,0 +1,339 @@
+"""R²NN lattice → Gm-C circuit values (issue 20, 4b).
+
+Why state space and not a gyrator per spring: a gyrator-C inductor has no DC restoring
+force, so every loop of springs through the wall (any lattice with two anchors) carries a
+circulating DC current that grows to offset × gm/g_out and saturates the OTAs. Here every
+free node a has two capacitors — velocity V_a (the mass) and displacement X_a — and the
+lattice equation is realised row by row:
+
+    C_a dV_a/dt = r_a β (F_a − Σ_b K_ab x_b − Σ_b C_ab v_b)      (currents into V_a)
+    C_xa dX_a/dt = gm_xa V_a                                      (integrator)
+
+with V_a = β v_a, X_a = α_a x_a and C_a = r_a m_a. At DC, K x = offsets has one solution
+(K is positive definite once anchored), so offsets stay offsets. Each term is one
+transconductor from a node voltage (against `vref`, the lattice's 0) into V_a:
+stiffness −K_aa (from X_a), coupling k_ab (from X_b), damping −C_aa (from V_a), damper
+coupling c_ab (from V_b), the input (from the `in` pin).
+
+Scales, chosen so every voltage swings ≈ `swing` and every gm is a unit count:
+- C_a = clip(node_gm/ω_a) with ω_a = √(K_aa/m_a), so slow nodes get larger capacitors
+  rather than leakage-level currents; r_a = C_a/m_a;
+- β from the worst sinusoid of the input's full scale (`input_peak`): the largest |v| of
+  any node over frequency is `swing`;
+- the stiffness and integrator gms are quantized first, then α_a = r_a β K_aa/gm_aa and
+  C_xa = gm_xa β/α_a make the diagonal exact (a capacitor is drawn to ≈ 0.1 %, a gm only
+  to one tail unit): each node's own resonance is not touched by quantization;
+- couplings, dampers and the input take the nearest tail (fine + coarse units); their
+  rounding is the mapping's only error, reported per element and in the mapped model.
+
+The OTAs' own output conductance loads every node it drives (characterized gm/g_out):
+it is subtracted from the node's damping OTA where there is one, and reported where the
+model's damping is smaller than it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from flows.r2nn import model
+from flows.r2nn.network import R2nnNetwork
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """unit_current: one fine tail unit (A); coarse: fine units per coarse unit; tiny: tiny
+    units per fine unit (the resolution of every gm: a damping gm C·γ of a few pF is a
+    fraction of a fine unit, and a spring must be exact to ≈ 0.5 %); node_gm:
+    the stiffness gm (S) a node's capacitor is sized for; swing: largest velocity or
+    displacement excursion (V) at full-scale input; input_peak: full-scale input sample
+    (model units)."""
+
+    unit_current: float = 50e-12
+    coarse: int = 8
+    tiny: int = 16
+    node_gm: float = 14e-9
+    swing: float = 0.01
+    input_peak: float = 1.0
+
+
+#: Node capacitors (F): at least a MiM plate that matches to ≈ 0.1 %, at most the area a
+#: slow node may take.
+NODE_CAP_RANGE = (0.5e-12, 10e-12)
+#: A row's largest spring takes this fraction of the largest tail (rounding ≤ ±0.5 %),
+#: leaving room for the curve's fall of gm/I towards it.
+PLAN_FRACTION = 0.85
+#: Tail units of the input transconductor (the pin scale makes its gain exact), and the
+#: fewest of an integrator (its capacitor makes it exact).
+INPUT_UNITS = 32
+INTEGRATOR_UNITS = 16
+
+
+@dataclass(frozen=True)
+class Ota:
+    """One transconductor: `role`, the nets (`inp`, `inn`, `out`), target and realised gm
+    (S), tail units and the network parameter(s) it stands for."""
+
+    name: str
+    role: str
+    inp: str
+    inn: str
+    out: str
+    target: float
+    gm: float
+    tiny: int
+    fine: int
+    coarse: int
+    tail: float
+    parameter: str
+
+
+@dataclass(frozen=True)
+class Cap:
+    name: str
+    node: str
+    value: float
+    parameter: str
+
+
+@dataclass(frozen=True)
+class Mapping:
+    network: R2nnNetwork
+    options: BuildOptions
+    beta: np.ndarray                 # V per unit velocity, per free node
+    alpha: np.ndarray                # V per unit displacement, per free node
+    otas: tuple[Ota, ...]
+    caps: tuple[Cap, ...]
+    stiffness: np.ndarray            # realised K (model units, free nodes; not symmetric)
+    damping: np.ndarray              # realised C, OTA output conductances included
+    input_gain: float                # realised
+    input_scale: float               # pin volts (from vref) per input unit
+    notes: tuple[str, ...] = field(default=())
+
+    def net_v(self, node: int) -> str:
+        return f"v{node}"
+
+    def net_x(self, node: int) -> str:
+        return x_net(self.network, node)
+
+    @property
+    def supply_current(self) -> float:
+        return sum(o.tail for o in self.otas)
+
+
+def x_net(network: R2nnNetwork, node: int) -> str:
+    """Displacement net of a free node: output nodes are the macro's `out<j>` pins."""
+    return f"out{network.outputs.index(node)}" if node in network.outputs else f"x{node}"
+
+
+def tail_for(gm: float) -> float:
+    """The tail current whose characterized gm is `gm` (clipped to the usable range)."""
+    from cells.transconductor import transconductance, usable_range
+
+    lo, hi = np.log(usable_range())
+    for _ in range(60):  # bisection in log current: gm(I) is monotonic
+        mid = 0.5 * (lo + hi)
+        if transconductance(float(np.exp(mid))) < gm:
+            lo = mid
+        else:
+            hi = mid
+    return float(np.exp(0.5 * (lo + hi)))
+
+
+def quantize(gm: float, options: BuildOptions) -> tuple[int, int, int, float, float]:
+    """(tiny, fine, coarse, tail A, realised gm S) nearest `gm` in tiny units; all 0 when
+    even one tiny unit is more than twice too large (the term is left out)."""
+    from cells.transconductor import transconductance
+
+    unit = options.unit_current / options.tiny
+    count = int(round(tail_for(gm) / unit)) if gm >= 0.5 * transconductance(unit) else 0
+    if count == 0:
+        return 0, 0, 0, 0.0, 0.0
+    if count * unit > _max_units(options) * options.unit_current:
+        raise ValueError(f"gm {gm:.3g} S needs a tail of {count * unit:.3g} A, more than the "
+                         f"{_max_units(options) * options.unit_current:.3g} A the transconductor's usable tail allows")
+    fine_count, tiny = divmod(count, options.tiny)
+    coarse, fine = divmod(fine_count, options.coarse)
+    tail = count * unit
+    return tiny, fine, coarse, tail, transconductance(tail)
+
+
+def _peaks(network: R2nnNetwork, options: BuildOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Largest |v| and |x| of every free node for a sinusoid of amplitude `input_peak` at
+    any frequency from 1 Hz to Nyquist (model units)."""
+    modes, _ = model.modes(network)
+    nyquist = network.sample_rate / 2
+    extra = [m.frequency * s for m in modes for s in np.linspace(0.97, 1.03, 61) if m.frequency < nyquist]
+    freqs = np.sort(np.concatenate([np.geomspace(1.0, nyquist, 2000), extra]))
+    v = np.abs(model.mobility(network, freqs)) * options.input_peak
+    return v.max(axis=0), (v / (2 * np.pi * freqs[:, None])).max(axis=0)
+
+
+def _max_units(options: BuildOptions) -> int:
+    """Most tail units of one transconductor: its usable tail current (characterized)."""
+    from cells.transconductor import usable_range
+
+    return int(usable_range()[1] / options.unit_current)
+
+
+def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) -> Mapping:
+    """Scales, then every transconductor quantized, then the velocity capacitors fitted to
+    what the quantized gms realise (`_fit_capacitors`)."""
+    from cells.transconductor import output_conductance, transconductance
+
+    m, c, k = network.matrices()
+    free = network.free
+    n = len(free)
+    index = {node: i for i, node in enumerate(free)}
+    mass = np.diag(m)
+    v_peak, x_peak = _peaks(network, options)
+    alpha = options.swing / float(x_peak.max())
+    # a node that barely moves swings less than `swing`: its integrator (gm = α C_x/β) must
+    # keep INTEGRATOR_UNITS units on the largest capacitor
+    beta = np.minimum(options.swing / v_peak,
+                      alpha * NODE_CAP_RANGE[1] / transconductance(INTEGRATOR_UNITS * options.unit_current))
+    # springs per row: the wall's (to the wall or a clamped node) summed, each other its own
+    wall = np.zeros(n)
+    links: list[tuple[int, int, float, str]] = []
+    wall_names = {i: [] for i in range(n)}
+    for j, (a, b, value) in enumerate(network.springs):
+        ends = [index.get(int(e)) for e in (a, b)]
+        if value <= 0:
+            continue
+        if ends[0] is not None and ends[1] is not None:
+            links.append((ends[0], ends[1], float(value), f"springs[{j}]"))
+        else:
+            i = ends[0] if ends[0] is not None else ends[1]
+            if i is not None:
+                wall[i] += value
+                wall_names[i].append(f"springs[{j}]")
+    # r_a: the row's largest term at PLAN_UNITS of the largest tail, within the capacitor range
+    limit = transconductance(PLAN_FRACTION * _max_units(options) * options.unit_current)
+    largest = np.maximum(wall, 0.0)
+    for a, b, value, _ in links:
+        largest[a] = max(largest[a], value)
+        largest[b] = max(largest[b], value)
+    r = np.clip(limit * alpha / (beta * np.maximum(largest, 1e-30)), NODE_CAP_RANGE[0] / mass, NODE_CAP_RANGE[1] / mass)
+    # a stiff node whose smallest capacitor still needs more than the largest tail swings less
+    beta = np.minimum(beta, limit * alpha / (r * np.maximum(largest, 1e-30)))
+    otas: list[Ota] = []
+    loads = np.zeros(n)
+
+    def add(role: str, inp: str, inn: str, row: int, target: float, parameter: str) -> float:
+        tiny, fine, coarse, tail, gm = quantize(target, options)
+        out = f"v{free[row]}" if role != "integrator" else x_net(network, free[row])
+        if gm > 0:
+            otas.append(Ota(f"G{len(otas)}", role, inp, inn, out, target, gm, tiny, fine, coarse, tail, parameter))
+            if role != "integrator":
+                loads[row] += output_conductance(tail)
+        return gm
+
+    spring_gm = []  # (row, column or −1 for the wall, realised gm)
+    for i, node in enumerate(free):
+        if wall[i] > 0:
+            gm = add("spring", "vref", x_net(network, node), i, r[i] * beta[i] * wall[i] / alpha,
+                     " + ".join(wall_names[i]) + f" (node {node} to the wall)")
+            spring_gm.append((i, -1, gm))
+    for a, b, value, name in links:
+        for row, other in ((a, b), (b, a)):
+            gm = add("spring", x_net(network, free[other]), x_net(network, free[row]), row,
+                     r[row] * beta[row] * value / alpha, f"{name} (into node {free[row]})")
+            spring_gm.append((row, other, gm))
+    g_int = np.zeros(n)
+    cap_x_plan = float(np.sqrt(NODE_CAP_RANGE[0] * NODE_CAP_RANGE[1]))
+    least = transconductance(INTEGRATOR_UNITS * options.unit_current)
+    for i, node in enumerate(free):
+        planned = float(np.clip(alpha * cap_x_plan / beta[i], least, alpha * NODE_CAP_RANGE[1] / beta[i]))
+        g_int[i] = add("integrator", f"v{node}", "vref", i, planned, f"x of node {node}")
+    dampers = []  # (row, column, realised gm) of damper couplings
+    for i, a in enumerate(free):
+        for j, b in enumerate(free):
+            if i != j and c[i, j] != 0:
+                gm = add("damper", f"v{b}", "vref", i, -r[i] * beta[i] * c[i, j] / beta[j], f"C[{a},{b}] (damper)")
+                dampers.append((i, j, gm))
+    i_in = index[network.input_node]
+    # I = gm_in (v(in) − vref) must be r β gain u: the pin's scale (V per input unit) is
+    # continuous, so the gm takes a planned unit count and the scale makes the gain exact
+    g_in = add("input", *(("in", "vref") if network.input_gain > 0 else ("vref", "in")), i_in,
+               transconductance(INPUT_UNITS * options.unit_current), "input.gain")
+    notes = []
+    unit_gm = transconductance(options.unit_current / options.tiny)
+    own = np.zeros(n)
+    for i, node in enumerate(free):
+        wanted = r[i] * c[i, i] - loads[i]
+        if wanted > 0.5 * unit_gm:
+            gm = wanted
+            for _ in range(3):  # the damping OTA loads the node too
+                gm = wanted - output_conductance(tail_for(gm))
+            own[i] = add("damping", "vref", f"v{node}", i, gm, f"C[{node},{node}] (dampers)")
+        elif loads[i] > 1.05 * r[i] * c[i, i]:
+            notes.append(f"node {node}: the transconductors' output conductance ({loads[i]:.3g} S) damps more "
+                         f"than the model's C[{node},{node}] ({r[i] * c[i, i]:.3g} S)")
+
+    def realised(caps_v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(M⁻¹K, M⁻¹C) the circuit realises with velocity capacitors `caps_v`."""
+        rows = 1.0 / (caps_v * beta)
+        stiff, damp = np.zeros((n, n)), np.zeros((n, n))
+        for row, other, gm in spring_gm:
+            stiff[row, row] += rows[row] * gm * alpha
+            if other >= 0:
+                stiff[row, other] -= rows[row] * gm * alpha
+        for row, other, gm in dampers:
+            damp[row, other] -= rows[row] * gm * beta[other]
+        damp[np.diag_indices(n)] += (own + loads) / caps_v
+        return stiff, damp
+
+    caps_v = _fit_capacitors(k / mass[:, None], c / mass[:, None], realised, r * mass)
+    stiff, damp = realised(caps_v)
+    scale = abs(network.input_gain) * caps_v[i_in] * beta[i_in] / (mass[i_in] * g_in)
+    caps = []
+    for i, node in enumerate(free):
+        caps.append(Cap(f"CV{node}", f"v{node}", float(caps_v[i]), f"masses[{node}]"))
+        caps.append(Cap(f"CX{node}", x_net(network, node), float(g_int[i] * beta[i] / alpha), f"x of node {node}"))
+    return Mapping(network, options, beta, np.full(n, alpha), tuple(otas), tuple(caps), m @ stiff, m @ damp,
+                   float(network.input_gain), float(scale), tuple(notes))
+
+
+def _fit_capacitors(target_k: np.ndarray, target_c: np.ndarray, realised, start: np.ndarray) -> np.ndarray:
+    """Velocity capacitors for the quantized gms. Each C_a scales row a of the realised
+    M⁻¹K and M⁻¹C: n continuous knobs (a capacitor is drawn to ≈ 0.1 %, a gm only to one
+    tail unit), fitted by least squares in logarithms to the modes' frequencies and to
+    every stiffness entry."""
+    from scipy.optimize import least_squares
+
+    nz = np.nonzero(target_k)
+    modes_target = _frequencies(target_k, target_c)
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        rk, rc = realised(np.exp(x))
+        ok = rk[nz] != 0
+        parts = [np.log(np.abs(rk[nz][ok] / target_k[nz][ok]))]
+        freqs = _frequencies(rk, rc)
+        if len(freqs) == len(modes_target):
+            parts.append(3.0 * np.log(freqs / modes_target))
+        return np.concatenate(parts)
+
+    lo, hi = np.log(NODE_CAP_RANGE)
+    fit = least_squares(residuals, np.clip(np.log(start), lo, hi), bounds=(lo, hi))
+    return np.exp(fit.x)
+
+
+def _frequencies(stiffness: np.ndarray, damping: np.ndarray) -> np.ndarray:
+    """|s|/2π of the underdamped modes of x″ = −S x − D x′ (S = M⁻¹K, D = M⁻¹C), sorted."""
+    n = len(stiffness)
+    a = np.block([[np.zeros((n, n)), np.eye(n)], [-stiffness, -damping]])
+    s = np.linalg.eigvals(a)
+    return np.sort(np.abs(s[s.imag > 1e-9 * np.abs(s).max(initial=1.0)])) / (2 * np.pi)
+
+
+def mapped_state_space(mapping: Mapping) -> tuple[np.ndarray, np.ndarray]:
+    """(A, B) of the realised lattice, like `model.state_space` of the network."""
+    network = mapping.network
+    m, _, _ = network.matrices()
+    n = len(m)
+    minv = np.diag(1.0 / np.diag(m))
+    a = np.block([[np.zeros((n, n)), np.eye(n)], [-minv @ mapping.stiffness, -minv @ mapping.damping]])
+    b = np.zeros(2 * n)
+    i = network.free.index(network.input_node)
+    b[n + i] = mapping.input_gain / m[i, i]
+    return a, b
