@@ -1,11 +1,12 @@
-"""What every cell shares: the device records (transistors, poly resistors, diodes) that
-layout, LVS and the netlist all read, and the `.subckt` text generated from them (so the
-three can never disagree)."""
+"""What every cell shares: the device records (transistors, poly resistors, diodes, MiM
+capacitors) that layout, LVS and the netlist all read, and the `.subckt` text generated
+from them (so the three can never disagree)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pdk.devices import RES_WIDTH, diode_instance, instance, resistor_instance
+from pdk.devices import (CAP_MIN_W, CAPACITORS, RES_WIDTH, capacitor_instance, diode_instance, instance,
+                         resistor_instance)
 from pdk.models import CORNERS, SUPPLIES, TEMPERATURES, Conditions
 from pdk.unit import UnitDevice
 
@@ -82,6 +83,34 @@ class Diode:
         return diode_instance(self.name, self.device, self.anode, self.cathode, self.w, self.l)
 
 
+@dataclass(frozen=True)
+class Capacitor:
+    """One MiM capacitor (key of `pdk.devices.CAPACITORS`): `top` the capm plate's net,
+    `bottom` the met3 plate's, drawn capm plate w × l µm (`pdk.passives.capacitor_size`
+    gives them for a capacitance)."""
+
+    name: str
+    device: str
+    top: str
+    bottom: str
+    w: float
+    l: float
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        if self.device not in CAPACITORS:
+            raise ValueError(f"capacitor {self.name}: unknown device {self.device!r}; choose one of {', '.join(CAPACITORS)}")
+        if min(self.w, self.l) < CAP_MIN_W - 1e-9:
+            raise ValueError(f"capacitor {self.name}: {self.w:g} × {self.l:g} µm below the {CAP_MIN_W:g} µm capm minimum")
+
+    @property
+    def terminals(self) -> tuple[str, ...]:
+        return (self.top, self.bottom)
+
+    def line(self) -> str:
+        return capacitor_instance(self.name, self.device, self.top, self.bottom, self.w, self.l)
+
+
 def touched_ports(cell) -> tuple[str, ...]:
     """The cell's ports that reach a device: a cell built without (say) a bias needs no
     bias line, and a layout pin needs a device to land on."""
@@ -96,7 +125,8 @@ def units(prefix: str, unit: UnitDevice, count: int, d: str, g: str, s: str, b: 
             for i in range(count)]
 
 
-def subckt(name: str, ports: tuple[str, ...], devices: list[Device | Resistor | Diode], doc: str = "") -> str:
+def subckt(name: str, ports: tuple[str, ...], devices: list[Device | Resistor | Diode | Capacitor],
+           doc: str = "") -> str:
     """`.subckt NAME ports … .ends` from a device list."""
     head = [f"* {line}" for line in doc.strip().splitlines()] if doc else []
     body = [d.line() for d in devices]

@@ -50,11 +50,14 @@ XSCHEM_PINS = {"n": {"d": (20, -30), "g": (-20, 0), "s": (20, 30), "b": (20, 0)}
                "diode": {"anode": (0, 30), "cathode": (0, -30)}}
 
 
-#: Poly resistors and the floating diode of the resistor–diode (monDEQ) family: short name →
+#: Poly resistors, the floating diode of the resistor–diode (monDEQ) family and the MiM
+#: capacitor (the R²NN family's masses): short name →
 #: the wheel's subckt. The `_0pXX` resistors are the fixed-width wrappers of the scalable
 #: models (terminals r0 r1 and the substrate under the poly; only L is free). The diode is
 #: p+ diffusion in an nwell (anode a, cathode c = the nwell), floating above the substrate;
-#: `diode_pw2nd_05v5` sits in the grounded p-substrate and cannot clamp a node.
+#: `diode_pw2nd_05v5` sits in the grounded p-substrate and cannot clamp a node. The MiM
+#: capacitor's terminals are c0, the top plate (capm, contacted from met4 through via3),
+#: and c1, the met3 bottom plate (magic's SKY130 extraction writes the capm net first).
 PASSIVES = {
     "res_xhigh_po_0p35": "sky130_fd_pr__res_xhigh_po_0p35",
     "res_xhigh_po_0p69": "sky130_fd_pr__res_xhigh_po_0p69",
@@ -62,6 +65,7 @@ PASSIVES = {
     "res_high_po_0p35": "sky130_fd_pr__res_high_po_0p35",
     "res_high_po_0p69": "sky130_fd_pr__res_high_po_0p69",
     "diode_pd2nw_05v5": "sky130_fd_pr__diode_pd2nw_05v5",
+    "cap_mim_m3_1": "sky130_fd_pr__cap_mim_m3_1",
 }
 #: Drawn body width (µm) each fixed-width resistor stands for.
 RES_WIDTH = {"res_xhigh_po_0p35": 0.35, "res_xhigh_po_0p69": 0.69, "res_xhigh_po_1p41": 1.41,
@@ -101,3 +105,18 @@ def diode_instance(name: str, device: str, anode: str, cathode: str, w: float, l
     """One p+/nwell diode of drawn W×L µm (anode the p+ diffusion, cathode the nwell)."""
     return (f"X{name} {anode} {cathode} {PASSIVES[device]} {diode_geometry(w, l)} "
             f"rs_int={DIODE_RS_INT[device]:g}")
+
+
+#: The MiM capacitors (keys of PASSIVES).
+CAPACITORS = ("cap_mim_m3_1",)
+#: Narrowest drawn capm plate side (µm). The rule pages publish no largest plate or aspect
+#: ratio (capm.6 and capm.12 read N/A) and the MPW deck checks none.
+CAP_MIN_W = _rule("capm.1")
+
+
+def capacitor_instance(name: str, device: str, top: str, bottom: str, w: float, l: float) -> str:
+    """One MiM capacitor: top plate (capm) `top`, met3 bottom plate `bottom`, drawn capm
+    plate w × l µm. W and L are plain subckt parameters in µm, which `scale=1u` leaves
+    alone: the model computes C = ca·(W + dw)·(L + dw) with ca per µm² and dw in µm
+    (measured: W = L = 10 gives 206.0 fF = 2 fF/µm² · 10.15²)."""
+    return f"X{name} {top} {bottom} {PASSIVES[device]} W={w:g} L={l:g}"

@@ -34,7 +34,7 @@ import klayout.db as db
 
 from pdk import layers, processes
 from pdk.cache import cache_dir, write_atomically
-from pdk.rules import RULES, Rule
+from pdk.rules import RULES, Rule, value as rule_value
 
 GLAYOUT_VERSION = "0.2.0"
 PRECHECK_VERSION = "1.3.7"
@@ -131,6 +131,10 @@ DERIVED = {
     "poly_plain": lambda L: L["poly"].not_interacting(L["polyres"]),
     "licon_bar": lambda L: L["licon"].interacting(L["poly_resistor"]),
     "licon_sq": lambda L: L["licon"].not_interacting(L["poly_resistor"]),
+    "capm_plate": lambda L: (L["capm"] & L["met3"]).sized(_d(rule_value("capm.3"))),
+    "met3_free": lambda L: L["met3"].not_interacting(L["capm_plate"]),
+    "via3_cap": lambda L: L["via3"].interacting(L["capm"]),
+    "via3_free": lambda L: L["via3"].not_interacting(L["capm"]),
 }
 LAYER_NAMES = frozenset(layers.DRAWN) | frozenset(DERIVED)
 
@@ -158,7 +162,8 @@ class LayerSet(dict):
 
 
 #: Layers from the first contact up: rules on them form the back-end part of a run.
-BACK_END = frozenset({"mcon", "met1", "via", "met2", "via2", "met3"})
+BACK_END = frozenset({"mcon", "met1", "via", "met2", "via2", "met3", "via3", "met4", "capm",
+                      "capm_plate", "via3_cap", "via3_free"})
 PARTS = ("front", "back")
 
 

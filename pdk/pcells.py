@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import klayout.db as db
 
 from pdk import layers
-from pdk.devices import DIODE_MIN_W, MIN_L, MODELS, PASSIVES, RES_MIN_L, RES_WIDTH
+from pdk.devices import CAP_MIN_W, CAPACITORS, DIODE_MIN_W, MIN_L, MODELS, PASSIVES, RES_MIN_L, RES_WIDTH
 from pdk.rules import value as R
 
 DBU = 0.001  # µm per database unit
@@ -418,11 +418,13 @@ def _via_spec(cut: str) -> tuple[int, int, int, int]:
         return u(R("via.1a")), u(R("via.2")), u(R("via.5a")), u(R("m2.5"))
     if cut == "via2":
         return u(R("via2.1a")), u(R("via2.2")), u(R("via2.5")), u(R("m3.4")) + u(0.02)
+    if cut == "via3":
+        return u(R("via3.1")), u(R("via3.2")), u(R("via3.5")), u(R("m4.3"))
     raise ValueError(cut)
 
 
 def via_stack(ly: db.Layout, bottom: str, top: str, w: float, h: float) -> Block:
-    """Stacked vias from conductor `bottom` to `top` (li1/met1/met2/met3) filling a w × h µm
+    """Stacked vias from conductor `bottom` to `top` (li1 … met4) filling a w × h µm
     footprint centred on the origin; ports 'bottom' and 'top' are the end conductors."""
     order = list(layers.CONDUCTORS)
     i0, i1 = order.index(bottom), order.index(top)
@@ -589,3 +591,53 @@ def diode(ly: db.Layout, device: str, w: float, l: float) -> Block:
     shapes.append(("nwell", nwell))
     ports = {"A": Port("A", "met1", m1), "C": Port("C", "met1", tm1)}
     return _passive(ly, f"{device}_W{_fmt(w)}_L{_fmt(l)}", shapes, ports)
+
+
+#: Pitch (µm) of the via3 array joining a MiM capacitor's capm to its met4: the plate
+#: carries picoamperes to microamperes (a 10 pF mass at kilohertz), so a cut every 2 µm
+#: (≈ 1200 on a 70 µm plate instead of 30 000 at minimum pitch) loses nothing.
+CAP_VIA_PITCH = 2.0
+
+
+def capacitor(ly: db.Layout, device: str, w: float, l: float) -> Block:
+    """One MiM capacitor (`device` cap_mim_m3_1): capm plate w × l µm from (0, 0), the met3
+    bottom plate around it (capm.3, and deeper below for its contact), met4 over the capm
+    joined by a via3 array (capm.4), both contacts below the plate: port B (bottom plate)
+    a via2 to a met2 pad under the met3's lower edge, port T (top plate) the met4 carried
+    down to a met2–met4 via stack at the right, whose met3 keeps capm.2b from the plate.
+    Both ports are met2 pads with their via2 drawn."""
+    if device not in CAPACITORS:
+        raise ValueError(f"unknown capacitor {device!r}; known: {', '.join(CAPACITORS)}")
+    if min(w, l) < CAP_MIN_W - 1e-9:
+        raise ValueError(f"{device}: {w:g} × {l:g} µm below the minimum plate side {CAP_MIN_W:g} µm")
+    W, L = u(w), u(l)
+    if W % GRID_DBU or L % GRID_DBU:
+        raise ValueError(f"{device}: W and L must lie on the {R('x.1b'):g} µm grid")
+    capm = db.Box(0, 0, W, L)
+    enc = u(R("capm.3"))
+    v2, v2_m2, v2_m3 = u(R("via2.1a")), u(R("via2.5")), u(R("m3.4")) + u(0.02)
+    # the bottom plate's via2 sits below the capm, inside the met3's deeper lower edge, its
+    # met2 pad as far from the capm as the 2020 runset's capm.11 asks
+    top_of_pad = -max(enc, u(R("capm.11")))
+    via2 = db.Box(-enc + v2_m3, top_of_pad - v2_m2 - v2, -enc + v2_m3 + v2, top_of_pad - v2_m2)
+    plate = db.Box(-enc, via2.bottom - v2_m3, W + enc, L + enc)
+    bottom_pad = via2.enlarged(v2_m2, v2_m2)
+    # the top plate's landing: a met2–met4 stack under the right edge, capm.2b below the plate
+    side = max(pin_pad_size(), min_via_size("met2", "met4"), math.sqrt(R("m4.4a")))
+    stack = via_stack(ly, "met2", "met4", side, side)
+    half = stack.ports["top"].box.width() // 2
+    landing = db.Point(W - half, -enc - u(R("capm.2b")) - GRID_DBU - half)
+    # met4 as wide as the plate down to the landing: one rectangle, no narrow arm on a wide
+    # plate (the 2020 runset's m4.5ab reads such an arm as a spacing to the plate)
+    shapes = [("capm", capm), ("met3", plate), ("via2", via2), ("met2", bottom_pad),
+              ("met4", db.Box(0, landing.y - half, W, L))]
+    shapes += [("via3", c) for c in _cut_boxes(capm.enlarged(-u(R("capm.4")), -u(R("capm.4"))), u(R("via3.1")),
+                                                max(u(R("via3.2")), u(CAP_VIA_PITCH) - u(R("via3.1"))))]
+    landing_box = stack.ports["bottom"].box.moved(landing.x, landing.y)
+    ports = {"B": Port("B", "met2", bottom_pad), "T": Port("T", "met2", landing_box)}
+    name = f"{device}_W{_fmt(w)}_L{_fmt(l)}"
+    drawn = _existing(ly, name) is not None
+    block = _passive(ly, name, shapes + [("met2", landing_box)], ports)
+    if not drawn:
+        block.cell.insert(db.CellInstArray(stack.cell.cell_index(), db.Trans(landing.x, landing.y)))
+    return block

@@ -9,7 +9,9 @@ builds: gate (poly & diff), ndiff/pdiff (diff & nsdm/psdm), ntap/ptap, poly_fiel
 diff), licon_diff (licon on diff or tap), licon_poly (licon on poly), pgate, difftap, sdm,
 and for the precision poly resistors resimp (rpm or urpm), poly_res (the body: poly and
 poly:res), poly_resistor (the whole poly of a resistor, heads included), poly_plain (any
-other poly), licon_bar / licon_sq (licons on a resistor / all others).
+other poly), licon_bar / licon_sq (licons on a resistor / all others), and for the MiM
+capacitor capm_plate (the bottom plate: capm & met3 grown by capm.3), met3_free (met3
+touching no bottom plate), via3_cap / via3_free (via3 on capm / elsewhere).
 """
 from __future__ import annotations
 
@@ -144,6 +146,31 @@ RULES: tuple[Rule, ...] = (
     Rule("m3.3ab", "value", "met3", 0.4, text="min. spacing next to met3 wider than 3 µm"),
     Rule("m3.4", "enclosure", "via2", 0.065, other="met3", text="min. met3 enclosure of via2"),
     Rule("m3.6", "area", "met3", 0.24, text="min. met3 area"),
+    # via3 (met3-met4)
+    Rule("via3.1", "size", "via3", 0.2, text="via3 is a 0.2 square"),
+    Rule("via3.2", "space", "via3", 0.2, text="min. via3 spacing"),
+    Rule("via3.4", "enclosure", "via3", 0.06, other="met3", text="min. met3 enclosure of via3"),
+    Rule("via3.5", "enclosure_pair", "via3", 0.09, other="met3",
+         text="min. met3 enclosure of via3 on one of two adjacent sides (kept on a pair of opposite sides)"),
+    # met4
+    Rule("m4.1", "width", "met4", 0.3, text="min. met4 width"),
+    Rule("m4.2", "space", "met4", 0.3, text="min. met4 spacing"),
+    Rule("m4.3", "enclosure", "via3", 0.065, other="met4", text="min. met4 enclosure of via3"),
+    Rule("m4.4a", "area", "met4", 0.24, text="min. met4 area"),
+    Rule("m4.5ab", "value", "met4", 0.4, text="min. spacing next to met4 wider than 3 µm"),
+    # MiM capacitor (capm over a met3 bottom plate; the MPW deck's MR_capm values)
+    Rule("capm.1", "width", "capm", 1.0, text="min. capm width"),
+    Rule("capm.2a", "space", "capm", 0.84, text="min. capm spacing"),
+    Rule("capm.2b", "space", "capm_plate", 1.2,
+         text="min. spacing of bottom plates (capm and met3, grown by capm.3)"),
+    Rule("capm.2b_met3", "separation", "capm_plate", 1.2, other="met3_free",
+         text="min. spacing of a bottom plate to met3 that touches no bottom plate (MR_capm.SP.2)"),
+    Rule("capm.3", "enclosure", "capm", 0.14, other="met3", text="min. met3 enclosure of capm"),
+    Rule("capm.4", "enclosure", "via3_cap", 0.14, other="capm", text="min. capm enclosure of via3"),
+    Rule("capm.5", "separation", "via3_free", 0.14, other="capm", text="min. spacing of via3 off capm to capm"),
+    Rule("capm.11", "value", "capm", 0.14, other="met2",
+         text="capm spacing to met2 beside it: the 2020 runset (which puts capm over met2) checks "
+              "it; the MPW deck does not, and met2 may run under a plate"),
     # grid
     Rule("x.1b", "grid", "all", 0.005, text="every vertex on the 5 nm manufacturing grid"),
 )
