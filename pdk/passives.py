@@ -531,7 +531,8 @@ def capacitor_size(farads: float) -> tuple[float, float]:
 
 
 def plot(sheet: Datasheet, directory: Path) -> list[Path]:
-    """Resistance per µm of every resistor device and the clamp diodes' forward I–V, as PNGs."""
+    """Resistance per µm of every resistor device, the clamp diodes' forward I–V and the MiM
+    capacitance per plate area, as PNGs."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -552,4 +553,10 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     paths.append(save_figure(fig, directory / "passives_diode_iv.png"))
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    values, area = sheet.values[C_VALUE.name], {_size(w, l): w * l for w, l in CAP_SIZES}
+    ax.barh(list(values), [values[k] / area[k] for k in values], color="#3b6ea8")
+    ax.set_xlabel("capacitance per µm² of drawn plate (fF/µm²), tt 27 °C")
+    ax.set_title(f"{CAPACITOR}: the edge adds most to small plates")
+    paths.append(save_figure(fig, directory / "passives_capacitor.png"))
     return paths

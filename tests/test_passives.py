@@ -547,3 +547,24 @@ def test_macro_assembles_capacitors_beside_resistors(tmp_path):
     assert res.total == 0, res.summary()
     res = lvs.compare(tmp_path / "m.gds", tmp_path / "m.spice")
     assert res.match and res.layout_devices == 5, res.summary()  # the two banks' caps merge in parallel
+
+
+@pytest.mark.klayout
+def test_mass_bank_of_an_r2nn_size_is_clean_and_near_square(tmp_path):
+    """Eight masses of 1 … 10 pF (22 … 71 µm plates) and a ring of eight 1 MΩ springs:
+    within 2 : 1, plates ≥ 40 % of the cell (43 % drawn), own DRC 0, LVS clean."""
+    from layouts.passive_layout import draw_passive_cell
+    from pdk import drc, lvs
+
+    devs = [Capacitor(f"C{i}", passives.CAPACITOR, f"x{i}", "vss", *passives.capacitor_size(float(f)))
+            for i, f in enumerate(np.geomspace(1e-12, 10e-12, 8))]
+    devs += [Resistor(f"R{i}", X35, f"x{i}", f"x{(i + 1) % 8}", 0.35, passives.resistor_length(1e6)) for i in range(8)]
+    cell = draw_passive_cell("masses", tuple(f"x{i}" for i in range(8)) + ("vss",), devs)
+    cell.save(tmp_path / "m.gds", tmp_path / "m.spice")
+    bb = cell.top.dbbox()
+    assert max(bb.width(), bb.height()) <= 2.0 * min(bb.width(), bb.height())
+    assert sum(d.w * d.l for d in devs[:8]) / (bb.width() * bb.height()) >= 0.40
+    res = drc.run_own(tmp_path / "m.gds")
+    assert res.total == 0, res.summary()
+    res = lvs.compare(tmp_path / "m.gds", tmp_path / "m.spice")
+    assert res.match and res.layout_devices == 16, res.summary()
