@@ -1,5 +1,5 @@
-"""Layout of a resistor–diode cell from its device list (`cells.netlist.Resistor` and
-`Diode` records, the list its netlist is generated from), with `layouts.cell_layout`'s
+"""Layout of a passive cell from its device list (`cells.netlist.Resistor`, `Diode` and
+`Capacitor` records, the list its netlist is generated from), with `layouts.cell_layout`'s
 conventions: a `CellLayout`, met2 stubs from terminals to horizontal met3 tracks, every pin
 a labelled met3 track with nothing else on met3 to its right (`layouts.macro` extends it).
 
@@ -14,6 +14,10 @@ Floorplan, bottom to top:
                      one implant, psdm and npc box over all rows (no notches between them)
     diode strip      the diodes, each in its own nwell (their cathodes are different nets)
     anode channel    met3 tracks of the anode nets
+    capacitor rows   MiM capacitors side by side, capm.2b apart, each row above a channel of
+                     its nets' tracks: both plates' contacts are met2 pads below the plate,
+                     and no met3 but a plate's own comes within capm.2b of it (a macro
+                     adds met3 only right of the pin tracks, and `BLOCK_GAP` above capm.2b)
 
 Routing runs over the resistors: each row carries one met3 track per net it touches, from
 its bottom up; every column is a met2 lane, and a terminal's stub runs in its own column's
@@ -38,7 +42,7 @@ import numpy as np
 from cells.netlist import subckt
 from layouts.cell_layout import STUB_W, CellLayout
 from pdk import pcells
-from pdk.devices import RES_MIN_L, RES_WIDTH
+from pdk.devices import CAPACITORS, RES_MIN_L, RES_WIDTH
 from pdk.pcells import R, snap_down, snap_up, u
 
 ASPECT_MAX = 2.0  # default limit on the cell's long side over its short side
@@ -87,6 +91,12 @@ class _Lanes:
             raise ValueError(f"{what}: its met2 stub meets another in lane {lane}")
         self.used.setdefault(lane, []).append((lo, hi))
 
+    def reserve_near(self, x: int, reach: int, x0: int, pitch: int, lo: int, hi: int) -> None:
+        """Mark [lo, hi] used in every lane closer than `reach` to x: a stub off the lane grid
+        (a capacitor's contact) keeps joins out of the lanes beside it."""
+        for lane in range(-(-(x - reach - x0 + 1) // pitch), (x + reach - x0 - 1) // pitch + 1):
+            self.used.setdefault(lane, []).append((lo, hi))
+
 
 def _plan(resistors, pitch: int, head: int, gap: int, track: int, extra_h: int, min_w: int,
           aspect: float, outline) -> tuple[float, list[list]]:
@@ -132,11 +142,39 @@ def _plan(resistors, pitch: int, head: int, gap: int, track: int, extra_h: int, 
     return best[1], best[2]
 
 
+def _cap_rows(caps, size: dict, gap: int, track: int, base: tuple[int, int], aspect: float) -> list[list]:
+    """Capacitors in order into rows (a row full when the next would pass a width limit) for
+    the smallest cell within `aspect`, else the squarest; `size` name → block (w, h), `base`
+    (w, h) of what is drawn below them; a row costs its channel (a track per net) and the
+    capm.2b gap to the next."""
+    widths = [size[c.name][0] for c in caps]
+    limits = sorted({sum(widths[:k]) + gap * (k - 1) for k in range(1, len(caps) + 1)} | {max(widths)})
+    best = squarest = None
+    for limit in limits:
+        rows, used = [[]], 0
+        for c, w in zip(caps, widths):
+            if rows[-1] and used + gap + w > limit:
+                rows.append([])
+                used = 0
+            used += (gap if rows[-1] else 0) + w
+            rows[-1].append(c)
+        width = max([base[0]] + [sum(size[c.name][0] for c in row) + gap * (len(row) - 1) for row in rows])
+        height = base[1] + gap * (len(rows) - 1) + sum((len({n for c in row for n in c.terminals}) + 1) * track
+                                                       + max(size[c.name][1] for c in row) for row in rows)
+        ratio = max(width, height) / min(width, height)
+        if squarest is None or ratio < squarest[0]:
+            squarest = (ratio, rows)
+        if ratio <= aspect and (best is None or width * height < best[0]):
+            best = (width * height, rows)
+    return (best or squarest)[1]
+
+
 def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
                       aspect: float = ASPECT_MAX, outline: tuple[float, float] | None = None) -> CellLayout:
-    """Place and route `devices` (Resistor and Diode records) as cell `name` with pins
-    `ports`, in rows chosen for the smallest cell whose long side is at most `aspect` times
-    its short one (or that fits `outline`, width × height in µm). Raises ValueError for a
+    """Place and route `devices` (Resistor, Diode and Capacitor records) as cell `name` with
+    pins `ports`, in rows chosen for the smallest cell whose long side is at most `aspect`
+    times its short one (or whose resistors fit `outline`, width × height in µm; capacitor
+    rows follow `aspect`, and the drawn cell must fit the outline). Raises ValueError for a
     list it cannot draw (several substrate nets or resistor devices, a port no device
     touches, a device of another kind, no floorplan within the limit)."""
     ly = ly or pcells.new_layout()
@@ -146,8 +184,9 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
     rank = {g: i for i, g in enumerate(dict.fromkeys(r.group for r in resistors))}
     resistors.sort(key=lambda r: rank[r.group])  # a group's resistors side by side
     diodes = [d for d in devices if d.device.startswith("diode")]
-    if len(resistors) + len(diodes) != len(devices):
-        raise ValueError(f"{name}: only poly resistors and diodes can be drawn here")
+    caps = [d for d in devices if d.device in CAPACITORS]
+    if len(resistors) + len(diodes) + len(caps) != len(devices):
+        raise ValueError(f"{name}: only poly resistors, diodes and MiM capacitors can be drawn here")
     subs = {r.sub for r in resistors}
     if len(subs) > 1:
         raise ValueError(f"{name}: resistors over several substrate nets {sorted(subs)}")
@@ -281,6 +320,37 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
             via("via", a.x, a.y)
             stubs.append((d.anode, len(bands) - 1, lane, a.x, a.y))
         order["diodes"] = [d.name for d in diodes]
+
+    # ---- capacitors above everything else: rows, each over its own channel of tracks (its
+    # contacts are below the plates), capm.2b between a row's plates and the next channel
+    if caps:
+        rank = {g: i for i, g in enumerate(dict.fromkeys(c.group for c in caps))}
+        caps.sort(key=lambda c: rank[c.group])
+        cblocks = {(c.w, c.l): pcells.capacitor(ly, c.device, c.w, c.l) for c in caps}
+        size = {c.name: (cblocks[c.w, c.l].bbox.width(), cblocks[c.w, c.l].bbox.height()) for c in caps}
+        drawn = top.bbox()
+        lo = max([bands[-1].hi if bands else 0] + ([drawn.top + u(STRIP_GAP)] if not drawn.empty() else []))
+        gap, reach = u(R("capm.2b")), u(STUB_W) // 2 + u(R("m2.2"))
+        base = (0 if drawn.empty() else drawn.width(), lo - (0 if drawn.empty() else drawn.bottom))
+        for k, row in enumerate(_cap_rows(caps, size, gap, track, base, aspect)):
+            nets = list(dict.fromkeys(n for c in row for n in c.terminals))
+            chan = _Band(lo, lo + track * (len(nets) + 1), nets)
+            chan.place_tracks(track)
+            bands.append(chan)
+            x, row_top = 0, chan.hi
+            for c in row:
+                blk = cblocks[c.w, c.l]
+                t = db.Trans(x - blk.bbox.left, chan.hi - blk.bbox.bottom)
+                top.insert(db.CellInstArray(blk.cell.cell_index(), t))
+                for port, net in (("T", c.top), ("B", c.bottom)):
+                    pad = blk.ports_at(t)[port].box
+                    p = pad.center()
+                    lanes.reserve_near(p.x, reach + pad.width() // 2, x0, pitch, chan.y[net] - STUB_END, pad.top)
+                    stubs.append((net, len(bands) - 1, None, p.x, p.y))
+                x += blk.bbox.width() + gap
+                row_top = max(row_top, chan.hi + blk.bbox.height())
+            order[f"caps{k}"] = [c.name for c in row]
+            lo = row_top + gap
 
     # ---- stubs, then a join in a free lane between a net's tracks in successive bands
     for net, k, _lane, x, y in stubs:

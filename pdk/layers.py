@@ -52,7 +52,8 @@ _WHEEL_NAMES = {
 
 #: Layers that carry drawn geometry (pins and labels excluded), in stacking order.
 DRAWN = ("nwell", "diff", "tap", "poly", "licon", "li1", "mcon", "met1", "via", "met2",
-         "via2", "met3", "via3", "met4", "capm", "nsdm", "psdm", "npc", "lvtn", "hvtp", "rpm", "urpm", "polyres", "diode_id")
+         "via2", "met3", "via3", "met4", "capm", "nsdm", "psdm", "npc", "lvtn", "hvtp", "rpm",
+         "urpm", "polyres", "diode_id")
 
 #: Macro and cell pin labels (`vdd vss iref in<i> out<j>`) are texts on this layer, placed
 #: on a met3 shape of the pin's net. met3 is the top routing layer of the macro.

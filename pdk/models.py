@@ -60,8 +60,9 @@ def model_dir() -> Path:
 
 @dataclass(frozen=True)
 class Conditions:
-    """Where a deck runs: corner, temperature, supply, mismatch (with its seed), and
-    whether the models load fast (FET models only) or from the whole library.
+    """Where a deck runs: corner, temperature, supply, mismatch (with its seed), whether
+    the models load fast (FET models only) or from the whole library, and the resistor and
+    capacitor corners (`RES_CORNERS`, `CAP_CORNERS`; fast include only).
 
     `lines()` also defines `.param supply=<vdd>`: testbenches write `Vdd vdd 0 {supply}`.
     """

@@ -324,10 +324,7 @@ def characterize(workers: int | None = None, progress: bool | None = None) -> Da
     jobs += [Job(f"cap_{'nw' if nw else 'd'}_{b:g}", _cap_deck(nw, b)) for nw in (False, True) for b in CAP_BIASES]
     jobs += [Job(f"capc_{'nw' if nw else 'd'}_{c}", _cap_deck(nw, 0.0, c)) for nw in (False, True)
              for c in CORNERS if c != "tt"]
-    ccond = _capacitor_conditions()
-    jobs += [Job(f"cmim_{k}", _capacitor_deck(c)) for k, c in ccond.items()]
-    jobs.append(Job("cmim_mismatch", _capacitor_deck(Conditions(mismatch=True, seed=MISMATCH_SEED),
-                                                     CAP_MISMATCH_SIZES, MISMATCH_COPIES)))
+    jobs += capacitor_jobs()
     results = simulate_many(jobs, workers=workers, progress=progress, desc="passives")
     sheet = Datasheet("passives")
     lengths = np.array(LENGTHS)
@@ -415,14 +412,24 @@ def characterize(workers: int | None = None, progress: bool | None = None) -> Da
             for i, (w, l) in enumerate(sizes):
                 cap = abs(plot[f"i(vk{i})"][0].imag) / (2 * np.pi * 1e3) * 1e15
                 sheet.add(spec, f"{_size(w, l)} {c}", (cap / nominal[f"{_size(w, l)} V=0"] - 1) * 100)
-    _add_capacitors(sheet, {k: _capacitances(results[f"cmim_{k}"][0])[:, 0] for k in ccond},
-                    _capacitances(results["cmim_mismatch"][0], CAP_MISMATCH_SIZES, MISMATCH_COPIES))
+    add_capacitor_rows(sheet, results)
     sheet.curves = {"diode_iv": curves}
     return sheet
 
 
-def _add_capacitors(sheet: Datasheet, caps: dict[str, np.ndarray], mismatch: np.ndarray) -> None:
-    """The MiM rows: values, the area/perimeter/constant fit, corners, temperature, σ."""
+def capacitor_jobs() -> list[Job]:
+    """The MiM capacitor's decks (≈ 0.1 s each): every plate at the nominal, low and high
+    capacitor corners and at −40 and 85 °C, and the mismatch deck."""
+    jobs = [Job(f"cmim_{k}", _capacitor_deck(c)) for k, c in _capacitor_conditions().items()]
+    return jobs + [Job("cmim_mismatch", _capacitor_deck(Conditions(mismatch=True, seed=MISMATCH_SEED),
+                                                        CAP_MISMATCH_SIZES, MISMATCH_COPIES))]
+
+
+def add_capacitor_rows(sheet: Datasheet, results: dict) -> None:
+    """The MiM rows from `capacitor_jobs`' results: values, the area/perimeter/constant
+    fit, corners, temperature, mismatch σ."""
+    caps = {k: _capacitances(results[f"cmim_{k}"][0])[:, 0] for k in _capacitor_conditions()}
+    mismatch = _capacitances(results["cmim_mismatch"][0], CAP_MISMATCH_SIZES, MISMATCH_COPIES)
     nominal = caps["nom"]
     geometry = np.array([[w * l, 2 * (w + l), 1.0] for w, l in CAP_SIZES])
     (area, perim, fixed), *_ = np.linalg.lstsq(geometry / nominal[:, None], np.ones(len(CAP_SIZES)), rcond=None)
@@ -524,7 +531,8 @@ def capacitor_size(farads: float) -> tuple[float, float]:
 
 
 def plot(sheet: Datasheet, directory: Path) -> list[Path]:
-    """Resistance per µm of every resistor device and the clamp diodes' forward I–V, as PNGs."""
+    """Resistance per µm of every resistor device, the clamp diodes' forward I–V and the MiM
+    capacitance per plate area, as PNGs."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -545,4 +553,10 @@ def plot(sheet: Datasheet, directory: Path) -> list[Path]:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     paths.append(save_figure(fig, directory / "passives_diode_iv.png"))
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    values, area = sheet.values[C_VALUE.name], {_size(w, l): w * l for w, l in CAP_SIZES}
+    ax.barh(list(values), [values[k] / area[k] for k in values], color="#3b6ea8")
+    ax.set_xlabel("capacitance per µm² of drawn plate (fF/µm²), tt 27 °C")
+    ax.set_title(f"{CAPACITOR}: the edge adds most to small plates")
+    paths.append(save_figure(fig, directory / "passives_capacitor.png"))
     return paths

@@ -110,6 +110,26 @@ def _broken_poly(tmp_path):
     return _save(ly, top, tmp_path / "broken_poly.gds")
 
 
+def _broken_capacitor(tmp_path):
+    """A MiM capacitor whose capm reaches 0.05 µm from its met3 plate's edge (capm.3 asks
+    0.14) and a stray met3 wire 0.8 µm beside the plate (capm.2b asks 1.2)."""
+    ly = pcells.new_layout()
+    top = ly.create_cell("broken_cap")
+    blk = pcells.capacitor(ly, "cap_mim_m3_1", 5.0, 5.0)
+    top.insert(db.CellInstArray(blk.cell.cell_index(), db.Trans()))
+    pcells.box(top, "capm", db.Box(u(4), u(2), u(5.09), u(3)))
+    pcells.box(top, "met3", db.Box(u(5.14 + 0.8), 0, u(5.14 + 1.2), u(5)))
+    return _save(ly, top, tmp_path / "broken_cap.gds")
+
+
+def test_own_engine_and_mpw_deck_catch_capacitor_violations(tmp_path, deck):
+    gds = _broken_capacitor(tmp_path)
+    res = drc.run_own(gds)
+    assert res.violations.get("capm.3", 0) >= 1 and res.violations.get("capm.2b_met3", 0) >= 1, res.summary()
+    res = drc.run_deck(gds, deck="mpw")
+    assert res.violations.get("MR_capm.ENC.1", 0) >= 1 and res.violations.get("MR_capm.SP.2", 0) >= 1, res.summary()
+
+
 def test_own_engine_catches_spacing_violations(tmp_path):
     res = drc.run_own(_broken_spacing(tmp_path))
     assert res.violations.get("m1.2", 0) >= 1, res.summary()

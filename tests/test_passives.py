@@ -1,16 +1,17 @@
-"""Poly resistors and the floating diode: models load, the frozen golden holds, and the two
-numbers the compile step reads (resistor length, diode fit) agree with ngspice."""
+"""Poly resistors, the floating diode and the MiM capacitor: models load, the frozen golden
+holds, and the numbers the compile step reads (resistor length, diode fit, capacitor
+plate) agree with ngspice; their cells are DRC and LVS clean."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cells.netlist import Device, Diode, Resistor, subckt
+from cells.netlist import Capacitor, Device, Diode, Resistor, subckt
 from pdk import passives
-from pdk.datasheet import check, load_golden
+from pdk.datasheet import Datasheet, check, load_golden
 from pdk.devices import RES_WIDTH
 from pdk.models import Conditions
-from pdk.ngspice import simulate
+from pdk.ngspice import simulate, simulate_many
 
 
 def test_fast_include_of_fet_decks_is_unchanged():
@@ -22,6 +23,11 @@ def test_fast_include_of_fet_decks_is_unchanged():
     assert "parameters_res_high" in passive and "models_resistors" in passive
     with pytest.raises(ValueError):
         Conditions(resistance="high", fast=False)
+    assert "parameters_cap_nom" in text
+    assert "parameters_cap_high" in Conditions(capacitance="high").lines(passives=True)
+    assert Conditions(capacitance="low").label() == "tt 27C 1.8V Clow"
+    with pytest.raises(ValueError):
+        Conditions(capacitance="low", fast=False)
 
 
 def test_records_write_the_wheel_instances():
@@ -33,6 +39,13 @@ def test_records_write_the_wheel_instances():
     assert text.count("\nX") == 3
     with pytest.raises(ValueError):
         Resistor("R2", "res_xhigh_po_0p35", "a", "b", 0.69, 10)
+    c = Capacitor("C1", "cap_mim_m3_1", "top", "bot", 22.21, 22.215)
+    assert c.line() == "XC1 top bot sky130_fd_pr__cap_mim_m3_1 W=22.21 L=22.215"
+    assert c.terminals == ("top", "bot")
+    with pytest.raises(ValueError, match="capm minimum"):
+        Capacitor("C2", "cap_mim_m3_1", "a", "b", 0.9, 10)
+    with pytest.raises(ValueError, match="unknown device"):
+        Capacitor("C3", "cap_mim_m3_2", "a", "b", 10, 10)
 
 
 def test_shockley_fit_recovers_known_parameters():
@@ -129,6 +142,50 @@ def test_diode_fit_refuses_unmeasured_points():
     with pytest.raises(ValueError, match="no diode fit"):
         passives.diode_fit(50.0)
     assert passives.diode_fit(27.0, "ss").area_um2 == 1.0
+
+
+@pytest.mark.ngspice
+def test_capacitor_measurements_hold_their_golden_bands():
+    """The MiM decks alone (≈ 1 s) against the frozen bands: ≈ 2 fF/µm², 0.15 fF/µm."""
+    sheet = Datasheet("passives")
+    passives.add_capacitor_rows(sheet, simulate_many(passives.capacitor_jobs(), workers=2, progress=False))
+    assert [v for v in check(sheet, load_golden(passives.GOLDEN)) if v.spec in sheet.values] == []
+    assert set(sheet.values) == {"cap_value", "cap_area", "cap_perim", "cap_fixed", "cap_fit_error",
+                                 "cap_corner", "cap_temp", "cap_mismatch_sigma"}
+
+
+def test_capacitor_golden_is_physical():
+    """SKY130 documents ≈ 2 fF/µm² for capm over met3; the corners move it both ways, more
+    on small plates (their edge offset matters more); σ falls with the plate's side."""
+    bands = load_golden(passives.GOLDEN)["specs"]
+
+    def typ(spec, cond):
+        return bands[spec]["bands"][cond]["typ"]
+
+    assert 1.9 < typ("cap_area", passives.CAPACITOR) < 2.1 and 0 < typ("cap_perim", passives.CAPACITOR) < 0.3
+    assert typ("cap_corner", "1x1 Clow") < typ("cap_corner", "30x30 Clow") < -10
+    assert typ("cap_corner", "1x1 Chigh") > typ("cap_corner", "30x30 Chigh") > 10
+    assert typ("cap_mismatch_sigma", "10x10") < typ("cap_mismatch_sigma", "2x2") < 0.5
+
+
+@pytest.mark.ngspice
+def test_capacitor_size_gives_the_capacitance():
+    targets = (0.1e-12, 1e-12, 2e-12, 10e-12)
+    lines = [Conditions().lines(passives=True), "Vr r 0 dc 0 ac 1"]
+    for k, farads in enumerate(targets):
+        w, l = passives.capacitor_size(farads)
+        assert w <= l <= w + 0.05 and round(w / 0.005) * 0.005 == pytest.approx(w, abs=1e-9)
+        lines += [Capacitor(f"C{k}", passives.CAPACITOR, f"t{k}", "0", w, l).line(), f"V{k} r t{k} 0"]
+    plot = simulate("\n".join(lines + [".ac lin 1 1k 1k"]) + "\n", "caps")[0]
+    for k, farads in enumerate(targets):
+        assert abs(plot[f"i(v{k})"][0].imag) / (2 * np.pi * 1e3) == pytest.approx(farads, rel=1e-3)
+
+
+def test_capacitor_size_refuses_what_cannot_be_built():
+    with pytest.raises(ValueError, match="below the smallest"):
+        passives.capacitor_size(1e-15)
+    w, l = passives.capacitor_size(passives.capacitance(1.0, 1.0))
+    assert (w, l) == (1.0, 1.0)
 
 
 # ----------------------------------------------------------------------------- layout
@@ -388,3 +445,126 @@ def test_network_netlist_simulates_as_its_resistances_say():
     a = np.array([[g1 + g3, -g3], [-g3, g2 + g3]])
     expect = np.linalg.solve(a, [g1 * 1.0, g2 * 2.0])
     assert [plot["v(n1)"][0], plot["v(n2)"][0]] == pytest.approx(expect, rel=2e-3)
+
+
+# ----------------------------------------------------------------------------- MiM capacitors
+
+CAP_PORTS = ("n1", "n2", "vss")
+
+
+def _caps(c3_farads: float = 0.5e-12, swap: bool = False):
+    """Three MiM capacitors: 1 pF and 2 pF from n1, n2 to vss and 0.5 pF between them."""
+    c1 = ("vss", "n1") if swap else ("n1", "vss")
+    return [Capacitor("C1", passives.CAPACITOR, *c1, *passives.capacitor_size(1e-12)),
+            Capacitor("C2", passives.CAPACITOR, "n2", "vss", *passives.capacitor_size(2e-12)),
+            Capacitor("C3", passives.CAPACITOR, "n1", "n2", *passives.capacitor_size(c3_farads))]
+
+
+@pytest.fixture(scope="module")
+def cap_cell(tmp_path_factory):
+    from layouts.passive_layout import draw_passive_cell
+
+    path = tmp_path_factory.mktemp("caps")
+    cell = draw_passive_cell("capbank", CAP_PORTS, _caps())
+    cell.save(path / "capbank.gds", path / "capbank.spice")
+    return cell, path
+
+
+@pytest.mark.klayout
+def test_capacitor_pcells_are_clean_under_own_rules(tmp_path):
+    import klayout.db as db
+
+    from pdk import drc, pcells
+
+    ly = pcells.new_layout()
+    top = ly.create_cell("caps")
+    x = 0
+    for w, l in ((1.0, 1.0), (2.0, 3.5), (10.0, 10.0), passives.capacitor_size(1e-12)):
+        blk = pcells.capacitor(ly, passives.CAPACITOR, w, l)
+        top.insert(db.CellInstArray(blk.cell.cell_index(), db.Trans(x - blk.bbox.left, 0)))
+        x += blk.bbox.width() + pcells.u(1.5)
+    pcells.save_gds(ly, tmp_path / "c.gds", top)
+    res = drc.run_own(tmp_path / "c.gds")
+    assert res.total == 0, res.summary()
+    assert {"capm.1", "capm.2b", "capm.2b_met3", "capm.3", "capm.4", "via3.5", "m4.3"} <= set(res.counts)
+    with pytest.raises(ValueError, match="below the minimum"):
+        pcells.capacitor(ly, passives.CAPACITOR, 0.9, 5)
+
+
+@pytest.mark.klayout
+def test_capacitor_cell_is_drc_clean_and_matches_its_netlist(cap_cell):
+    from pdk import drc, lvs
+
+    cell, path = cap_cell
+    bb = cell.top.dbbox()
+    assert max(bb.width(), bb.height()) <= 2.0 * min(bb.width(), bb.height())
+    assert set(cell.pins) == set(CAP_PORTS)
+    res = drc.run_own(path / "capbank.gds")
+    assert res.total == 0, res.summary()
+    res = lvs.compare(path / "capbank.gds", path / "capbank.spice")
+    assert res.match, res.summary()
+    assert (res.layout_devices, res.schematic_devices) == (3, 3)
+
+
+@pytest.mark.klayout
+def test_capacitor_cell_passes_the_mpw_deck(cap_cell):
+    drc = _mpw_deck_or_skip()
+    res = drc.run_deck(cap_cell[1] / "capbank.gds", deck="mpw")
+    assert res.total == 0, res.summary()
+    assert {"MR_capm.SP.2", "MR_capm.ENC.1", "MR_capm.ENC.2", "via3.5", "m4.3"} <= set(res.counts)
+
+
+@pytest.mark.klayout
+@pytest.mark.parametrize("change, expect", [({"c3_farads": 0.51e-12}, "resized device C3"),
+                                            ({"swap": True}, "C1: plates swapped")])
+def test_lvs_catches_a_wrong_capacitor_and_swapped_plates(cap_cell, tmp_path, change, expect):
+    from pdk import lvs
+
+    (tmp_path / "wrong.spice").write_text(subckt("capbank", CAP_PORTS, _caps(**change)))
+    res = lvs.compare(cap_cell[1] / "capbank.gds", tmp_path / "wrong.spice")
+    assert not res.match
+    assert any(expect in p for p in res.problems), res.summary()
+
+
+@pytest.mark.klayout
+def test_macro_assembles_capacitors_beside_resistors(tmp_path):
+    """A capacitor bank and a resistor cell in one macro: the macro's met3 routing meets no
+    plate (own DRC capm.2b_met3), and LVS sees all five devices."""
+    from layouts.macro import BLOCK_GAP, Instance, assemble
+    from layouts.passive_layout import draw_passive_cell
+    from pdk import drc, lvs, pcells
+
+    assert BLOCK_GAP >= pcells.R("capm.2b")  # a neighbour block's met3 stays clear of the plates
+    ly = pcells.new_layout()
+    caps = draw_passive_cell("capbank", CAP_PORTS, _caps(), ly)
+    resistors = [Resistor("R1", X35, "in0", "n1", 0.35, passives.resistor_length(1e6)),
+                 Resistor("R2", X35, "n1", "n2", 0.35, passives.resistor_length(200e3))]
+    mixed = draw_passive_cell("rc", ("in0", "n1", "n2", "vss"), resistors + _caps(), ly)
+    macro = assemble("rcmacro", ("in0", "n1", "n2", "vss"),
+                     [Instance("U0", mixed, {p: p for p in mixed.pins}), Instance("U1", caps, {p: p for p in caps.pins})], ly)
+    macro.save(tmp_path / "m.gds", tmp_path / "m.spice")
+    res = drc.run_own(tmp_path / "m.gds")
+    assert res.total == 0, res.summary()
+    res = lvs.compare(tmp_path / "m.gds", tmp_path / "m.spice")
+    assert res.match and res.layout_devices == 5, res.summary()  # the two banks' caps merge in parallel
+
+
+@pytest.mark.klayout
+def test_mass_bank_of_an_r2nn_size_is_clean_and_near_square(tmp_path):
+    """Eight masses of 1 … 10 pF (22 … 71 µm plates) and a ring of eight 1 MΩ springs:
+    within 2 : 1, plates ≥ 40 % of the cell (43 % drawn), own DRC 0, LVS clean."""
+    from layouts.passive_layout import draw_passive_cell
+    from pdk import drc, lvs
+
+    devs = [Capacitor(f"C{i}", passives.CAPACITOR, f"x{i}", "vss", *passives.capacitor_size(float(f)))
+            for i, f in enumerate(np.geomspace(1e-12, 10e-12, 8))]
+    devs += [Resistor(f"R{i}", X35, f"x{i}", f"x{(i + 1) % 8}", 0.35, passives.resistor_length(1e6)) for i in range(8)]
+    cell = draw_passive_cell("masses", tuple(f"x{i}" for i in range(8)) + ("vss",), devs)
+    cell.save(tmp_path / "m.gds", tmp_path / "m.spice")
+    bb = cell.top.dbbox()
+    assert max(bb.width(), bb.height()) <= 2.0 * min(bb.width(), bb.height())
+    assert sum(d.w * d.l for d in devs[:8]) / (bb.width() * bb.height()) >= 0.40
+    res = drc.run_own(tmp_path / "m.gds")
+    assert res.total == 0, res.summary()
+    res = lvs.compare(tmp_path / "m.gds", tmp_path / "m.spice")
+    assert res.match and res.layout_devices == 16, res.summary()
