@@ -30,6 +30,18 @@ from pdk.models import Conditions
 from pdk.ngspice import Job, simulate_many
 from pdk.unit import NMOS, PMOS, UnitDevice
 
+#: Input pair: small, because every gate loads a lattice node (a 4/8 unit adds 70–120 fF to
+#: a node of 1–10 pF); in weak inversion gm/I does not depend on the size, and the
+#: cascodes above it keep the output conductance.
+PAIR = UnitDevice("nfet_01v8", 1.0, 2.0)
+#: Cascodes and mirror load: minimum width at the unit devices' W/L (so the bias voltages
+#: and swings stay those of the 4/8 and 4/16 units), because the mirror's gate and the
+#: cascodes' sources are the OTA's internal poles. Measured (tail 0.05 / 0.5 / 5 nA): with
+#: 4/8 and 4/16 devices the OTA lags like a delay of 108 / 33 / 37 µs — at a 200 Hz
+#: resonance 0.04 rad per OTA, more than the 1/(2Q) = 0.025 of a Q-20 lattice, so the
+#: lattice oscillated —, with these 5.2 / 0.78 / 0.13 µs; gm/g_out falls from ≈ 4400 to 1200.
+CASCODE_N = UnitDevice("nfet_01v8", 0.42, 1.0)
+LOAD_P = UnitDevice("pfet_01v8", 0.42, 2.0)
 #: Cascode-bias diode: narrow and long, so its V_GS exceeds the cascodes' by the ≈ 0.1 V
 #: the input pair needs across its drain.
 VCN_DIODE = UnitDevice("nfet_01v8", 0.42, 8.0)
@@ -59,11 +71,11 @@ class Transconductor:
         return ("vdd", "vss", "vref", "vcn") + lines + ("inp", "inn", "out")
 
     def devices(self) -> list[Device]:
-        n, p = NMOS, PMOS
+        q, n, p = PAIR, CASCODE_N, LOAD_P
         # side a (gate inp) feeds the mirror's diode x, whose copy sources into out; side b
         # (gate inn) sinks from out: I(out) = gm (inp − inn)
-        devs = [Device("MINA", n.device, "xa", "inp", "tail", "vss", n.w, n.l, "pair"),
-                Device("MINB", n.device, "xb", "inn", "tail", "vss", n.w, n.l, "pair"),
+        devs = [Device("MINA", q.device, "xa", "inp", "tail", "vss", q.w, q.l, "pair"),
+                Device("MINB", q.device, "xb", "inn", "tail", "vss", q.w, q.l, "pair"),
                 Device("MCA", n.device, "x", "vcn", "xa", "vss", n.w, n.l, "ncasc"),
                 Device("MCB", n.device, "out", "vcn", "xb", "vss", n.w, n.l, "ncasc"),
                 Device("MLA", p.device, "pa", "x", "vdd", "vdd", p.w, p.l, "load"),
@@ -140,11 +152,19 @@ VREF = 0.9
 #: The characterized bench: a real bias tree (coarse lines built as a lattice layer builds
 #: them) and the replica cascode bias. Four fine units of iref/4 make the tail equal to
 #: iref, so sweeping iref moves the tree, `vcn` and the tail together.
-TREE = BiasTree(coarse=4, coarse_sink=True, name="r2nn_bias")
+LATTICE_COARSE, LATTICE_TINY = 8, 16
+TREE = BiasTree(coarse=LATTICE_COARSE, coarse_sink=True, name="r2nn_bias")
+TINY = TinyLine(LATTICE_TINY)
 CASCODE = CascodeBias()
 EXAMPLE = Transconductor(fine=4, coarse=0)
-#: Tail currents of the gm curve (A), log-spaced.
-CURVE_TAILS = np.geomspace(0.05e-9, 20e-9, 25)
+#: The lattice's fine unit (A): iref = diode_units × it, fixed, as in a lattice.
+UNIT_CURRENT = 50e-12
+#: The gm curve's transconductors, as a lattice builds them at a fixed iref: tiny units
+#: below one fine unit, then fine units up to beyond the PMOS load's headroom (a tail's
+#: drain sits lower the larger the tail, so the curve is read at fixed iref, not by
+#: scaling iref: that way it was 0.5–1.2 % high).
+CURVE_OTAS = tuple([Transconductor(fine=0, tiny=t) for t in (1, 2, 3, 5, 8, 12)]
+                   + [Transconductor(fine=f) for f in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)])
 #: Differential input step of the gm fit (V): ±4 mV around 0, well inside the linear range.
 GM_SPAN = 4e-3
 #: Output voltages over which g_out is read (V).
@@ -156,9 +176,9 @@ GOUT_CURVE = Spec("gout_curve", "pS", "output conductance dI_out/dV_out at out =
 GAIN_CURVE = Spec("gm_gout_curve", "", "gm / g_out (intrinsic gain) against the tail current, tt 27 °C 1.8 V")
 CURVE_TOLERANCES = {"gm_curve": (0.02, 0.0), "gout_curve": (0.1, 0.0), "gm_gout_curve": (0.1, 0.0)}
 GOLDEN = Path(__file__).parent / "goldens" / "transconductor.yaml"
-#: The curve is usable while gm/I_tail stays within 10 % of its low-current value; above
-#: that the PMOS load leaves its headroom (see `usable_range`).
-USABLE_GM_FRACTION = 0.9
+#: The curve is usable while gm/I_tail stays within 25 % of its largest value; above that
+#: the PMOS load leaves its headroom (see `usable_range`).
+USABLE_GM_FRACTION = 0.75
 
 
 def bench(ota: Transconductor, iref: float, cond: Conditions, analysis: str, load: str = "Vout out 0 {vref}") -> str:
@@ -167,7 +187,7 @@ def bench(ota: Transconductor, iref: float, cond: Conditions, analysis: str, loa
     lines = [cond.lines(), TREE.subckt(), CASCODE.subckt(), ota.subckt(), f".param vref={VREF:g}",
              "Vdd vdd 0 {supply}", "Vota vddo 0 {supply}", f"Iref vdd iref {iref:g}",
              f"Xt vdd 0 iref {' '.join(TREE.ports[3:])} {TREE.name}", "Vref vref 0 {vref}",
-             f"Xc vdd 0 vref bn bp vcn {CASCODE.name}",
+             f"Xc vdd 0 vref bn bp vcn {CASCODE.name}", TINY.subckt(), f"Xtiny vdd 0 bp bn0 {TINY.name}",
              f"Xo vddo 0 {' '.join(ota.ports[2:])} {ota.name}",
              "Vinn inn 0 {vref}", "Vd inp inn 0", load, analysis]
     return "\n".join(lines) + "\n"
@@ -194,23 +214,29 @@ GM_SWEEP = f".dc Vd {-GM_SPAN:g} {GM_SPAN:g} {GM_SPAN / 8:g}"
 GOUT_SWEEP = f".dc Vout {GOUT_SPAN[0]:g} {GOUT_SPAN[1] + 1e-6:g} 0.01"
 
 
-def curve_jobs(ota: Transconductor = EXAMPLE) -> list[Job]:
+def curve_jobs() -> list[Job]:
     nominal = Conditions()
-    jobs = []
-    for i, tail in enumerate(CURVE_TAILS):
-        iref = tail * TREE.diode_units / ota.tail_units(TREE.coarse)
-        jobs += [Job(f"ota_curve_gm_{i}", bench(ota, iref, nominal, GM_SWEEP)),
-                 Job(f"ota_curve_gout_{i}", bench(ota, iref, nominal, GOUT_SWEEP))]
-    return jobs
+    iref = UNIT_CURRENT * TREE.diode_units
+    return [Job(f"ota_curve_{kind}_{i}", bench(ota, iref, nominal, sweep))
+            for i, ota in enumerate(CURVE_OTAS) for kind, sweep in (("gm", GM_SWEEP), ("gout", GOUT_SWEEP))]
+
+
+def tail_current(ota: Transconductor, ratios: dict[str, float], unit: float = UNIT_CURRENT) -> float:
+    """Tail (A) of a transconductor in the lattice's bias: its units at `unit` per fine
+    unit, each line weighted by its measured ratio (`line_ratio`). The curve's tails and a
+    mapping's tails are both this, so a composition of lines looks up the gm it has."""
+    return ota.tail_units(LATTICE_COARSE * ratios["coarse"], ratios["tiny"] / LATTICE_TINY) * unit
 
 
 def curve_label(tail: float) -> str:
     return f"{tail * 1e9:.4g}nA tt 27C 1.8V"
 
 
-def record_curve(sheet: Datasheet, res: dict) -> None:
-    gms, gouts = [], []
-    for i, tail in enumerate(CURVE_TAILS):
+def record_curve(sheet: Datasheet, res: dict, ratios: dict[str, float]) -> None:
+    gms, gouts, tails = [], [], []
+    for i, ota in enumerate(CURVE_OTAS):
+        tail = tail_current(ota, ratios)
+        tails.append(tail)
         gm = gm_at_zero(res[f"ota_curve_gm_{i}"][0])
         gout = gout_at(res[f"ota_curve_gout_{i}"][0], VREF)
         sheet.add(GM_CURVE, curve_label(tail), gm * 1e9)
@@ -218,19 +244,90 @@ def record_curve(sheet: Datasheet, res: dict) -> None:
         sheet.add(GAIN_CURVE, curve_label(tail), gm / gout)
         gms.append(gm)
         gouts.append(gout)
-    sheet.curves["gm"] = {"x": CURVE_TAILS.tolist(), "gm": gms, "gout": gouts}
+    sheet.curves["gm"] = {"x": tails, "gm": gms, "gout": gouts}
+
+
+#: One unit of each line against the fine units it stands for: (ota, reference ota, ratio).
+LINE_PROBES = {"coarse": (Transconductor(fine=0, coarse=1), Transconductor(fine=LATTICE_COARSE)),
+               "tiny": (Transconductor(fine=0, tiny=LATTICE_TINY), Transconductor(fine=1))}
+LINE_RATIO = Spec("line_ratio", "", "tail current of one coarse unit / 8 fine units, of 16 tiny units / 1 fine unit, "
+                  "in the lattice's bias (fine unit 50 pA), tt 27 °C 1.8 V: the mapping's unit weights")
+INN_RATIO = Spec("inn_ratio", "", "gm from inn alone (inp held) / gm from inp alone (inn held), 100 Hz, tt 27 °C "
+                 "1.8 V: the common mode of an inn-only drive moves the tail, so a spring read as "
+                 "x_b − x_a is short of its own-node term by this much")
+DELAY = Spec("delay", "µs", "group delay of the transconductance at 1 kHz (−phase/ω, out held at vref), "
+             "tt 27 °C 1.8 V: the lattice mapping compensates the negative damping it causes")
+#: Tails (A) the delay is read at (it scales ≈ 1/I_tail).
+DELAY_TAILS = tuple(np.geomspace(2e-12, 5e-9, 8))
+#: Pins whose capacitance loads a lattice node, and the tails (A) they are read at.
+PINS = ("inp", "inn", "out")
+PIN_TAILS = (0.05e-9, 0.5e-9, 5e-9)
+PIN_CAP = Spec("pin_capacitance", "fF", "small-signal capacitance of a pin at 1 kHz (operating point at vref), "
+               "tt 27 °C 1.8 V: the mapping subtracts it from the node capacitor it loads")
+
+
+def _line_jobs() -> list[Job]:
+    iref = UNIT_CURRENT * TREE.diode_units
+    return [Job(f"ota_line_{line}_{k}", bench(ota, iref, Conditions(), ".op"))
+            for line, pair in LINE_PROBES.items() for k, ota in enumerate(pair)]
+
+
+def _pin_deck(pin: str, tail: float) -> str:
+    """A 1 V AC source on one pin: the current through its source is jωC; on the
+    differential input (`gm`) the output current is gm·e^(−jωτ)."""
+    iref = tail * TREE.diode_units / EXAMPLE.tail_units(LATTICE_COARSE)
+    load = "Vout out 0 DC {vref} AC 1" if pin == "out" else "Vout out 0 {vref}"
+    text = bench(EXAMPLE, iref, Conditions(), ".ac lin 1 1k 1k", load)
+    if pin in ("inp", "gm"):
+        return text.replace("Vd inp inn 0", "Vd inp inn DC 0 AC 1")
+    return text.replace("Vinn inn 0 {vref}", "Vinn inn 0 DC {vref} AC 1") if pin == "inn" else text
+
+
+PIN_SOURCE = {"inp": "i(vd)", "inn": "i(vinn)", "out": "i(vout)"}
+
+
+def _single_deck(side: str, tail: float) -> str:
+    """1 V AC on one input alone, the other held at vref: the output current is that
+    input's gm (100 Hz)."""
+    iref = tail * TREE.diode_units / EXAMPLE.tail_units(LATTICE_COARSE)
+    text = bench(EXAMPLE, iref, Conditions(), ".ac lin 1 100 100")
+    if side == "inp":
+        return text.replace("Vd inp inn 0", "Vd inp 0 DC {vref} AC 1")
+    return text.replace("Vinn inn 0 {vref}", "Vinn inn 0 DC {vref} AC 1").replace("Vd inp inn 0", "Vd inp 0 {vref}")
 
 
 def characterize(workers: int | None = None, progress: bool | None = None,
                  conditions: list[Conditions] | None = None, samples: int = 0) -> Datasheet:
-    """gm and g_out against the tail current at tt 27 °C 1.8 V."""
-    res = simulate_many(curve_jobs(), workers=workers, progress=progress, desc="transconductor")
+    """gm and g_out against the tail current, the lines' unit ratios and the pins'
+    capacitances, at tt 27 °C 1.8 V."""
+    jobs = curve_jobs() + _line_jobs()
+    jobs += [Job(f"ota_pin_{pin}_{k}", _pin_deck(pin, tail)) for pin in PINS for k, tail in enumerate(PIN_TAILS)]
+    jobs += [Job(f"ota_delay_{k}", _pin_deck("gm", tail)) for k, tail in enumerate(DELAY_TAILS)]
+    jobs += [Job(f"ota_single_{side}_{k}", _single_deck(side, tail)) for side in ("inp", "inn")
+             for k, tail in enumerate(PIN_TAILS)]
+    res = simulate_many(jobs, workers=workers, progress=progress, desc="transconductor")
     sheet = Datasheet("transconductor")
-    record_curve(sheet, res)
+    ratios = {}
+    for line in LINE_PROBES:
+        unit, reference = (-res[f"ota_line_{line}_{k}"][0]["i(vota)"][0] for k in (0, 1))
+        ratios[line] = float(unit / reference)
+        sheet.add(LINE_RATIO, line, ratios[line])
+    record_curve(sheet, res, ratios)
+    for k, tail in enumerate(PIN_TAILS):
+        p, n = (res[f"ota_single_{side}_{k}"][0]["i(vout)"][0].real for side in ("inp", "inn"))
+        sheet.add(INN_RATIO, f"{tail * 1e9:g}nA", float(-n / p))
+    for k, tail in enumerate(DELAY_TAILS):
+        current = res[f"ota_delay_{k}"][0]["i(vout)"][0]
+        sheet.add(DELAY, f"{tail * 1e9:.4g}nA", -np.angle(current) / (2 * np.pi * 1e3) * 1e6)
+    for pin in PINS:
+        for k, tail in enumerate(PIN_TAILS):
+            current = res[f"ota_pin_{pin}_{k}"][0][PIN_SOURCE[pin]][0]
+            sheet.add(PIN_CAP, f"{pin} {tail * 1e9:g}nA", abs(current.imag) / (2 * np.pi * 1e3) * 1e15)
     return sheet
 
 
-TOLERANCES = dict(CURVE_TOLERANCES)
+TOLERANCES = dict(CURVE_TOLERANCES, line_ratio=(0.0, 0.005), pin_capacitance=(0.1, 0.5), delay=(0.1, 0.0),
+                  inn_ratio=(0.0, 0.001))
 
 
 # --------------------------------------------------------------------------- frozen curve
@@ -249,11 +346,12 @@ def _frozen_curve() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def usable_range() -> tuple[float, float]:
     """Tail currents (A) where the frozen curve holds: from the smallest measured tail up to
-    the last point whose gm/I_tail is within 10 % of the smallest tail's. Above it the PMOS
-    load, cascoded on vref, runs out of headroom (its source reaches vdd) and gm collapses."""
+    the last point whose gm/I_tail is within 25 % of the curve's largest (weak inversion:
+    it falls smoothly from 16 to 13 /V). Above it the PMOS load, cascoded on vref, runs out
+    of headroom (its source reaches vdd) and gm/I collapses a hundredfold."""
     tails, gm, _ = _frozen_curve()
     ratio = gm / tails
-    good = ratio >= USABLE_GM_FRACTION * ratio[0]
+    good = ratio >= USABLE_GM_FRACTION * ratio.max()
     last = int(np.argmin(good)) - 1 if not good.all() else len(tails) - 1
     return float(tails[0]), float(tails[last])
 
@@ -262,7 +360,7 @@ def _interpolate(tail_current: float, values: np.ndarray, conditions: Conditions
     if conditions is not None and not is_nominal(conditions):
         raise ValueError(f"only the tt 27 °C 1.8 V curve is frozen, not {conditions.label()}")
     lo, hi = usable_range()
-    if not lo * (1 - 1e-9) <= tail_current <= hi * (1 + 1e-9):  # the labels hold 4 digits
+    if not lo * (1 - 1e-3) <= tail_current <= hi * (1 + 1e-3):  # the labels hold 4 digits
         raise ValueError(f"tail current {tail_current:.3g} A outside the transconductor's characterized "
                          f"usable range {lo:.3g} … {hi:.3g} A")
     tails = _frozen_curve()[0]
@@ -274,6 +372,35 @@ def transconductance(tail_current: float, conditions: Conditions | None = None) 
     interpolation of the frozen tt 27 °C 1.8 V curve. The OTA sources gm·(v(inp) − v(inn))
     into `out`."""
     return _interpolate(tail_current, _frozen_curve()[1], conditions)
+
+
+def line_ratio(line: str) -> float:
+    """Measured current of one `coarse` (or `tiny`) unit in fine units over its nominal
+    share (LATTICE_COARSE, 1/LATTICE_TINY): the mapping weights the units with it."""
+    return float(load_golden(GOLDEN)["specs"]["line_ratio"]["bands"][line]["typ"])
+
+
+def pin_capacitance(pin: str, tail_current: float) -> float:
+    """Capacitance (F) of `pin` (inp, inn, out) of a transconductor with that tail: log
+    interpolation of the frozen points, held constant beyond them."""
+    bands = load_golden(GOLDEN)["specs"]["pin_capacitance"]["bands"]
+    values = [bands[f"{pin} {tail * 1e9:g}nA"]["typ"] for tail in PIN_TAILS]
+    return float(np.interp(np.log(tail_current), np.log(PIN_TAILS), values)) * 1e-15
+
+
+def inn_ratio(tail_current: float) -> float:
+    """gm of the inn input alone over gm of inp alone (≈ 0.994), interpolated in log tail."""
+    bands = load_golden(GOLDEN)["specs"]["inn_ratio"]["bands"]
+    values = [bands[f"{tail * 1e9:g}nA"]["typ"] for tail in PIN_TAILS]
+    return float(np.interp(np.log(tail_current), np.log(PIN_TAILS), values))
+
+
+def delay(tail_current: float) -> float:
+    """Group delay (s) of the transconductance at a tail current: log-log interpolation of
+    the frozen points (it falls ≈ as 1/I_tail), held at the ends."""
+    bands = load_golden(GOLDEN)["specs"]["delay"]["bands"]
+    values = [bands[f"{tail * 1e9:.4g}nA"]["typ"] for tail in DELAY_TAILS]
+    return float(np.exp(np.interp(np.log(tail_current), np.log(DELAY_TAILS), np.log(values)))) * 1e-6
 
 
 def output_conductance(tail_current: float, conditions: Conditions | None = None) -> float:

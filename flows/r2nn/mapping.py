@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cells.transconductor import LATTICE_COARSE, LATTICE_TINY, UNIT_CURRENT
 from flows.r2nn import model
 from flows.r2nn.network import R2nnNetwork
 
@@ -49,9 +50,9 @@ class BuildOptions:
     displacement excursion (V) at full-scale input; input_peak: full-scale input sample
     (model units)."""
 
-    unit_current: float = 50e-12
-    coarse: int = 8
-    tiny: int = 16
+    unit_current: float = UNIT_CURRENT
+    coarse: int = LATTICE_COARSE
+    tiny: int = LATTICE_TINY
     node_gm: float = 14e-9
     swing: float = 0.01
     input_peak: float = 1.0
@@ -141,20 +142,24 @@ def tail_for(gm: float) -> float:
 
 
 def quantize(gm: float, options: BuildOptions) -> tuple[int, int, int, float, float]:
-    """(tiny, fine, coarse, tail A, realised gm S) nearest `gm` in tiny units; all 0 when
+    """(tiny, fine, coarse, tail A, realised gm S) nearest `gm`: coarse units first, then
+    fine, the rest in tiny units, each weighted by its line's measured ratio; all 0 when
     even one tiny unit is more than twice too large (the term is left out)."""
-    from cells.transconductor import transconductance
+    from cells.transconductor import Transconductor, line_ratio, tail_current, transconductance
 
-    unit = options.unit_current / options.tiny
-    count = int(round(tail_for(gm) / unit)) if gm >= 0.5 * transconductance(unit) else 0
-    if count == 0:
+    u = options.unit_current
+    ratios = {line: line_ratio(line) for line in ("coarse", "tiny")}
+    unit = {"coarse": ratios["coarse"] * options.coarse * u, "tiny": ratios["tiny"] * u / options.tiny}
+    if gm < 0.5 * transconductance(unit["tiny"]):
         return 0, 0, 0, 0.0, 0.0
-    if count * unit > _max_units(options) * options.unit_current:
-        raise ValueError(f"gm {gm:.3g} S needs a tail of {count * unit:.3g} A, more than the "
-                         f"{_max_units(options) * options.unit_current:.3g} A the transconductor's usable tail allows")
-    fine_count, tiny = divmod(count, options.tiny)
-    coarse, fine = divmod(fine_count, options.coarse)
-    tail = count * unit
+    wanted = tail_for(gm)
+    if wanted > _max_units(options) * u:
+        raise ValueError(f"gm {gm:.3g} S needs a tail of {wanted:.3g} A, more than the "
+                         f"{_max_units(options) * u:.3g} A the transconductor's usable tail allows")
+    coarse = int(wanted // unit["coarse"])
+    fine = int((wanted - coarse * unit["coarse"]) // u)
+    tiny = int(round((wanted - coarse * unit["coarse"] - fine * u) / unit["tiny"]))
+    tail = tail_current(Transconductor(fine=fine, coarse=coarse, tiny=tiny), ratios, u)
     return tiny, fine, coarse, tail, transconductance(tail)
 
 
@@ -179,7 +184,7 @@ def _max_units(options: BuildOptions) -> int:
 def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) -> Mapping:
     """Scales, then every transconductor quantized, then the velocity capacitors fitted to
     what the quantized gms realise (`_fit_capacitors`)."""
-    from cells.transconductor import output_conductance, transconductance
+    from cells.transconductor import delay, inn_ratio, line_ratio, output_conductance, transconductance
 
     m, c, k = network.matrices()
     free = network.free
@@ -219,54 +224,77 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
     otas: list[Ota] = []
     loads = np.zeros(n)
 
-    def add(role: str, inp: str, inn: str, row: int, target: float, parameter: str) -> float:
+    def add(role: str, inp: str, inn: str, row: int, target: float, parameter: str) -> tuple[float, float]:
+        """Quantize one term into `row`'s node; (realised gm, tail)."""
         tiny, fine, coarse, tail, gm = quantize(target, options)
         out = f"v{free[row]}" if role != "integrator" else x_net(network, free[row])
         if gm > 0:
             otas.append(Ota(f"G{len(otas)}", role, inp, inn, out, target, gm, tiny, fine, coarse, tail, parameter))
             if role != "integrator":
                 loads[row] += output_conductance(tail)
-        return gm
+        return gm, tail
 
-    spring_gm = []  # (row, column or −1 for the wall, realised gm)
-    for i, node in enumerate(free):
-        if wall[i] > 0:
-            gm = add("spring", "vref", x_net(network, node), i, r[i] * beta[i] * wall[i] / alpha,
-                     " + ".join(wall_names[i]) + f" (node {node} to the wall)")
-            spring_gm.append((i, -1, gm))
+    # A spring into node a reads x_b on inp and its own x_a on inn, whose gm is short by
+    # inn_ratio (≈ 0.6 %): each row would lack that much of every coupling spring on its
+    # diagonal, which soft modes magnify. The node's wall term (an OTA reading only x_a)
+    # makes it up.
+    springs = []  # (row, column or −1 for the wall, realised gm of the x_b read, of the x_a read, delay)
+    short = np.zeros(n)
     for a, b, value, name in links:
         for row, other in ((a, b), (b, a)):
-            gm = add("spring", x_net(network, free[other]), x_net(network, free[row]), row,
-                     r[row] * beta[row] * value / alpha, f"{name} (into node {free[row]})")
-            spring_gm.append((row, other, gm))
-    g_int = np.zeros(n)
+            gm, tail = add("spring", x_net(network, free[other]), x_net(network, free[row]), row,
+                           r[row] * beta[row] * value / alpha, f"{name} (into node {free[row]})")
+            springs.append((row, other, gm, gm * inn_ratio(tail), delay(tail)))
+            short[row] += gm * (1 - inn_ratio(tail))
+    for i, node in enumerate(free):
+        wanted = r[i] * beta[i] * wall[i] / alpha + short[i]
+        if wanted > 0:
+            gm = wanted
+            for _ in range(3):
+                gm = wanted / inn_ratio(tail_for(gm))
+            what = " + ".join(wall_names[i]) + f" (node {node} to the wall)" if wall[i] else f"node {node}"
+            gm, tail = add("spring", "vref", x_net(network, node), i, gm, what + ", inn compensation")
+            springs.append((i, -1, 0.0, gm * inn_ratio(tail), delay(tail)))
+    g_int, lag = np.zeros(n), np.zeros(n)
     cap_x_plan = float(np.sqrt(NODE_CAP_RANGE[0] * NODE_CAP_RANGE[1]))
     least = transconductance(INTEGRATOR_UNITS * options.unit_current)
     for i, node in enumerate(free):
         planned = float(np.clip(alpha * cap_x_plan / beta[i], least, alpha * NODE_CAP_RANGE[1] / beta[i]))
-        g_int[i] = add("integrator", f"v{node}", "vref", i, planned, f"x of node {node}")
+        g_int[i], tail = add("integrator", f"v{node}", "vref", i, planned, f"x of node {node}")
+        lag[i] = delay(tail)
+    # A spring term reads X through its own and the integrator's delay: −w x(t − τ) ≈
+    # −w x + w τ v, a negative damping. The damping terms add it back (gm, siemens):
+    # diagonal Σ gm_s α τ_a/β_a, and from v_b, gm_s α τ_b/β_b.
+    extra_diag, extra = np.zeros(n), np.zeros((n, n))
+    for row, other, gm, own_gm, tau in springs:
+        extra_diag[row] += own_gm * alpha * (tau + lag[row]) / beta[row]
+        if other >= 0:
+            extra[row, other] += gm * alpha * (tau + lag[other]) / beta[other]
     dampers = []  # (row, column, realised gm) of damper couplings
     for i, a in enumerate(free):
         for j, b in enumerate(free):
-            if i != j and c[i, j] != 0:
-                gm = add("damper", f"v{b}", "vref", i, -r[i] * beta[i] * c[i, j] / beta[j], f"C[{a},{b}] (damper)")
+            target = -r[i] * beta[i] * c[i, j] / beta[j] + extra[i, j] if i != j else 0.0
+            if target > 0:
+                gm, _ = add("damper", f"v{b}", "vref", i, target,
+                            f"C[{a},{b}] (damper, delay compensation)" if c[i, j] else f"delay compensation from node {b}")
                 dampers.append((i, j, gm))
     i_in = index[network.input_node]
     # I = gm_in (v(in) − vref) must be r β gain u: the pin's scale (V per input unit) is
     # continuous, so the gm takes a planned unit count and the scale makes the gain exact
-    g_in = add("input", *(("in", "vref") if network.input_gain > 0 else ("vref", "in")), i_in,
-               transconductance(INPUT_UNITS * options.unit_current), "input.gain")
+    g_in, _ = add("input", *(("in", "vref") if network.input_gain > 0 else ("vref", "in")), i_in,
+                  transconductance(INPUT_UNITS * options.unit_current), "input.gain")
     notes = []
-    unit_gm = transconductance(options.unit_current / options.tiny)
+    unit_gm = transconductance(line_ratio("tiny") * options.unit_current / options.tiny)
     own = np.zeros(n)
     for i, node in enumerate(free):
-        wanted = r[i] * c[i, i] - loads[i]
+        wanted = r[i] * c[i, i] + extra_diag[i] - loads[i]
         if wanted > 0.5 * unit_gm:
             gm = wanted
-            for _ in range(3):  # the damping OTA loads the node too
-                gm = wanted - output_conductance(tail_for(gm))
-            own[i] = add("damping", "vref", f"v{node}", i, gm, f"C[{node},{node}] (dampers)")
-        elif loads[i] > 1.05 * r[i] * c[i, i]:
+            for _ in range(3):  # read on inn, and the damping OTA loads the node too
+                gm = (wanted - output_conductance(tail_for(gm))) / inn_ratio(tail_for(gm))
+            own[i], tail = add("damping", "vref", f"v{node}", i, gm, f"C[{node},{node}] (dampers, delay compensation)")
+            own[i] *= inn_ratio(tail) if own[i] else 1.0
+        elif loads[i] > 1.05 * (r[i] * c[i, i] + extra_diag[i]):
             notes.append(f"node {node}: the transconductors' output conductance ({loads[i]:.3g} S) damps more "
                          f"than the model's C[{node},{node}] ({r[i] * c[i, i]:.3g} S)")
 
@@ -274,10 +302,12 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
         """(M⁻¹K, M⁻¹C) the circuit realises with velocity capacitors `caps_v`."""
         rows = 1.0 / (caps_v * beta)
         stiff, damp = np.zeros((n, n)), np.zeros((n, n))
-        for row, other, gm in spring_gm:
-            stiff[row, row] += rows[row] * gm * alpha
+        for row, other, gm, own_gm, tau in springs:
+            stiff[row, row] += rows[row] * own_gm * alpha
+            damp[row, row] -= rows[row] * own_gm * alpha * (tau + lag[row])
             if other >= 0:
                 stiff[row, other] -= rows[row] * gm * alpha
+                damp[row, other] += rows[row] * gm * alpha * (tau + lag[other])
         for row, other, gm in dampers:
             damp[row, other] -= rows[row] * gm * beta[other]
         damp[np.diag_indices(n)] += (own + loads) / caps_v
@@ -285,13 +315,37 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
 
     caps_v = _fit_capacitors(k / mass[:, None], c / mass[:, None], realised, r * mass)
     stiff, damp = realised(caps_v)
+    caps_x = g_int * beta / alpha
+    # the integrator's output conductance leaks X: x′ = v − λx acts as a damper m·λ
+    leak = np.array([output_conductance(o.tail) for o in otas if o.role == "integrator"]) / caps_x
+    damp[np.diag_indices(n)] += leak
     scale = abs(network.input_gain) * caps_v[i_in] * beta[i_in] / (mass[i_in] * g_in)
+    parasitic = _pin_loads(otas)
     caps = []
     for i, node in enumerate(free):
-        caps.append(Cap(f"CV{node}", f"v{node}", float(caps_v[i]), f"masses[{node}]"))
-        caps.append(Cap(f"CX{node}", x_net(network, node), float(g_int[i] * beta[i] / alpha), f"x of node {node}"))
+        for name, net, value, what in ((f"CV{node}", f"v{node}", caps_v[i], f"masses[{node}]"),
+                                       (f"CX{node}", x_net(network, node), caps_x[i], f"x of node {node}")):
+            drawn = value - parasitic.get(net, 0.0)
+            if drawn < 0.5 * value:
+                raise ValueError(f"node {node}: the transconductors' pins load {net} with {parasitic[net]:.3g} F "
+                                 f"of the {value:.3g} F it needs")
+            caps.append(Cap(name, net, float(drawn), what))
     return Mapping(network, options, beta, np.full(n, alpha), tuple(otas), tuple(caps), m @ stiff, m @ damp,
                    float(network.input_gain), float(scale), tuple(notes))
+
+
+def _pin_loads(otas: list[Ota]) -> dict[str, float]:
+    """Capacitance (F) the transconductors' gates and outputs add to every net they touch
+    (characterized per pin): the drawn capacitor is the rest."""
+    from cells.transconductor import pin_capacitance
+
+    loads: dict[str, float] = {}
+    for o in otas:
+        for pin in ("inp", "inn", "out"):
+            net = getattr(o, pin)
+            if net not in ("vref", "in"):
+                loads[net] = loads.get(net, 0.0) + pin_capacitance(pin, o.tail)
+    return loads
 
 
 def _fit_capacitors(target_k: np.ndarray, target_c: np.ndarray, realised, start: np.ndarray) -> np.ndarray:

@@ -1,0 +1,91 @@
+"""ngspice runs of a compiled R²NN circuit: the transient driven by a waveform, and the
+`.ac` of the lattice.
+
+Transient: the `in` pin follows vref + input_scale·u as a PWL through (n·dt, u_n); the
+circuit starts from its operating point with the input at rest, and each output's
+displacement in model units is (v(out<j>) − its rest value)/α at t = (n + 1)·dt, the
+rows `model.simulate` writes. AC: 1 V on `in` (one input unit is input_scale volts), every
+node's velocity voltage read inside the macro and divided by β·(1/input_scale): the
+circuit's `model.mobility`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from flows.r2nn.circuit import Circuit
+from pdk.models import Conditions
+from pdk.ngspice import simulate
+
+#: Largest transient step per sample: the fastest resonance a lattice may have is below
+#: the sample rate's Nyquist, so a quarter sample resolves it (measured: dt/8 moves the
+#: outputs by < 1e-3 of their peak).
+STEPS_PER_SAMPLE = 4
+VREF = 0.9
+OPTIONS = ".option reltol=1e-4 abstol=1e-15 vntol=1e-7"
+
+
+def _sources(circuit: Circuit, conditions: Conditions) -> list[str]:
+    from flows.r2nn.circuit import DIODE_UNITS
+
+    iref = DIODE_UNITS * circuit.mapping.options.unit_current
+    return ["Vdd vdd 0 {supply}", f"Vref vref 0 {VREF:g}", f"Iref vdd iref {iref:.9g}"]
+
+
+def _instance(circuit: Circuit) -> str:
+    nets = {"vss": "0"}
+    return f"X{circuit.network.name} " + " ".join(nets.get(p, p) for p in circuit.ports) + f" {circuit.network.name}"
+
+
+def _pwl(times: np.ndarray, values: np.ndarray) -> str:
+    pairs = [f"{t:.9g} {v:.9g}" for t, v in zip(times, values)]
+    return "PWL(\n+ " + "\n+ ".join(" ".join(pairs[i:i + 6]) for i in range(0, len(pairs), 6)) + " )"
+
+
+def transient_deck(circuit: Circuit, waveform: np.ndarray, conditions: Conditions = Conditions(),
+                   macro: str | None = None) -> str:
+    u = np.asarray(waveform, dtype=np.float64).ravel()
+    dt = circuit.network.dt
+    scale = circuit.mapping.input_scale
+    lines = [f"* {circuit.network.name}: transient, {len(u)} samples at {circuit.network.sample_rate:g} Hz",
+             conditions.lines(passives=True), f'.include "{macro}"' if macro else circuit.netlist(),
+             *_sources(circuit, conditions),
+             "Vin in 0 " + _pwl(np.arange(len(u)) * dt, VREF + scale * u), _instance(circuit), OPTIONS,
+             f".tran {dt / STEPS_PER_SAMPLE:.9g} {(len(u) + 1) * dt:.9g} 0 {dt / STEPS_PER_SAMPLE:.9g}",
+             ".end"]
+    return "\n".join(lines) + "\n"
+
+
+def run_transient(circuit: Circuit, waveform: np.ndarray, conditions: Conditions = Conditions()) -> dict:
+    """{'outputs': (samples, outputs) displacements in model units, 'power_W': mean supply
+    power, 'rest': the outputs' rest voltages}."""
+    u = np.asarray(waveform, dtype=np.float64).ravel()
+    (plot,) = simulate(transient_deck(circuit, u, conditions), f"{circuit.network.name}_tran")
+    time = plot["time"]
+    at = (np.arange(len(u)) + 1) * circuit.network.dt
+    alpha = circuit.mapping.alpha[0]
+    rest = [float(plot[f"v(out{j})"][0]) for j in range(circuit.network.output_size)]
+    outputs = np.column_stack([(np.interp(at, time, plot[f"v(out{j})"]) - rest[j]) / alpha
+                               for j in range(circuit.network.output_size)])
+    supply = -np.trapezoid(plot["i(vdd)"], time) / (time[-1] - time[0]) * conditions.vdd
+    return {"outputs": outputs, "power_W": float(supply), "rest": rest}
+
+
+def ac_deck(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
+            conditions: Conditions = Conditions()) -> str:
+    lines = [f"* {circuit.network.name}: .ac of the lattice", conditions.lines(passives=True), circuit.netlist(),
+             *_sources(circuit, conditions), f"Vin in 0 DC {VREF:g} AC 1", _instance(circuit), OPTIONS,
+             f".ac dec {per_decade} {start:.9g} {stop:.9g}", ".end"]
+    return "\n".join(lines) + "\n"
+
+
+def run_ac(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
+           conditions: Conditions = Conditions()) -> tuple[np.ndarray, np.ndarray]:
+    """(frequencies Hz, (frequencies, free) complex velocities per unit input: comparable
+    with `model.mobility`)."""
+    (plot,) = simulate(ac_deck(circuit, start, stop, per_decade, conditions), f"{circuit.network.name}_ac")
+    freq = np.real(plot["frequency"])
+    name = circuit.network.name
+    mapping = circuit.mapping
+    volts = np.column_stack([plot[f"v(x{name}.v{node})"] / mapping.beta[i] * mapping.input_scale
+                             for i, node in enumerate(circuit.network.free)])
+    return freq, volts
