@@ -2,13 +2,24 @@
 Gm-C lattice, and the replica that biases its cascodes.
 
 Telescopic cascode OTA, nine devices plus its tail: NMOS input pair (nfet 4/8 units), NMOS
-cascodes on `vcn`, a PMOS mirror load (pfet 4/16 units) cascoded on `vref`. Output current
-into `out` = gm·(v(inp) − v(inn)), gm = I_tail/(2·n·U_T) ≈ 14 /V × I_tail. The tail is
+cascodes on `vcn`, a PMOS mirror load (pfet 4/16 units) cascoded on `vref`. The OTA sinks
+gm·(v(inp) − v(inn)) from `out` (sources the opposite), gm = I_tail/(2·n·U_T) ≈ 14 /V × I_tail. The tail is
 `fine` NMOS units on the bias tree's `bn` line plus `coarse` units on `bn2`, so gm is a unit
 count, like every weight of the project. Without the cascodes gm/g_out is ≈ 170 (the
 input pair's drain conductance dominates), which would add a parasitic damping of the
-order of the lattice's own to every node; with them ≥ 2 000 over PVT at 0.1–10 nA (measured
-with the replica bias below).
+order of the lattice's own to every node.
+
+Measured by `characterize()` (real bias tree and replica bias, `bmru characterize
+transconductor`): gm/I_tail 13.9 / 13.4 /V at 0.1 / 1 nA (tt 27 °C 1.8 V), gm/g_out
+1 200–5 000 over out 0.8–1.0 V, offset σ 0.94 mV, linear range 12–25 mV, input noise
+≈ 1.9 µV/√Hz white (133 µV over 20 Hz–5 kHz) at 1 nA. Limits: the PMOS load cascoded on
+vref needs vref + V_SG(cascode) + ≈ 0.1 V ≤ vdd, so the OTA collapses (gm/I_tail ≈ 0.1 /V)
+above ≈ 6 nA at tt 27 °C 1.8 V, and already at 1 nA at −40 °C 1.8 V and at 1.62 V below
+85 °C (16 of 45 PVT points); the `max_tail` rows of the golden map it. The PMOS mirror's
+pole (gm/C of its gate node, so ∝ I_tail) puts |gm| at −3 dB near 7 kHz (8° lag at 1 kHz)
+at 1 nA. `vcn` leaves the input pair only ≈ 70 mV (2.7 U_T) of V_DS at 1 nA: driving inp
+alone moves the common mode, which compresses the positive side (+10 mV: −1.5 %, −10 mV:
++0.2 %; saturation +0.83 / −1.0 nA at 1 nA tail).
 
 The cascode gate `vcn` must sit ≈ 0.1 V above the tail node of every OTA whatever its current:
 `CascodeBias` copies an input device (gate on `vref`, two tail units) and stacks a narrow
@@ -24,10 +35,11 @@ from pathlib import Path
 import numpy as np
 
 from cells.bias import BiasTree
-from cells.netlist import Device, subckt, units
+from cells.netlist import Device, first_crossing, mismatch_conditions, pvt_conditions, subckt, units
 from pdk.datasheet import Datasheet, Spec, is_nominal, load_golden, save_figure
 from pdk.models import Conditions
 from pdk.ngspice import Job, simulate_many
+from pdk.passives import K_B_Q
 from pdk.unit import NMOS, PMOS, UnitDevice
 
 #: Cascode-bias diode: narrow and long, so its V_GS exceeds the cascodes' by the ≈ 0.1 V
@@ -140,7 +152,7 @@ def bench(ota: Transconductor, iref: float, cond: Conditions, analysis: str, loa
              f"Xt vdd 0 iref {' '.join(TREE.ports[3:])} {TREE.name}", "Vref vref 0 {vref}",
              f"Xc vdd 0 vref bn bp vcn {CASCODE.name}",
              f"Xo vddo 0 {' '.join(ota.ports[2:])} {ota.name}",
-             "Vinn inn 0 {vref}", "Vd inp inn 0", load, analysis]
+             "Vinn inn 0 {vref}", "Vd inp inn dc 0 ac 1", load, analysis]
     return "\n".join(lines) + "\n"
 
 
@@ -192,16 +204,191 @@ def record_curve(sheet: Datasheet, res: dict) -> None:
     sheet.curves["gm"] = {"x": CURVE_TAILS.tolist(), "gm": gms, "gout": gouts}
 
 
+# --------------------------------------------------------------------------- datasheet over PVT
+#: Tail currents (A) of the per-PVT-point headroom sweep; gm/I_tail is recorded at REPORTED_TAILS.
+PVT_TAILS = (0.05e-9, 0.1e-9, 0.2e-9, 0.5e-9, 1e-9, 2e-9, 5e-9, 10e-9, 20e-9)
+REPORTED_TAILS = (0.1e-9, 1e-9, 10e-9)
+#: Tail current (A) of the linear-range, swing, offset and noise measurements.
+TAIL_NOMINAL = 1e-9
+WIDE_SWEEP = ".dc Vd -0.15 0.15 1m"
+COMPRESSION_AT = (-20e-3, -10e-3, 10e-3, 20e-3)
+NOISE_BAND = (20.0, 5e3)
+NOISE_AT = (10.0, 100.0, 1e3)
+NOISE_SWEEP = ".noise v(out) Vd dec 20 10 5k"
+AC_SWEEP = ".ac dec 20 1 10meg"
+PHASE_AT = 1e3
+#: Noiseless load of the noise bench (a VCCS, ≫ g_out): out stays at vref, and only the
+#: OTA and its biases make noise.
+NOISE_LOAD = "Gload out vref out vref 1u"
+#: gm/I_tail of an OTA that still works: ≥ 90 % of the subthreshold value 1/(2·n·U_T) for
+#: n = 1.5 (every corner measures n ≤ 1.45). A pair whose load has lost its headroom sits
+#: near 0.1 /V, two orders below.
+HEADROOM_N = 1.5
+
+GM_PER_TAIL = Spec("gm_per_tail", "1/V", "gm / programmed tail current at 0.1, 1, 10 nA (≈ 0.1 /V: the PMOS load "
+                   "cascoded on vref has run out of headroom)")
+MAX_TAIL = Spec("max_tail", "nA", f"largest tail of the grid {', '.join(f'{t * 1e9:g}' for t in PVT_TAILS)} nA up to "
+                "which gm/I_tail ≥ 0.9/(2·1.5·U_T) (0: none)")
+GAIN_MIN = Spec("gm_gout_min", "", "smallest gm(out)/g_out(out) over out 0.8–1.0 V at 1 nA tail")
+OFFSET = Spec("input_offset", "mV", "v(inp) − v(inn) for zero output current, out at vref, 1 nA tail")
+OFFSET_SIGMA = Spec("input_offset_sigma", "mV", "σ of the input offset over mismatch samples (tt 27 °C 1.8 V)")
+LINEAR = Spec("linear_range", "mV", "|v(inp) − v(inn)| where gm has fallen 10 % below its value at 0, 1 nA tail "
+              "(smaller of the two sides)")
+COMPRESSION = Spec("compression", "%", "output current at ±10/±20 mV against gm(0)·v − 1, 1 nA tail")
+SWING_LOW = Spec("swing_low", "V", "lowest out voltage down to which gm stays ≥ 90 % and gm/g_out ≥ 10 % of their "
+                 "values at out = vref, 1 nA tail")
+SWING_HIGH = Spec("swing_high", "V", "highest out voltage up to which gm stays ≥ 90 % and gm/g_out ≥ 10 % of their "
+                  "values at out = vref, 1 nA tail")
+NOISE_DENSITY = Spec("input_noise", "nV/√Hz", "input-referred noise density at 10 Hz, 100 Hz, 1 kHz, 1 nA tail, biases "
+                     "included")
+BANDWIDTH = Spec("gm_bandwidth", "kHz", "frequency where |gm| has fallen to 1/√2 of its dc value (the PMOS mirror's "
+                 "pole: half of the output current passes it), out held at vref, 1 nA tail")
+PHASE = Spec("gm_phase_1khz", "°", "phase lag of gm at 1 kHz, out held at vref, 1 nA tail")
+NOISE_RMS = Spec("input_noise_rms", "µV", "input-referred noise integrated over 20 Hz–5 kHz, 1 nA tail")
+TOLERANCES = dict(CURVE_TOLERANCES, gm_per_tail=(0.03, 0.02), max_tail=(0.0, 0.01), gm_gout_min=(0.2, 1.0),
+                  input_offset=(0.0, 0.1), input_offset_sigma=(0.25, 0.05), linear_range=(0.05, 0.5),
+                  compression=(0.1, 0.1), swing_low=(0.0, 0.03), swing_high=(0.0, 0.03), input_noise=(0.15, 1.0),
+                  input_noise_rms=(0.15, 0.5), gm_bandwidth=(0.1, 0.0), gm_phase_1khz=(0.1, 0.5))
+MISMATCH_SAMPLES = 30
+
+
+def headroom_ok(gm_per_tail: float, temp: float) -> bool:
+    """Is this gm/I_tail (1/V) that of a working subthreshold pair at `temp` °C?"""
+    thermal = K_B_Q * (temp + 273.15)
+    return gm_per_tail >= 0.9 / (2 * HEADROOM_N * thermal)
+
+
+def _iref(ota: Transconductor, tail: float) -> float:
+    """iref that gives `ota` the programmed tail current `tail`."""
+    return tail * TREE.diode_units / ota.tail_units(TREE.coarse)
+
+
+def swing_sweep(cond: Conditions) -> str:
+    """Out from 0.1 V to 50 mV below vdd (inner) at v(inp) − v(inn) = −2, 0, +2 mV (outer)."""
+    return f".dc Vout 0.1 {cond.vdd - 0.05:g} 0.01 Vd -2m 2m 2m"
+
+
+def pvt_jobs(cond: Conditions, ota: Transconductor = EXAMPLE) -> list[Job]:
+    key = cond.label().replace(" ", "_")
+    iref = _iref(ota, TAIL_NOMINAL)
+    jobs = [Job(f"ota_wide_{key}", bench(ota, iref, cond, WIDE_SWEEP))]
+    if cond.mismatch:
+        return jobs
+    jobs += [Job(f"ota_tail{i}_{key}", bench(ota, _iref(ota, tail), cond, GM_SWEEP)) for i, tail in enumerate(PVT_TAILS)]
+    jobs += [Job(f"ota_swing_{key}", bench(ota, iref, cond, swing_sweep(cond))),
+             Job(f"ota_noise_{key}", bench(ota, iref, cond, NOISE_SWEEP, load=NOISE_LOAD)),
+             Job(f"ota_ac_{key}", bench(ota, iref, cond, AC_SWEEP))]
+    return jobs
+
+
+def record_wide(sheet: Datasheet, cond: Conditions, plot) -> float:
+    """Offset, linear range and compression from the ±150 mV input sweep; returns the offset (mV)."""
+    vd, sourced = plot["v(v-sweep)"], sourced_current(plot)
+    sunk = -sourced
+    offset = first_crossing(vd, sunk, 0.0)
+    sheet.add(OFFSET, cond.label(), offset * 1e3)
+    if cond.mismatch:
+        return offset * 1e3
+    gm = np.gradient(sunk, vd)
+    k0 = int(np.argmin(np.abs(vd)))
+    small = np.abs(vd) <= GM_SPAN
+    gm0 = float(np.polyfit(vd[small], sunk[small], 3)[2])
+    right = first_crossing(vd[k0:], gm[k0:], 0.9 * gm0, rising=False)
+    left = first_crossing(-vd[k0::-1], gm[k0::-1], 0.9 * gm0, rising=False)
+    sides = [x for x in (right, left) if x is not None]
+    sheet.add(LINEAR, cond.label(), min(sides) * 1e3 if sides else float("nan"))
+    for v in COMPRESSION_AT:
+        measured = np.interp(v, vd, sunk) - np.interp(0.0, vd, sunk)
+        sheet.add(COMPRESSION, f"{v * 1e3:+g}mV {cond.label()}", (measured / (gm0 * v) - 1) * 100)
+    if is_nominal(cond):
+        sheet.curves["transfer"] = {"x": vd.tolist(), "sunk": sunk.tolist()}
+    return offset * 1e3
+
+
+def record_swing(sheet: Datasheet, cond: Conditions, plot) -> None:
+    """gm and g_out against out from the nested sweep (its v(inp) = v(inn) row gives g_out):
+    the swing is the range around vref where gm stays ≥ 90 % and gm/g_out ≥ 10 % of their
+    values at vref."""
+    (vout, _, _), (low, zero, high) = np.split(plot["v(v-sweep)"], 3), np.split(sourced_current(plot), 3)
+    gm = (low - high) / 4e-3
+    gout = -np.gradient(zero, vout)
+    k = int(np.argmin(np.abs(vout - VREF)))
+    ok = (gm >= 0.9 * gm[k]) & (gm >= 0.1 * gm[k] / gout[k] * gout)
+    lo = hi = k
+    while lo > 0 and ok[lo - 1]:
+        lo -= 1
+    while hi < len(vout) - 1 and ok[hi + 1]:
+        hi += 1
+    sheet.add(SWING_LOW, cond.label(), vout[lo])
+    sheet.add(SWING_HIGH, cond.label(), vout[hi])
+    window = (vout >= GOUT_SPAN[0] - 1e-9) & (vout <= GOUT_SPAN[1] + 1e-9)
+    sheet.add(GAIN_MIN, cond.label(), float(np.min(gm[window] / gout[window])))
+    if is_nominal(cond):
+        sheet.curves["swing"] = {"x": vout.tolist(), "gm": gm.tolist(), "gout": gout.tolist()}
+
+
+def record_noise(sheet: Datasheet, cond: Conditions, plots) -> None:
+    spectrum = next(p for p in plots if "inoise_spectrum" in p.vectors)
+    f, density = np.real(spectrum["frequency"]), np.real(spectrum["inoise_spectrum"])
+    for at in NOISE_AT:
+        sheet.add(NOISE_DENSITY, f"{at:g}Hz {cond.label()}",
+                  float(np.exp(np.interp(np.log(at), np.log(f), np.log(density)))) * 1e9)
+    band = (f >= NOISE_BAND[0]) & (f <= NOISE_BAND[1])
+    sheet.add(NOISE_RMS, cond.label(), float(np.sqrt(np.trapezoid(density[band] ** 2, f[band]))) * 1e6)
+    if is_nominal(cond):
+        sheet.curves["noise"] = {"x": f.tolist(), "density": density.tolist()}
+
+
+def record_ac(sheet: Datasheet, cond: Conditions, plot) -> None:
+    f, gm = np.real(plot["frequency"]), -plot["i(vout)"]
+    magnitude = np.abs(gm)
+    sheet.add(BANDWIDTH, cond.label(), first_crossing(f, magnitude, magnitude[0] / np.sqrt(2), rising=False) / 1e3)
+    phase = np.unwrap(np.angle(gm))
+    sheet.add(PHASE, cond.label(), -float(np.degrees(np.interp(np.log(PHASE_AT), np.log(f), phase - phase[0]))))
+    if is_nominal(cond):
+        sheet.curves["ac"] = {"x": f.tolist(), "gm": magnitude.tolist()}
+
+
+def record_tails(sheet: Datasheet, cond: Conditions, res: dict) -> bool:
+    """gm/I_tail at REPORTED_TAILS and the headroom limit; returns whether the OTA works at
+    TAIL_NOMINAL (the other specs are only meaningful where it does)."""
+    key = cond.label().replace(" ", "_")
+    ratios = [gm_at_zero(res[f"ota_tail{i}_{key}"][0]) / tail for i, tail in enumerate(PVT_TAILS)]
+    for tail, ratio in zip(PVT_TAILS, ratios):
+        if tail in REPORTED_TAILS:
+            sheet.add(GM_PER_TAIL, f"{tail * 1e9:g}nA {cond.label()}", ratio)
+    largest = 0.0
+    for tail, ratio in zip(PVT_TAILS, ratios):
+        if not headroom_ok(ratio, cond.temp):
+            break
+        largest = tail
+    sheet.add(MAX_TAIL, cond.label(), largest * 1e9)
+    return largest >= TAIL_NOMINAL
+
+
 def characterize(workers: int | None = None, progress: bool | None = None,
-                 conditions: list[Conditions] | None = None, samples: int = 0) -> Datasheet:
-    """gm and g_out against the tail current at tt 27 °C 1.8 V."""
-    res = simulate_many(curve_jobs(), workers=workers, progress=progress, desc="transconductor")
+                 conditions: list[Conditions] | None = None, samples: int = MISMATCH_SAMPLES) -> Datasheet:
+    """The nominal gm/g_out curve, then at every PVT point gm/I_tail and the headroom limit
+    and, where the OTA works at 1 nA, gm/g_out, offset, linear range, compression, output
+    swing, gm bandwidth and input noise; offset σ over mismatch."""
+    pvt = pvt_conditions() if conditions is None else conditions
+    mm = mismatch_conditions(samples)
+    jobs = curve_jobs() + [j for c in pvt + mm for j in pvt_jobs(c)]
+    res = simulate_many(jobs, workers=workers, progress=progress, desc="transconductor")
     sheet = Datasheet("transconductor")
     record_curve(sheet, res)
+    for c in pvt:
+        key = c.label().replace(" ", "_")
+        if not record_tails(sheet, c, res):
+            continue
+        record_wide(sheet, c, res[f"ota_wide_{key}"][0])
+        record_swing(sheet, c, res[f"ota_swing_{key}"][0])
+        record_noise(sheet, c, res[f"ota_noise_{key}"])
+        record_ac(sheet, c, res[f"ota_ac_{key}"][0])
+    offsets = [record_wide(sheet, c, res[f"ota_wide_{c.label().replace(' ', '_')}"][0]) for c in mm]  # tt 27 °C works
+    if len(offsets) > 1:
+        sheet.add(OFFSET_SIGMA, f"{mm[0].label().split(' mm')[0]} n={len(offsets)}", float(np.std(offsets, ddof=1)))
     return sheet
-
-
-TOLERANCES = dict(CURVE_TOLERANCES)
 
 
 # --------------------------------------------------------------------------- frozen curve
@@ -253,17 +440,42 @@ def output_conductance(tail_current: float, conditions: Conditions | None = None
 
 
 def plot(sheet: Datasheet, directory: Path) -> list[Path]:
+    """tt 27 °C 1.8 V: gm/I_tail and gm/g_out against the tail, the ±150 mV transfer,
+    gm/g_out against out, |gm| against frequency and the input-referred noise (1 nA tail)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig, axes = plt.subplots(2, 3, figsize=(15, 7.5))
     c = sheet.curves["gm"]
     tails, gm, gout = np.array(c["x"]), np.array(c["gm"]), np.array(c["gout"])
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.8))
-    a.semilogx(tails * 1e9, gm / tails, "o-")
-    a.set(xlabel="tail current (nA)", ylabel="gm / I_tail (1/V)", title="transconductor gm, tt 27 °C 1.8 V")
-    b.loglog(tails * 1e9, gm / gout, "o-")
-    b.set(xlabel="tail current (nA)", ylabel="gm / g_out", title="intrinsic gain at out = vref")
-    for ax in (a, b):
+    a = axes[0, 0]
+    a.semilogx(tails * 1e9, gm / tails, "o-", label="gm / I_tail (1/V)")
+    a.set(xlabel="tail current (nA)", ylabel="gm / I_tail (1/V)", title="gm against tail (usable range shaded)")
+    a.axvspan(*(np.array(usable_range()) * 1e9), color="g", alpha=0.08)
+    b = a.twinx()
+    b.loglog(tails * 1e9, gm / gout, "s--", color="C1")
+    b.set_ylabel("gm / g_out at out = vref", color="C1")
+    if "transfer" in sheet.curves:
+        t = sheet.curves["transfer"]
+        axes[0, 1].plot(np.array(t["x"]) * 1e3, np.array(t["sunk"]) * 1e9)
+        axes[0, 1].set(xlabel="v(inp) − v(inn) (mV)", ylabel="current sunk from out (nA)",
+                       title="transfer, 1 nA tail, out at vref")
+    if "swing" in sheet.curves:
+        w = sheet.curves["swing"]
+        vout, gm_out, gout_out = np.array(w["x"]), np.array(w["gm"]), np.array(w["gout"])
+        axes[1, 0].semilogy(vout, np.clip(gm_out / gout_out, 1e-1, None))
+        axes[1, 0].set(xlabel="out (V)", ylabel="gm / g_out", title="gain against output voltage, 1 nA tail")
+    if "noise" in sheet.curves:
+        n = sheet.curves["noise"]
+        axes[1, 1].loglog(n["x"], np.array(n["density"]) * 1e9)
+        axes[1, 1].set(xlabel="frequency (Hz)", ylabel="input noise (nV/√Hz)", title="input-referred noise, 1 nA tail")
+    if "ac" in sheet.curves:
+        f, gm_f = np.array(sheet.curves["ac"]["x"]), np.array(sheet.curves["ac"]["gm"])
+        axes[0, 2].loglog(f, gm_f * 1e9)
+        axes[0, 2].set(xlabel="frequency (Hz)", ylabel="|gm| (nS)", title="gm against frequency, 1 nA tail")
+    axes[1, 2].axis("off")
+    for ax in axes.flat[:5]:
         ax.grid(True, which="both", alpha=0.3)
+    fig.suptitle("transconductor, tt 27 °C 1.8 V")
     return [save_figure(fig, directory / "transconductor.png")]
