@@ -83,6 +83,7 @@ def test_full_characterization_inside_golden():
 @pytest.mark.klayout
 @pytest.mark.parametrize("cell", LAYOUT_CELLS, ids=lambda c: c.name)
 def test_layout_is_drc_and_lvs_clean(cell, tmp_path):
+    """Own deck and, where the application and the public deck are there, the external one."""
     from layouts.cell_layout import draw_cell
     from pdk import drc, lvs
 
@@ -94,6 +95,13 @@ def test_layout_is_drc_and_lvs_clean(cell, tmp_path):
     compared = lvs.compare(gds, spice)
     assert compared.match, compared.summary()
     assert compared.layout_devices == compared.schematic_devices >= 3
+    try:
+        drc.klayout_app()
+        drc.deck_path()
+    except drc.DeckUnavailable:
+        return  # the own deck above is the one that always runs
+    external = drc.run_deck(gds)
+    assert external.total == 0, external.summary()
 
 
 def test_golden_covers_every_pvt_point_and_seed():
