@@ -37,7 +37,7 @@ import numpy as np
 from cells.bias import BiasTree
 from cells.netlist import Device, first_crossing, mismatch_conditions, pvt_conditions, subckt, units
 from pdk.datasheet import Datasheet, Spec, is_nominal, load_golden, save_figure
-from pdk.models import Conditions
+from pdk.models import TEMP_NOMINAL, Conditions
 from pdk.ngspice import Job, simulate_many
 from pdk.passives import K_B_Q
 from pdk.unit import NMOS, PMOS, UnitDevice
@@ -139,9 +139,6 @@ GOUT_CURVE = Spec("gout_curve", "pS", "output conductance dI_out/dV_out at out =
 GAIN_CURVE = Spec("gm_gout_curve", "", "gm / g_out (intrinsic gain) against the tail current, tt 27 °C 1.8 V")
 CURVE_TOLERANCES = {"gm_curve": (0.02, 0.0), "gout_curve": (0.1, 0.0), "gm_gout_curve": (0.1, 0.0)}
 GOLDEN = Path(__file__).parent / "goldens" / "transconductor.yaml"
-#: The curve is usable while gm/I_tail stays within 10 % of its low-current value; above
-#: that the PMOS load leaves its headroom (see `usable_range`).
-USABLE_GM_FRACTION = 0.9
 
 
 def bench(ota: Transconductor, iref: float, cond: Conditions, analysis: str, load: str = "Vout out 0 {vref}") -> str:
@@ -177,13 +174,17 @@ GM_SWEEP = f".dc Vd {-GM_SPAN:g} {GM_SPAN:g} {GM_SPAN / 8:g}"
 GOUT_SWEEP = f".dc Vout {GOUT_SPAN[0]:g} {GOUT_SPAN[1] + 1e-6:g} 0.01"
 
 
+def _iref(ota: Transconductor, tail: float) -> float:
+    """iref that gives `ota` the programmed tail current `tail`."""
+    return tail * TREE.diode_units / ota.tail_units(TREE.coarse)
+
+
 def curve_jobs(ota: Transconductor = EXAMPLE) -> list[Job]:
     nominal = Conditions()
     jobs = []
     for i, tail in enumerate(CURVE_TAILS):
-        iref = tail * TREE.diode_units / ota.tail_units(TREE.coarse)
-        jobs += [Job(f"ota_curve_gm_{i}", bench(ota, iref, nominal, GM_SWEEP)),
-                 Job(f"ota_curve_gout_{i}", bench(ota, iref, nominal, GOUT_SWEEP))]
+        jobs += [Job(f"ota_curve_gm_{i}", bench(ota, _iref(ota, tail), nominal, GM_SWEEP)),
+                 Job(f"ota_curve_gout_{i}", bench(ota, _iref(ota, tail), nominal, GOUT_SWEEP))]
     return jobs
 
 
@@ -256,11 +257,6 @@ def headroom_ok(gm_per_tail: float, temp: float) -> bool:
     """Is this gm/I_tail (1/V) that of a working subthreshold pair at `temp` °C?"""
     thermal = K_B_Q * (temp + 273.15)
     return gm_per_tail >= 0.9 / (2 * HEADROOM_N * thermal)
-
-
-def _iref(ota: Transconductor, tail: float) -> float:
-    """iref that gives `ota` the programmed tail current `tail`."""
-    return tail * TREE.diode_units / ota.tail_units(TREE.coarse)
 
 
 def swing_sweep(cond: Conditions) -> str:
@@ -407,12 +403,11 @@ def _frozen_curve() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def usable_range() -> tuple[float, float]:
     """Tail currents (A) where the frozen curve holds: from the smallest measured tail up to
-    the last point whose gm/I_tail is within 10 % of the smallest tail's. Above it the PMOS
-    load, cascoded on vref, runs out of headroom (its source reaches vdd) and gm collapses."""
+    the last point before `headroom_ok` fails. Above it the PMOS load, cascoded on vref,
+    runs out of headroom (its source reaches vdd) and gm collapses."""
     tails, gm, _ = _frozen_curve()
-    ratio = gm / tails
-    good = ratio >= USABLE_GM_FRACTION * ratio[0]
-    last = int(np.argmin(good)) - 1 if not good.all() else len(tails) - 1
+    good = [headroom_ok(g / t, TEMP_NOMINAL) for g, t in zip(gm, tails)]
+    last = good.index(False) - 1 if False in good else len(tails) - 1
     return float(tails[0]), float(tails[last])
 
 
