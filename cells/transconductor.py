@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from cells.bias import BiasTree
-from cells.netlist import Device, subckt, units
+from cells.netlist import Device, first_crossing, mismatch_conditions, pvt_conditions, subckt, units
 from pdk.datasheet import Datasheet, Spec, is_nominal, load_golden, save_figure
-from pdk.models import Conditions
+from pdk.models import TEMP_NOMINAL, Conditions
 from pdk.ngspice import Job, simulate_many
+from pdk.passives import K_B_Q
 from pdk.unit import NMOS, PMOS, UnitDevice
 
 #: Input pair: small, because every gate loads a lattice node (a 4/8 unit adds 70–120 fF to
@@ -176,9 +177,6 @@ GOUT_CURVE = Spec("gout_curve", "pS", "output conductance dI_out/dV_out at out =
 GAIN_CURVE = Spec("gm_gout_curve", "", "gm / g_out (intrinsic gain) against the tail current, tt 27 °C 1.8 V")
 CURVE_TOLERANCES = {"gm_curve": (0.02, 0.0), "gout_curve": (0.1, 0.0), "gm_gout_curve": (0.1, 0.0)}
 GOLDEN = Path(__file__).parent / "goldens" / "transconductor.yaml"
-#: The curve is usable while gm/I_tail stays within 25 % of its largest value; above that
-#: the PMOS load leaves its headroom (see `usable_range`).
-USABLE_GM_FRACTION = 0.75
 
 
 def bench(ota: Transconductor, iref: float, cond: Conditions, analysis: str, load: str = "Vout out 0 {vref}") -> str:
@@ -189,7 +187,7 @@ def bench(ota: Transconductor, iref: float, cond: Conditions, analysis: str, loa
              f"Xt vdd 0 iref {' '.join(TREE.ports[3:])} {TREE.name}", "Vref vref 0 {vref}",
              f"Xc vdd 0 vref bn bp vcn {CASCODE.name}", TINY.subckt(), f"Xtiny vdd 0 bp bn0 {TINY.name}",
              f"Xo vddo 0 {' '.join(ota.ports[2:])} {ota.name}",
-             "Vinn inn 0 {vref}", "Vd inp inn 0", load, analysis]
+             "Vinn inn 0 {vref}", "Vd inp inn dc 0 ac 1", load, analysis]
     return "\n".join(lines) + "\n"
 
 
@@ -247,7 +245,169 @@ def record_curve(sheet: Datasheet, res: dict, ratios: dict[str, float]) -> None:
     sheet.curves["gm"] = {"x": tails, "gm": gms, "gout": gouts}
 
 
-#: One unit of each line against the fine units it stands for: (ota, reference ota, ratio).
+# --------------------------------------------------------------------------- datasheet over PVT
+#: Tail currents (A) of the per-PVT-point headroom sweep; gm/I_tail is recorded at REPORTED_TAILS.
+PVT_TAILS = (0.05e-9, 0.1e-9, 0.2e-9, 0.5e-9, 1e-9, 2e-9, 5e-9, 10e-9, 20e-9)
+REPORTED_TAILS = (0.1e-9, 1e-9, 10e-9)
+#: Tail current (A) of the linear-range, swing, offset and noise measurements.
+TAIL_NOMINAL = 1e-9
+WIDE_SWEEP = ".dc Vd -0.15 0.15 1m"
+COMPRESSION_AT = (-20e-3, -10e-3, 10e-3, 20e-3)
+NOISE_BAND = (20.0, 5e3)
+NOISE_AT = (10.0, 100.0, 1e3)
+NOISE_SWEEP = ".noise v(out) Vd dec 20 10 5k"
+AC_SWEEP = ".ac dec 20 1 10meg"
+PHASE_AT = 1e3
+#: Noiseless load of the noise bench (a VCCS, ≫ g_out): out stays at vref, and only the
+#: OTA and its biases make noise.
+NOISE_LOAD = "Gload out vref out vref 1u"
+#: gm/I_tail of an OTA that still works: ≥ 90 % of the subthreshold value 1/(2·n·U_T) for
+#: n = 1.5 (every corner measures n ≤ 1.45). A pair whose load has lost its headroom sits
+#: near 0.1 /V, two orders below.
+HEADROOM_N = 1.5
+
+GM_PER_TAIL = Spec("gm_per_tail", "1/V", "gm / programmed tail current at 0.1, 1, 10 nA (≈ 0.1 /V: the PMOS load "
+                   "cascoded on vref has run out of headroom)")
+MAX_TAIL = Spec("max_tail", "nA", f"largest tail of the grid {', '.join(f'{t * 1e9:g}' for t in PVT_TAILS)} nA up to "
+                "which gm/I_tail ≥ 0.9/(2·1.5·U_T) (0: none)")
+GAIN_MIN = Spec("gm_gout_min", "", "smallest gm(out)/g_out(out) over out 0.8–1.0 V at 1 nA tail")
+OFFSET = Spec("input_offset", "mV", "v(inp) − v(inn) for zero output current, out at vref, 1 nA tail")
+OFFSET_SIGMA = Spec("input_offset_sigma", "mV", "σ of the input offset over mismatch samples (tt 27 °C 1.8 V)")
+LINEAR = Spec("linear_range", "mV", "|v(inp) − v(inn)| where gm has fallen 10 % below its value at 0, 1 nA tail "
+              "(smaller of the two sides)")
+COMPRESSION = Spec("compression", "%", "output current at ±10/±20 mV against gm(0)·v − 1, 1 nA tail")
+SWING_LOW = Spec("swing_low", "V", "lowest out voltage down to which gm stays ≥ 90 % and gm/g_out ≥ 10 % of their "
+                 "values at out = vref, 1 nA tail")
+SWING_HIGH = Spec("swing_high", "V", "highest out voltage up to which gm stays ≥ 90 % and gm/g_out ≥ 10 % of their "
+                  "values at out = vref, 1 nA tail")
+NOISE_DENSITY = Spec("input_noise", "nV/√Hz", "input-referred noise density at 10 Hz, 100 Hz, 1 kHz, 1 nA tail, biases "
+                     "included")
+BANDWIDTH = Spec("gm_bandwidth", "kHz", "frequency where |gm| has fallen to 1/√2 of its dc value (the PMOS mirror's "
+                 "pole: half of the output current passes it), out held at vref, 1 nA tail")
+PHASE = Spec("gm_phase_1khz", "°", "phase lag of gm at 1 kHz, out held at vref, 1 nA tail")
+NOISE_RMS = Spec("input_noise_rms", "µV", "input-referred noise integrated over 20 Hz–5 kHz, 1 nA tail")
+TOLERANCES = dict(CURVE_TOLERANCES, gm_per_tail=(0.03, 0.02), max_tail=(0.0, 0.01), gm_gout_min=(0.2, 1.0),
+                  input_offset=(0.0, 0.1), input_offset_sigma=(0.25, 0.05), linear_range=(0.05, 0.5),
+                  compression=(0.1, 0.1), swing_low=(0.0, 0.03), swing_high=(0.0, 0.03), input_noise=(0.15, 1.0),
+                  input_noise_rms=(0.15, 0.5), gm_bandwidth=(0.1, 0.0), gm_phase_1khz=(0.1, 0.5))
+MISMATCH_SAMPLES = 30
+
+
+def headroom_ok(gm_per_tail: float, temp: float) -> bool:
+    """Is this gm/I_tail (1/V) that of a working subthreshold pair at `temp` °C?"""
+    thermal = K_B_Q * (temp + 273.15)
+    return gm_per_tail >= 0.9 / (2 * HEADROOM_N * thermal)
+
+
+def swing_sweep(cond: Conditions) -> str:
+    """Out from 0.1 V to 50 mV below vdd (inner) at v(inp) − v(inn) = −2, 0, +2 mV (outer)."""
+    return f".dc Vout 0.1 {cond.vdd - 0.05:g} 0.01 Vd -2m 2m 2m"
+
+
+def _iref(ota: Transconductor, tail: float) -> float:
+    """iref that programs `tail` into `ota` (the whole tree scales with it)."""
+    return tail * TREE.diode_units / ota.tail_units(TREE.coarse)
+
+
+def pvt_jobs(cond: Conditions, ota: Transconductor = EXAMPLE) -> list[Job]:
+    key = cond.label().replace(" ", "_")
+    iref = _iref(ota, TAIL_NOMINAL)
+    jobs = [Job(f"ota_wide_{key}", bench(ota, iref, cond, WIDE_SWEEP))]
+    if cond.mismatch:
+        return jobs
+    jobs += [Job(f"ota_tail{i}_{key}", bench(ota, _iref(ota, tail), cond, GM_SWEEP)) for i, tail in enumerate(PVT_TAILS)]
+    jobs += [Job(f"ota_swing_{key}", bench(ota, iref, cond, swing_sweep(cond))),
+             Job(f"ota_noise_{key}", bench(ota, iref, cond, NOISE_SWEEP, load=NOISE_LOAD)),
+             Job(f"ota_ac_{key}", bench(ota, iref, cond, AC_SWEEP))]
+    return jobs
+
+
+def record_wide(sheet: Datasheet, cond: Conditions, plot) -> float:
+    """Offset, linear range and compression from the ±150 mV input sweep; returns the offset (mV)."""
+    vd, sourced = plot["v(v-sweep)"], sourced_current(plot)
+    offset = first_crossing(vd, sourced, 0.0)
+    sheet.add(OFFSET, cond.label(), offset * 1e3)
+    if cond.mismatch:
+        return offset * 1e3
+    gm = np.gradient(sourced, vd)
+    k0 = int(np.argmin(np.abs(vd)))
+    small = np.abs(vd) <= GM_SPAN
+    gm0 = float(np.polyfit(vd[small], sourced[small], 3)[2])
+    right = first_crossing(vd[k0:], gm[k0:], 0.9 * gm0, rising=False)
+    left = first_crossing(-vd[k0::-1], gm[k0::-1], 0.9 * gm0, rising=False)
+    sides = [x for x in (right, left) if x is not None]
+    sheet.add(LINEAR, cond.label(), min(sides) * 1e3 if sides else float("nan"))
+    for v in COMPRESSION_AT:
+        measured = np.interp(v, vd, sourced) - np.interp(0.0, vd, sourced)
+        sheet.add(COMPRESSION, f"{v * 1e3:+g}mV {cond.label()}", (measured / (gm0 * v) - 1) * 100)
+    if is_nominal(cond):
+        sheet.curves["transfer"] = {"x": vd.tolist(), "sourced": sourced.tolist()}
+    return offset * 1e3
+
+
+def record_swing(sheet: Datasheet, cond: Conditions, plot) -> None:
+    """gm and g_out against out from the nested sweep (its v(inp) = v(inn) row gives g_out):
+    the swing is the range around vref where gm stays ≥ 90 % and gm/g_out ≥ 10 % of their
+    values at vref."""
+    (vout, _, _), (low, zero, high) = np.split(plot["v(v-sweep)"], 3), np.split(sourced_current(plot), 3)
+    gm = (high - low) / 4e-3
+    gout = -np.gradient(zero, vout)
+    k = int(np.argmin(np.abs(vout - VREF)))
+    ok = (gm >= 0.9 * gm[k]) & (gm >= 0.1 * gm[k] / gout[k] * gout)
+    lo = hi = k
+    while lo > 0 and ok[lo - 1]:
+        lo -= 1
+    while hi < len(vout) - 1 and ok[hi + 1]:
+        hi += 1
+    sheet.add(SWING_LOW, cond.label(), vout[lo])
+    sheet.add(SWING_HIGH, cond.label(), vout[hi])
+    window = (vout >= GOUT_SPAN[0] - 1e-9) & (vout <= GOUT_SPAN[1] + 1e-9)
+    sheet.add(GAIN_MIN, cond.label(), float(np.min(gm[window] / gout[window])))
+    if is_nominal(cond):
+        sheet.curves["swing"] = {"x": vout.tolist(), "gm": gm.tolist(), "gout": gout.tolist()}
+
+
+def record_noise(sheet: Datasheet, cond: Conditions, plots) -> None:
+    spectrum = next(p for p in plots if "inoise_spectrum" in p.vectors)
+    f, density = np.real(spectrum["frequency"]), np.real(spectrum["inoise_spectrum"])
+    for at in NOISE_AT:
+        sheet.add(NOISE_DENSITY, f"{at:g}Hz {cond.label()}",
+                  float(np.exp(np.interp(np.log(at), np.log(f), np.log(density)))) * 1e9)
+    band = (f >= NOISE_BAND[0]) & (f <= NOISE_BAND[1])
+    sheet.add(NOISE_RMS, cond.label(), float(np.sqrt(np.trapezoid(density[band] ** 2, f[band]))) * 1e6)
+    if is_nominal(cond):
+        sheet.curves["noise"] = {"x": f.tolist(), "density": density.tolist()}
+
+
+def record_ac(sheet: Datasheet, cond: Conditions, plot) -> None:
+    f, gm = np.real(plot["frequency"]), plot["i(vout)"]
+    magnitude = np.abs(gm)
+    sheet.add(BANDWIDTH, cond.label(), first_crossing(f, magnitude, magnitude[0] / np.sqrt(2), rising=False) / 1e3)
+    phase = np.unwrap(np.angle(gm))
+    sheet.add(PHASE, cond.label(), -float(np.degrees(np.interp(np.log(PHASE_AT), np.log(f), phase - phase[0]))))
+    if is_nominal(cond):
+        sheet.curves["ac"] = {"x": f.tolist(), "gm": magnitude.tolist()}
+
+
+def record_tails(sheet: Datasheet, cond: Conditions, res: dict) -> bool:
+    """gm/I_tail at REPORTED_TAILS and the headroom limit; returns whether the OTA works at
+    TAIL_NOMINAL (the other specs are only meaningful where it does)."""
+    key = cond.label().replace(" ", "_")
+    ratios = [gm_at_zero(res[f"ota_tail{i}_{key}"][0]) / tail for i, tail in enumerate(PVT_TAILS)]
+    for tail, ratio in zip(PVT_TAILS, ratios):
+        if tail in REPORTED_TAILS:
+            sheet.add(GM_PER_TAIL, f"{tail * 1e9:g}nA {cond.label()}", ratio)
+    largest = 0.0
+    for tail, ratio in zip(PVT_TAILS, ratios):
+        if not headroom_ok(ratio, cond.temp):
+            break
+        largest = tail
+    sheet.add(MAX_TAIL, cond.label(), largest * 1e9)
+    return largest >= TAIL_NOMINAL
+
+
+
+#: One unit of each line and the fine units it stands for: (ota, reference ota).
 LINE_PROBES = {"coarse": (Transconductor(fine=0, coarse=1), Transconductor(fine=LATTICE_COARSE)),
                "tiny": (Transconductor(fine=0, tiny=LATTICE_TINY), Transconductor(fine=1))}
 LINE_RATIO = Spec("line_ratio", "", "tail current of one coarse unit / 8 fine units, of 16 tiny units / 1 fine unit, "
@@ -272,15 +432,22 @@ def _line_jobs() -> list[Job]:
             for line, pair in LINE_PROBES.items() for k, ota in enumerate(pair)]
 
 
+def _driven(text: str, inp: bool, inn: bool) -> str:
+    """The bench with a 1 V AC source on inp and/or inn alone (the other held at vref);
+    both: the differential drive `bench` has (inp = inn + Vd)."""
+    if inp and inn:
+        return text
+    text = text.replace("Vd inp inn dc 0 ac 1", "Vd inp 0 DC {vref} AC 1" if inp else "Vd inp 0 {vref}")
+    return text.replace("Vinn inn 0 {vref}", "Vinn inn 0 DC {vref} AC 1") if inn else text
+
+
 def _pin_deck(pin: str, tail: float) -> str:
     """A 1 V AC source on one pin: the current through its source is jωC; on the
     differential input (`gm`) the output current is gm·e^(−jωτ)."""
-    iref = tail * TREE.diode_units / EXAMPLE.tail_units(LATTICE_COARSE)
+    iref = _iref(EXAMPLE, tail)
     load = "Vout out 0 DC {vref} AC 1" if pin == "out" else "Vout out 0 {vref}"
     text = bench(EXAMPLE, iref, Conditions(), ".ac lin 1 1k 1k", load)
-    if pin in ("inp", "gm"):
-        return text.replace("Vd inp inn 0", "Vd inp inn DC 0 AC 1")
-    return text.replace("Vinn inn 0 {vref}", "Vinn inn 0 DC {vref} AC 1") if pin == "inn" else text
+    return _driven(text, pin in ("inp", "gm"), pin in ("inn", "gm"))
 
 
 PIN_SOURCE = {"inp": "i(vd)", "inn": "i(vinn)", "out": "i(vout)"}
@@ -289,18 +456,20 @@ PIN_SOURCE = {"inp": "i(vd)", "inn": "i(vinn)", "out": "i(vout)"}
 def _single_deck(side: str, tail: float) -> str:
     """1 V AC on one input alone, the other held at vref: the output current is that
     input's gm (100 Hz)."""
-    iref = tail * TREE.diode_units / EXAMPLE.tail_units(LATTICE_COARSE)
-    text = bench(EXAMPLE, iref, Conditions(), ".ac lin 1 100 100")
-    if side == "inp":
-        return text.replace("Vd inp inn 0", "Vd inp 0 DC {vref} AC 1")
-    return text.replace("Vinn inn 0 {vref}", "Vinn inn 0 DC {vref} AC 1").replace("Vd inp inn 0", "Vd inp 0 {vref}")
+    iref = _iref(EXAMPLE, tail)
+    return _driven(bench(EXAMPLE, iref, Conditions(), ".ac lin 1 100 100"), side == "inp", side == "inn")
 
 
 def characterize(workers: int | None = None, progress: bool | None = None,
-                 conditions: list[Conditions] | None = None, samples: int = 0) -> Datasheet:
-    """gm and g_out against the tail current, the lines' unit ratios and the pins'
-    capacitances, at tt 27 °C 1.8 V."""
-    jobs = curve_jobs() + _line_jobs()
+                 conditions: list[Conditions] | None = None, samples: int = MISMATCH_SAMPLES) -> Datasheet:
+    """At tt 27 °C 1.8 V what the lattice mapping reads: gm and g_out against the tail,
+    the lines' unit ratios, the pins' capacitances, the delay and the inn/inp ratio. Then
+    at every PVT point gm/I_tail and the headroom limit and, where the OTA works at 1 nA,
+    gm/g_out, offset, linear range, compression, output swing, gm bandwidth and input
+    noise; offset σ over mismatch."""
+    pvt = pvt_conditions() if conditions is None else conditions
+    mm = mismatch_conditions(samples)
+    jobs = curve_jobs() + _line_jobs() + [j for c in pvt + mm for j in pvt_jobs(c)]
     jobs += [Job(f"ota_pin_{pin}_{k}", _pin_deck(pin, tail)) for pin in PINS for k, tail in enumerate(PIN_TAILS)]
     jobs += [Job(f"ota_delay_{k}", _pin_deck("gm", tail)) for k, tail in enumerate(DELAY_TAILS)]
     jobs += [Job(f"ota_single_{side}_{k}", _single_deck(side, tail)) for side in ("inp", "inn")
@@ -323,11 +492,21 @@ def characterize(workers: int | None = None, progress: bool | None = None,
         for k, tail in enumerate(PIN_TAILS):
             current = res[f"ota_pin_{pin}_{k}"][0][PIN_SOURCE[pin]][0]
             sheet.add(PIN_CAP, f"{pin} {tail * 1e9:g}nA", abs(current.imag) / (2 * np.pi * 1e3) * 1e15)
+    for c in pvt:
+        key = c.label().replace(" ", "_")
+        if not record_tails(sheet, c, res):
+            continue
+        record_wide(sheet, c, res[f"ota_wide_{key}"][0])
+        record_swing(sheet, c, res[f"ota_swing_{key}"][0])
+        record_noise(sheet, c, res[f"ota_noise_{key}"])
+        record_ac(sheet, c, res[f"ota_ac_{key}"][0])
+    offsets = [record_wide(sheet, c, res[f"ota_wide_{c.label().replace(' ', '_')}"][0]) for c in mm]  # tt 27 °C works
+    if len(offsets) > 1:
+        sheet.add(OFFSET_SIGMA, f"{mm[0].label().split(' mm')[0]} n={len(offsets)}", float(np.std(offsets, ddof=1)))
     return sheet
 
 
-TOLERANCES = dict(CURVE_TOLERANCES, line_ratio=(0.0, 0.005), pin_capacitance=(0.1, 0.5), delay=(0.1, 0.0),
-                  inn_ratio=(0.0, 0.001))
+TOLERANCES.update(line_ratio=(0.0, 0.005), pin_capacitance=(0.1, 0.5), delay=(0.1, 0.0), inn_ratio=(0.0, 0.001))
 
 
 # --------------------------------------------------------------------------- frozen curve
@@ -346,13 +525,11 @@ def _frozen_curve() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def usable_range() -> tuple[float, float]:
     """Tail currents (A) where the frozen curve holds: from the smallest measured tail up to
-    the last point whose gm/I_tail is within 25 % of the curve's largest (weak inversion:
-    it falls smoothly from 16 to 13 /V). Above it the PMOS load, cascoded on vref, runs out
-    of headroom (its source reaches vdd) and gm/I collapses a hundredfold."""
+    the last point before `headroom_ok` fails. Above it the PMOS load, cascoded on vref,
+    runs out of headroom (its source reaches vdd) and gm collapses."""
     tails, gm, _ = _frozen_curve()
-    ratio = gm / tails
-    good = ratio >= USABLE_GM_FRACTION * ratio.max()
-    last = int(np.argmin(good)) - 1 if not good.all() else len(tails) - 1
+    good = [headroom_ok(g / t, TEMP_NOMINAL) for g, t in zip(gm, tails)]
+    last = good.index(False) - 1 if False in good else len(tails) - 1
     return float(tails[0]), float(tails[last])
 
 

@@ -14,6 +14,7 @@ CHARACTERIZERS = {
     "mirror": "cells.mirror",
     "bias": "cells.bias",
     "dense": "cells.dense",
+    "transconductor": "cells.transconductor",
     "passives": "pdk.passives",
 }
 
