@@ -511,9 +511,15 @@ TOLERANCES.update(line_ratio=(0.0, 0.005), pin_capacitance=(0.1, 0.5), delay=(0.
 
 # --------------------------------------------------------------------------- frozen curve
 @lru_cache(maxsize=1)
+def _specs() -> dict:
+    """The golden's specs, read once (the mapping looks values up for every term)."""
+    return load_golden(GOLDEN)["specs"]
+
+
+@lru_cache(maxsize=1)
 def _frozen_curve() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(tail A, gm S, g_out S) of the golden's tt 27 °C curve, sorted by tail."""
-    specs = load_golden(GOLDEN)["specs"]
+    specs = _specs()
     tails, gm, gout = [], [], []
     for label, band in specs["gm_curve"]["bands"].items():
         tails.append(float(label.split("nA")[0]) * 1e-9)
@@ -554,20 +560,20 @@ def transconductance(tail_current: float, conditions: Conditions | None = None) 
 def line_ratio(line: str) -> float:
     """Measured current of one `coarse` (or `tiny`) unit in fine units over its nominal
     share (LATTICE_COARSE, 1/LATTICE_TINY): the mapping weights the units with it."""
-    return float(load_golden(GOLDEN)["specs"]["line_ratio"]["bands"][line]["typ"])
+    return float(_specs()["line_ratio"]["bands"][line]["typ"])
 
 
 def pin_capacitance(pin: str, tail_current: float) -> float:
     """Capacitance (F) of `pin` (inp, inn, out) of a transconductor with that tail: log
     interpolation of the frozen points, held constant beyond them."""
-    bands = load_golden(GOLDEN)["specs"]["pin_capacitance"]["bands"]
+    bands = _specs()["pin_capacitance"]["bands"]
     values = [bands[f"{pin} {tail * 1e9:g}nA"]["typ"] for tail in PIN_TAILS]
     return float(np.interp(np.log(tail_current), np.log(PIN_TAILS), values)) * 1e-15
 
 
 def inn_ratio(tail_current: float) -> float:
     """gm of the inn input alone over gm of inp alone (≈ 0.994), interpolated in log tail."""
-    bands = load_golden(GOLDEN)["specs"]["inn_ratio"]["bands"]
+    bands = _specs()["inn_ratio"]["bands"]
     values = [bands[f"{tail * 1e9:g}nA"]["typ"] for tail in PIN_TAILS]
     return float(np.interp(np.log(tail_current), np.log(PIN_TAILS), values))
 
@@ -575,7 +581,7 @@ def inn_ratio(tail_current: float) -> float:
 def delay(tail_current: float) -> float:
     """Group delay (s) of the transconductance at a tail current: log-log interpolation of
     the frozen points (it falls ≈ as 1/I_tail), held at the ends."""
-    bands = load_golden(GOLDEN)["specs"]["delay"]["bands"]
+    bands = _specs()["delay"]["bands"]
     values = [bands[f"{tail * 1e9:.4g}nA"]["typ"] for tail in DELAY_TAILS]
     return float(np.exp(np.interp(np.log(tail_current), np.log(DELAY_TAILS), np.log(values)))) * 1e-6
 

@@ -63,14 +63,15 @@ def _schematics(circuit: Circuit, directory: Path) -> list[str]:
     signal-flow order), the top level as a block diagram, and the xschem views of all of
     them under xschem/."""
     from flows import xschem
-    from flows.schematic import Instance, array, block, leaf, output_ports, resistor_array
+    from flows.schematic import Instance, array, block, capacitor_bank, leaf, output_ports, resistor_array
 
     (directory / "xschem").mkdir(parents=True)
     written = []
     for cell in circuit.cells():
         ports = circuit.ports_of(cell)
         outputs = output_ports(ports, cell.devices())
-        draw = {"array": array, "resistor_array": resistor_array}.get(circuit.schematic_style(cell), leaf)
+        draw = {"array": array, "resistor_array": resistor_array,
+                "capacitor_bank": capacitor_bank}.get(circuit.schematic_style(cell), leaf)
         (directory / f"{cell.name}.svg").write_text(draw(cell.name, ports, cell.devices(), outputs))
         (directory / "xschem" / f"{cell.name}.sch").write_text(xschem.leaf(ports, cell.devices(), outputs))
         (directory / "xschem" / f"{cell.name}.sym").write_text(xschem.symbol(ports, outputs))

@@ -41,7 +41,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from cells.netlist import Device, Diode, Resistor
+from cells.netlist import Capacitor, Device, Diode, Resistor
 from pdk.passives import resistance
 
 SUPPLIES = ("vdd", "vss")
@@ -1043,3 +1043,29 @@ def _wrap(words: list[str], width: float) -> list[str]:
         else:
             lines.append(w)
     return lines
+
+
+def capacitor_bank(title: str, ports: Sequence[str], devices: Iterable[Capacitor],
+                   outputs: Sequence[str] | None = None) -> str:
+    """A bank of capacitors from nodes to a common plate net (`flows.r2nn.circuit`), as
+    SVG text: one plate pair per capacitor, its node's port above, the common net below."""
+    sheet = _Sheet()
+    caps = list(devices)
+    pitch, top, plate = 120.0, 70.0, 40.0
+    common = sorted({c.bottom for c in caps})
+    for k, c in enumerate(caps):
+        x = 60 + k * pitch
+        start = len(sheet.items)
+        sheet.wire([(x, top), (x, top + plate)], c.top)
+        sheet.wire([(x - 18, top + plate), (x + 18, top + plate)], c.top, width=2.4)
+        sheet.wire([(x - 18, top + plate + 8), (x + 18, top + plate + 8)], c.bottom, width=2.4)
+        sheet.wire([(x, top + plate + 8), (x, top + 2 * plate + 8)], c.bottom)
+        sheet.text(x + 22, top + plate + 2, c.name)
+        sheet.text(x + 22, top + plate + 16, f"{c.w:g}×{c.l:g} µm")
+        sheet.symbol(c.name, (x - 18, top, x + 60, top + 2 * plate + 8), start)
+        sheet.text(x, top - 6, c.top, anchor="middle", net=c.top, colour=NET_COLOUR)
+    y = top + 2 * plate + 8
+    for net in common:
+        sheet.wire([(60, y), (60 + (len(caps) - 1) * pitch, y)], net, colour=NET_COLOUR)
+        sheet.text(60, y + 16, net, net=net, colour=NET_COLOUR)
+    return sheet.svg(title, f"{len(caps)} MiM capacitors (top plate on the node, met3 plate on {', '.join(common)})")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from cells.netlist import Device, Diode, Resistor
+from cells.netlist import Capacitor, Device, Diode, Resistor
 from pdk.devices import XSCHEM_PINS, diode_geometry, xschem_kind, xschem_symbol
 
 HEADER = "v {xschem version=2.8.1 file_version=1.1}\n"
@@ -47,6 +47,8 @@ def _instance_attrs(d: Device | Resistor | Diode) -> dict[str, object]:
         return {"name": d.name, "model": d.device, **dict(a.split("=") for a in diode_geometry(d.w, d.l).split())}
     if isinstance(d, Resistor):
         return {"name": d.name, "W": f"{d.w:g}", "L": f"{d.l:g}", "model": d.device, "spiceprefix": "X", "mult": 1}
+    if isinstance(d, Capacitor):
+        return {"name": d.name, "W": f"{d.w:g}", "L": f"{d.l:g}", "MF": 1, "model": d.device, "spiceprefix": "X"}
     return {"name": d.name, "L": f"{d.l:g}", "W": f"{d.w:g}", "nf": 1, "mult": 1, "model": d.device,
             "spiceprefix": "X"}
 

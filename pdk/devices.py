@@ -35,7 +35,9 @@ def xschem_symbol(device: str) -> str:
 
 
 def xschem_kind(device: str) -> str:
-    """Key of `XSCHEM_PINS`: 'n', 'p', 'res' or 'diode'."""
+    """Key of `XSCHEM_PINS`: 'n', 'p', 'res', 'diode' or 'cap'."""
+    if device.startswith("cap_"):
+        return "cap"
     return "res" if device.startswith("res_") else "diode" if device.startswith("diode_") else polarity(device)
 
 
@@ -47,7 +49,8 @@ def xschem_kind(device: str) -> str:
 XSCHEM_PINS = {"n": {"d": (20, -30), "g": (-20, 0), "s": (20, 30), "b": (20, 0)},
                "p": {"d": (20, 30), "g": (-20, 0), "s": (20, -30), "b": (20, 0)},
                "res": {"a": (0, 30), "b": (0, -30), "sub": (-20, 0)},
-               "diode": {"anode": (0, 30), "cathode": (0, -30)}}
+               "diode": {"anode": (0, 30), "cathode": (0, -30)},
+               "cap": {"top": (0, -30), "bottom": (0, 30)}}
 
 
 #: Poly resistors, the floating diode of the resistor–diode (monDEQ) family and the MiM

@@ -31,6 +31,19 @@ def _sources(circuit: Circuit, conditions: Conditions) -> list[str]:
     return ["Vdd vdd 0 {supply}", f"Vref vref 0 {VREF:g}", f"Iref vdd iref {iref:.9g}"]
 
 
+def _nodeset(circuit: Circuit) -> str:
+    """Every lattice node starts the operating-point search at vref, where the lattice
+    rests: from ngspice's default start (all nodes 0) the high-gain loops of a lattice
+    latch with every node near ground (seen on the trained machine lattice, 1 µA drawn)."""
+    name = circuit.network.name
+    nets = [f"v(out{j})" for j in range(circuit.network.output_size)]
+    for node in circuit.network.free:
+        nets.append(f"v(x{name}.v{node})")
+        if node not in circuit.network.outputs:
+            nets.append(f"v(x{name}.x{node})")
+    return ".nodeset " + " ".join(f"{n}={VREF:g}" for n in nets)
+
+
 def _instance(circuit: Circuit) -> str:
     nets = {"vss": "0"}
     return f"X{circuit.network.name} " + " ".join(nets.get(p, p) for p in circuit.ports) + f" {circuit.network.name}"
@@ -49,7 +62,8 @@ def transient_deck(circuit: Circuit, waveform: np.ndarray, conditions: Condition
     lines = [f"* {circuit.network.name}: transient, {len(u)} samples at {circuit.network.sample_rate:g} Hz",
              conditions.lines(passives=True), f'.include "{macro}"' if macro else circuit.netlist(),
              *_sources(circuit, conditions),
-             "Vin in 0 " + _pwl(np.arange(len(u)) * dt, VREF + scale * u), _instance(circuit), OPTIONS,
+             "Vin in 0 " + _pwl(np.arange(len(u)) * dt, VREF + scale * u), _instance(circuit), _nodeset(circuit),
+             OPTIONS,
              f".tran {dt / STEPS_PER_SAMPLE:.9g} {(len(u) + 1) * dt:.9g} 0 {dt / STEPS_PER_SAMPLE:.9g}",
              ".end"]
     return "\n".join(lines) + "\n"
@@ -73,7 +87,8 @@ def run_transient(circuit: Circuit, waveform: np.ndarray, conditions: Conditions
 def ac_deck(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
             conditions: Conditions = Conditions()) -> str:
     lines = [f"* {circuit.network.name}: .ac of the lattice", conditions.lines(passives=True), circuit.netlist(),
-             *_sources(circuit, conditions), f"Vin in 0 DC {VREF:g} AC 1", _instance(circuit), OPTIONS,
+             *_sources(circuit, conditions), f"Vin in 0 DC {VREF:g} AC 1", _instance(circuit), _nodeset(circuit),
+             OPTIONS,
              f".ac dec {per_decade} {start:.9g} {stop:.9g}", ".end"]
     return "\n".join(lines) + "\n"
 
@@ -89,3 +104,26 @@ def run_ac(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
     volts = np.column_stack([plot[f"v(x{name}.v{node})"] / mapping.beta[i] * mapping.input_scale
                              for i, node in enumerate(circuit.network.free)])
     return freq, volts
+
+
+def idle_power(circuit: Circuit, conditions: Conditions = Conditions()) -> float:
+    """Supply power (W) at rest (input at vref): the operating point's vdd current × vdd,
+    iref included (it is drawn from the same supply)."""
+    lines = [f"* {circuit.network.name}: operating point at rest", conditions.lines(passives=True),
+             circuit.netlist(), *_sources(circuit, conditions), f"Vin in 0 {VREF:g}", _instance(circuit),
+             _nodeset(circuit), OPTIONS, ".op", ".end"]
+    (plot,) = simulate("\n".join(lines) + "\n", f"{circuit.network.name}_op")
+    return float(-plot["i(vdd)"][0] * conditions.vdd)
+
+
+def example_waveform(network, samples: int = 1024) -> np.ndarray:
+    """The compiled testbench's input: a logarithmic chirp over the lattice's modes
+    (amplitude 0.5 units), so every resonance rings once."""
+    from flows.r2nn import model
+
+    modes = [m.frequency for m in model.modes(network)[0] if m.frequency < network.sample_rate / 2]
+    lo, hi = (0.5 * modes[0], min(2 * modes[-1], network.sample_rate / 2)) if modes else (10.0, network.sample_rate / 4)
+    t = np.arange(samples) * network.dt
+    duration = samples * network.dt
+    phase = 2 * np.pi * lo * duration / np.log(hi / lo) * (np.exp(t / duration * np.log(hi / lo)) - 1)
+    return 0.5 * np.sin(phase)

@@ -58,7 +58,7 @@ class Circuit:
 
     @staticmethod
     def schematic_style(cell) -> str:
-        return "array" if isinstance(cell, CapacitorBank) else "leaf"
+        return "capacitor_bank" if isinstance(cell, CapacitorBank) else "leaf"
 
     def cells(self) -> list:
         unique = {}

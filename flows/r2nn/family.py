@@ -1,9 +1,9 @@
 """The R²NN family's side of the shared pipeline (`flows.families.Family`).
 
-The software half is here: the network file, the waveform CSV, the reference model and
-the trainer. The SKY130 realisation (gyrator-C springs, MiM masses, energy detectors,
-winner-take-all: issue 20, steps 4b and 5) is not built yet; its methods say so in one
-line instead of failing somewhere inside the pipeline.
+The network file, the waveform CSV, the reference model and the trainer; the SKY130
+realisation (a Gm-C state space of subthreshold transconductors and MiM capacitors,
+`flows.r2nn.mapping`), its compile views and `bmru simulate`. The readout (energies,
+argmax) is computed from the output pins' waveforms, off the macro.
 """
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from flows.errors import InputError
-
-NOT_BUILT = ("the SKY130 realisation of r2nn-network/1 lattices is not built yet; `bmru model "
-             "run` and `bmru train r2nn` work, and flows.r2nn.analog writes the ideal R, L, C analog")
 
 
 class R2nnFamily:
@@ -47,9 +44,7 @@ class R2nnFamily:
 
         from flows.r2nn.model import decision
 
-        result = {key: (value.tolist() if hasattr(value, "tolist") else value)
-                  for key, value in decision(outputs).items()}
-        return {"scores.json": json.dumps(result, indent=1) + "\n"}
+        return {"scores.json": json.dumps(decision(outputs), indent=1) + "\n"}
 
     def output_size(self, network) -> int:
         return network.output_size
@@ -58,36 +53,67 @@ class R2nnFamily:
         return None
 
     def build_options(self, args: argparse.Namespace):
-        """compile, simulate and pvt call this first: they stop here, before any work."""
-        raise InputError(args.network, "schema", NOT_BUILT)
+        from flows.r2nn.mapping import BuildOptions
 
-    def _not_built(self, what) -> InputError:
-        source = getattr(what, "network", what)
-        return InputError(getattr(source, "source", "network"), "schema", NOT_BUILT)
+        return BuildOptions()
 
     def build_circuit(self, network, options=None):
-        raise self._not_built(network)
+        from flows.r2nn.circuit import build_circuit
+
+        try:
+            return build_circuit(network, options)
+        except ValueError as e:  # a lattice the limits cannot realise: the mapping names why
+            raise InputError(network.source, "springs", str(e)) from None
 
     def timing(self, circuit) -> dict:
-        raise self._not_built(circuit)
+        """A continuous-time lattice: the input is a waveform at the network's sample rate."""
+        rate = circuit.network.sample_rate
+        return {"step_s": 1.0 / rate, "sample_rate_hz": rate, "max_input_rate_hz": rate,
+                "method": "continuous-time lattice: drive `in` with the waveform sampled at the network's "
+                          "rate (first-order hold); the outputs are the displacements at the same instants"}
 
     def static_power(self, circuit, step: float) -> dict:
-        raise self._not_built(circuit)
+        from flows.r2nn.bench import idle_power
+
+        return {"total_W": idle_power(circuit), "conditions": "tt 27C", "inputs": "in at vref (at rest)"}
 
     def testbenches(self, circuit, directory: Path, step: float) -> list[str]:
-        raise self._not_built(circuit)
+        from flows.netfile import write_sequence_csv
+        from flows.r2nn.bench import example_waveform, transient_deck
+
+        waveform = example_waveform(circuit.network)
+        (directory / "tran_example.spice").write_text(
+            transient_deck(circuit, waveform, macro=f"../{circuit.network.name}.spice"))
+        write_sequence_csv(directory / "tran_example_inputs.csv", waveform[:, None])
+        return ["tran_example.spice", "tran_example_inputs.csv"]
 
     def manifest(self, circuit) -> dict:
-        raise self._not_built(circuit)
+        from flows.r2nn.mapping import summary
+
+        counts = circuit.device_count()
+        return {"device_kinds": {"transistors": counts["transistors"], "capacitors": counts["capacitors"]},
+                "mapping": summary(circuit.mapping)}
 
     def compiled(self, manifest: dict) -> None:
-        raise InputError(manifest.get("network", "manifest.json"), "family", NOT_BUILT)
+        import sys
+
+        for note in manifest["mapping"]["notes"]:
+            print(f"note: {manifest['network']}: {note}", file=sys.stderr)
 
     def simulate(self, args: argparse.Namespace, options, out: Path) -> dict:
-        raise InputError(args.network, "schema", NOT_BUILT)
+        from flows.r2nn.simulate import run
+
+        for flag, value in (("--seed", args.seed), ("--post-layout", args.post_layout or None),
+                            ("--step", args.step)):
+            if value is not None:
+                raise InputError("command line", flag, "not available for R²NN lattices yet (a lattice "
+                                 "runs at its network's sample rate; mismatch and wiring are not modelled)")
+        return run(args.network, args.inputs, options, args.corner, args.temp, args.vdd, out)
 
     def headline(self, summary: dict) -> str:
-        raise InputError("summary.json", "family", NOT_BUILT)
+        from flows.r2nn.simulate import headline
+
+        return headline(summary)
 
     def register_train(self, subparsers: argparse._SubParsersAction) -> None:
         from flows.r2nn.cmd_train import register
@@ -95,13 +121,44 @@ class R2nnFamily:
         register(subparsers)
 
     def report_verdict(self, simulations: list) -> list[str]:
-        return ["## Verdict against the network", "", NOT_BUILT[0].upper() + NOT_BUILT[1:] + ".", ""]
+        from flows.report import table
+
+        lines = ["## Verdict against the network", ""]
+        if not simulations:
+            return lines + ["No simulation in this build yet: `bmru simulate NET --inputs WAVE.csv -o "
+                            "DIR/simulations/RUN`, then `bmru report DIR` again.", ""]
+        rows = []
+        for sim in simulations:
+            v = sim.summary["verdict"]
+            s = sim.summary["scores"]
+            rows.append([sim.name, sim.summary["conditions"], sim.summary["samples"],
+                         f"{v['correlation_min']:.4f}", f"{v['correlation_mapped_min']:.4f}",
+                         f"{s['circuit']['decision']} / {s['network']['decision']}",
+                         f"{v['resonance_error_max'] * 100:.2f} %", "PASS" if v["pass"] else "FAIL"])
+        lines += table(["run", "conditions", "samples", "waveform correlation (worst output)",
+                        "mapped values against the network", "decision circuit / network",
+                        "largest resonance error", "result"], rows)
+        return lines + ["", f"A run passes when every output's displacement waveform correlates ≥ "
+                            f"{simulations[0].summary['verdict']['goal_correlation']:g} with the network's "
+                            "and the decision (largest output energy) is the network's.", ""]
 
     def report_build_rows(self, manifest: dict) -> list[list]:
-        return []
+        kinds = manifest["device_kinds"]
+        scales = manifest["mapping"]["scales"]
+        return [["transistors / MiM capacitors", f"{kinds['transistors']} / {kinds['capacitors']}"],
+                ["pins", f"in = vref + {scales['input_V_per_unit']:.4g} V per input unit; out = vref + "
+                         f"{scales['output_V_per_unit']:.4g} V per unit displacement"]]
 
     def report_mapping(self, manifest: dict) -> list[str]:
-        return []
+        from flows.report import table
+
+        m = manifest["mapping"]
+        modes = m["modes"]
+        return table(["transconductors", "largest term error", "capacitance", "modes",
+                      "largest mode error (mapped)"],
+                     [[len(m["transconductors"]), f"{m['term_error_max'] * 100:.2f} %",
+                       f"{m['capacitance_F'] * 1e12:.1f} pF", len(modes),
+                       f"{max((abs(x['error']) for x in modes), default=0) * 100:.3f} %"]])
 
     def report_zoom(self, manifest: dict) -> dict[str, str]:
         return {}

@@ -244,8 +244,9 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
         for row, other in ((a, b), (b, a)):
             gm, tail = add("spring", x_net(network, free[other]), x_net(network, free[row]), row,
                            r[row] * beta[row] * value / alpha, f"{name} (into node {free[row]})")
-            springs.append((row, other, gm, gm * inn_ratio(tail), delay(tail)))
-            short[row] += gm * (1 - inn_ratio(tail))
+            if gm:
+                springs.append((row, other, gm, gm * inn_ratio(tail), delay(tail)))
+                short[row] += gm * (1 - inn_ratio(tail))
     for i, node in enumerate(free):
         wanted = r[i] * beta[i] * wall[i] / alpha + short[i]
         if wanted > 0:
@@ -254,7 +255,8 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
                 gm = wanted / inn_ratio(tail_for(gm))
             what = " + ".join(wall_names[i]) + f" (node {node} to the wall)" if wall[i] else f"node {node}"
             gm, tail = add("spring", "vref", x_net(network, node), i, gm, what + ", inn compensation")
-            springs.append((i, -1, 0.0, gm * inn_ratio(tail), delay(tail)))
+            if gm:
+                springs.append((i, -1, 0.0, gm * inn_ratio(tail), delay(tail)))
     g_int, lag = np.zeros(n), np.zeros(n)
     cap_x_plan = float(np.sqrt(NODE_CAP_RANGE[0] * NODE_CAP_RANGE[1]))
     least = transconductance(INTEGRATOR_UNITS * options.unit_current)
@@ -391,3 +393,33 @@ def mapped_state_space(mapping: Mapping) -> tuple[np.ndarray, np.ndarray]:
     i = network.free.index(network.input_node)
     b[n + i] = mapping.input_gain / m[i, i]
     return a, b
+
+
+def summary(mapping: Mapping) -> dict:
+    """The manifest's mapping: every transconductor (role, nets, parameter, target and
+    realised gm, tail and its units), every capacitor, the pins' scales and the mapped
+    model's modes against the network's."""
+    from flows.r2nn.model import modes
+
+    network = mapping.network
+    a, _ = mapped_state_space(mapping)
+    s = np.linalg.eigvals(a)
+    mapped = np.sort(np.abs(s[s.imag > 1e-9 * np.abs(s).max(initial=1.0)])) / (2 * np.pi)
+    target = [m.frequency for m in modes(network)[0]]
+    pairs = [{"model_hz": t, "mapped_hz": float(mapped[np.argmin(np.abs(mapped - t))]),
+              "error": float(mapped[np.argmin(np.abs(mapped - t))] / t - 1)} for t in target] if len(mapped) else []
+    terms = [{"name": o.name, "role": o.role, "parameter": o.parameter, "inp": o.inp, "inn": o.inn, "out": o.out,
+              "target_S": o.target, "gm_S": o.gm, "error": o.gm / o.target - 1, "tail_A": o.tail,
+              "units": {"tiny": o.tiny, "fine": o.fine, "coarse": o.coarse}} for o in mapping.otas]
+    return {"transconductors": terms,
+            "capacitors": [{"name": c.name, "node": c.node, "F": c.value, "parameter": c.parameter}
+                           for c in mapping.caps],
+            "capacitance_F": float(sum(c.value for c in mapping.caps)),
+            "term_error_max": float(max((abs(t["error"]) for t in terms if t["role"] in ("damper", "damping")),
+                                        default=0.0)),
+            "supply_current_A": float(mapping.supply_current),
+            "scales": {"input_V_per_unit": mapping.input_scale, "output_V_per_unit": float(mapping.alpha[0]),
+                       "velocity_V_per_unit": [float(b) for b in mapping.beta],
+                       "unit_current_A": mapping.options.unit_current, "tiny_per_fine": mapping.options.tiny,
+                       "fine_per_coarse": mapping.options.coarse},
+            "modes": pairs, "notes": list(mapping.notes)}

@@ -1,0 +1,106 @@
+"""`bmru simulate` for an R²NN lattice: the ngspice transient of the macro driven by the
+waveform, against the network as given and the mapped circuit model; an `.ac` of the
+lattice against the network's modes. Writes circuit.csv and software.csv (output nodes'
+displacement in model units, `step,y0,…`), mapped.csv, testbench.spice, summary.json."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from flows.netfile import write_trace_csv
+from flows.r2nn import model
+from flows.r2nn.analog import correlation, peaks
+from flows.r2nn.bench import run_ac, run_transient, transient_deck
+from flows.r2nn.circuit import Circuit, build_circuit
+from flows.r2nn.mapping import mapped_state_space
+from flows.r2nn.network import load_inputs, load_network
+from pdk.models import Conditions
+
+#: A run passes when every output's waveform correlates this well with the network's and
+#: the decision (argmax of the output energies) is the network's.
+PASS_CORRELATION = 0.98
+#: .ac points per decade around the modes (sub-grid peaks by a parabola, `analog.peaks`).
+AC_PER_DECADE = 1000
+
+
+def mapped_outputs(circuit: Circuit, waveform: np.ndarray) -> np.ndarray:
+    """(samples, outputs) of the realised values (`mapped_state_space`), continuous time."""
+    a, b = mapped_state_space(circuit.mapping)
+    pick = [circuit.network.free.index(o) for o in circuit.network.outputs]
+    return model.respond(a, b, pick, waveform[None, :], circuit.network.dt)[0]
+
+
+def resonances(circuit: Circuit, conditions: Conditions) -> dict:
+    """The lattice's .ac against the network's modes: each underdamped mode below Nyquist
+    whose peak the input node's or an output node's velocity shows, matched to the
+    circuit's nearest peak of the same node."""
+    network = circuit.network
+    modes = [m for m in model.modes(network)[0] if m.frequency < network.sample_rate / 2]
+    if not modes:
+        return {"modes": [], "error_max": 0.0}
+    lo, hi = 0.7 * modes[0].frequency, min(1.3 * modes[-1].frequency, network.sample_rate / 2)
+    freq, volts = run_ac(circuit, lo, hi, AC_PER_DECADE, conditions)
+    reference = model.mobility(network, freq)
+    found = []
+    for i, node in enumerate(network.free):
+        if node != network.input_node and node not in network.outputs:
+            continue
+        for f_model in peaks(freq, np.abs(reference[:, i])):
+            circuit_peaks = peaks(freq, np.abs(volts[:, i]))
+            if len(circuit_peaks):
+                f_circuit = float(circuit_peaks[np.argmin(np.abs(np.log(circuit_peaks / f_model)))])
+                found.append({"node": node, "model_hz": float(f_model), "circuit_hz": f_circuit,
+                              "error": f_circuit / float(f_model) - 1})
+    return {"modes": found, "error_max": max((abs(m["error"]) for m in found), default=0.0)}
+
+
+def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float, vdd: float, out: Path) -> dict:
+    network = load_network(network_path)
+    waveform = load_inputs(inputs_path, network)[:, 0]
+    circuit = build_circuit(network, options)
+    conditions = Conditions(corner, temp=temp, vdd=vdd)
+    (out / "testbench.spice").write_text(transient_deck(circuit, waveform, conditions))
+    result = run_transient(circuit, waveform, conditions)
+    circuit_y = result["outputs"]
+    software = model.simulate(network, waveform[None, :])[0]
+    mapped = mapped_outputs(circuit, waveform)
+    write_trace_csv(out / "circuit.csv", circuit_y)
+    write_trace_csv(out / "software.csv", software)
+    write_trace_csv(out / "mapped.csv", mapped)
+    ac = resonances(circuit, conditions)
+    scores = {label: model.decision(trace) for label, trace in
+              (("circuit", circuit_y), ("network", software), ("mapped", mapped))}
+    corr = correlation(circuit_y, software)
+    agrees = scores["circuit"]["decision"] == scores["network"]["decision"]
+    summary = {
+        "network": network.name,
+        "family": "r2nn-network/1",
+        "inputs": str(inputs_path),
+        "conditions": f"{corner} {temp:g}C {vdd:g}V", "corner": corner, "temp_c": temp, "vdd": vdd,
+        "samples": len(waveform),
+        "verdict": {"pass": bool(corr.min() >= PASS_CORRELATION and agrees),
+                    "correlation_min": float(corr.min()), "goal_correlation": PASS_CORRELATION,
+                    "decision_agrees": bool(agrees),
+                    "correlation_mapped_min": float(correlation(mapped, software).min()),
+                    "resonance_error_max": ac["error_max"]},
+        "correlation": {"network": corr.tolist(), "mapped": correlation(circuit_y, mapped).tolist()},
+        "scores": scores,
+        "resonances": ac,
+        "rest_V": result["rest"],
+        "power": {"total_W": result["power_W"]},
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def headline(summary: dict) -> str:
+    v = summary["verdict"]
+    s = summary["scores"]
+    return (f"{summary['network']} ({summary['conditions']}, {summary['samples']} samples): "
+            f"{'PASS' if v['pass'] else 'FAIL'}: output waveforms correlate ≥ {v['correlation_min']:.4f} with the "
+            f"network (goal {v['goal_correlation']:g}; mapped values {v['correlation_mapped_min']:.4f}); decision "
+            f"{s['circuit']['decision']} ({'agrees' if v['decision_agrees'] else 'network: ' + str(s['network']['decision'])}); "
+            f"resonances within {v['resonance_error_max'] * 100:.2f} % of the modes; "
+            f"average power {summary['power']['total_W'] * 1e9:.3g} nW")
