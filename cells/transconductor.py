@@ -10,10 +10,12 @@ input pair's drain conductance dominates), which would add a parasitic damping o
 order of the lattice's own to every node; with them ≥ 2 000 over PVT at 0.1–10 nA (measured
 with the replica bias below).
 
-The cascode gate `vcn` must sit ≈ 0.1 V above the tail node of every OTA whatever its current:
-`CascodeBias` copies an input device (gate on `vref`, two tail units) and stacks a narrow
-long diode (0.42/8) on its source, so `vcn` follows the tail node over temperature
-(0.97–1.0 V at −40…85 °C) instead of a fixed stack (0.88–1.52 V).
+The cascode gate `vcn` must sit above the tail node of every OTA by the input pair's V_DS
+plus a cascode's V_GS, whatever the tail current: `CascodeBias` copies an input device
+(gate on `vref`, one unit of current) and stacks a narrow long diode (0.42/8) on its
+source, so `vcn` follows the tail node over temperature instead of a fixed stack
+(0.88–1.52 V at −40…85 °C). The diode runs at `feed` PMOS units so that the pair's V_DS
+is ≥ 4.5 U_T (saturated); see `CascodeBias`.
 """
 from __future__ import annotations
 
@@ -125,9 +127,19 @@ class TinyLine:
 
 @dataclass(frozen=True)
 class CascodeBias:
-    """`vcn` for every OTA: one PMOS unit on `bp` feeds the diode; the replica input device
-    (gate `vref`) sits on two `bn` units."""
+    """`vcn` for every OTA: `feed` PMOS units on `bp` feed the diode; the replica input
+    device (gate `vref`) sits on `feed` + 1 `bn` units, so it carries one unit whatever
+    `feed` is.
 
+    Why 8 units: with one, the input pair's V_DS was 60–79 mV (0.5 % … 0.06 nA tail), below
+    the ≈ 4 U_T a subthreshold device needs to saturate, and gm moved with the inputs'
+    common mode by −0.11 … −0.42 %/mV (−0.29 %/mV at 2 nA): a lattice's nodes rest 0.1–few
+    mV from vref (offsets), which made every spring 0.2 % weak in situ (1.3 % at 5 mV), and
+    inn read 0.993–0.997 of inp. With 8 units (vcn +72 mV) the pair's V_DS is 117–137 mV,
+    the common-mode slope ≤ 0.016 %/mV and inn/inp ≥ 0.999 (measured at the lattice's
+    fixed iref); it costs 8 × 50 pA."""
+
+    feed: int = 8
     name: str = "r2nn_vcn"
 
     @property
@@ -137,12 +149,13 @@ class CascodeBias:
     def devices(self) -> list[Device]:
         devs = [Device("MREP", NMOS.device, "vdd", "vref", "rtail", "vss", NMOS.w, NMOS.l, "replica"),
                 Device("MDIO", VCN_DIODE.device, "vcn", "vcn", "rtail", "vss", VCN_DIODE.w, VCN_DIODE.l, "vcn")]
-        devs += units("MRT", NMOS, 2, "rtail", "bn", "vss", "vss", "rtail")
-        devs += units("MSRC", PMOS, 1, "vcn", "bp", "vdd", "vdd", "vcnsrc")
+        devs += units("MRT", NMOS, self.feed + 1, "rtail", "bn", "vss", "vss", "rtail")
+        devs += units("MSRC", PMOS, self.feed, "vcn", "bp", "vdd", "vdd", "vcnsrc")
         return devs
 
     def subckt(self) -> str:
-        return subckt(self.name, self.ports, self.devices(), "cascode bias vcn: replica tail + 0.42/8 diode")
+        return subckt(self.name, self.ports, self.devices(),
+                      f"cascode bias vcn: replica tail + 0.42/8 diode at {self.feed} PMOS units")
 
     netlist = subckt
 
@@ -413,17 +426,23 @@ LINE_PROBES = {"coarse": (Transconductor(fine=0, coarse=1), Transconductor(fine=
 LINE_RATIO = Spec("line_ratio", "", "tail current of one coarse unit / 8 fine units, of 16 tiny units / 1 fine unit, "
                   "in the lattice's bias (fine unit 50 pA), tt 27 °C 1.8 V: the mapping's unit weights")
 INN_RATIO = Spec("inn_ratio", "", "gm from inn alone (inp held) / gm from inp alone (inn held), 100 Hz, tt 27 °C "
-                 "1.8 V: the common mode of an inn-only drive moves the tail, so a spring read as "
+                 "1.8 V, coarse + fine units at the lattice's fixed iref: the common mode of an inn-only drive moves the tail, so a spring read as "
                  "x_b − x_a is short of its own-node term by this much")
 DELAY = Spec("delay", "µs", "group delay of the transconductance at 1 kHz (−phase/ω, out held at vref), "
              "tt 27 °C 1.8 V: the lattice mapping compensates the negative damping it causes")
 #: Tails (A) the delay is read at (it scales ≈ 1/I_tail).
 DELAY_TAILS = tuple(np.geomspace(2e-12, 5e-9, 8))
+#: Input common mode (V above vref) of the gm-slope bench: a lattice's nodes rest 0.1 to a
+#: few mV from vref (the OTAs' offsets through K⁻¹).
+COMMON_STEP = 1e-3
+CM_SLOPE = Spec("gm_common_mode", "%/mV", "change of gm (inp alone, 100 Hz) when both inputs rest 1 mV above vref, "
+                "coarse + fine units at the lattice's fixed iref, tt 27 °C 1.8 V: ≈ 0 while the input pair's V_DS "
+                "keeps it saturated (the mapping assumes gm does not depend on where the nodes rest)")
 #: Pins whose capacitance loads a lattice node, and the tails (A) they are read at.
 PINS = ("inp", "inn", "out")
 PIN_TAILS = (0.05e-9, 0.5e-9, 5e-9)
 PIN_CAP = Spec("pin_capacitance", "fF", "small-signal capacitance of a pin at 1 kHz (operating point at vref), "
-               "tt 27 °C 1.8 V: the mapping subtracts it from the node capacitor it loads")
+               "tt 27 °C 1.8 V, coarse + fine units at the lattice's fixed iref: the mapping subtracts it from the node capacitor it loads")
 
 
 def _line_jobs() -> list[Job]:
@@ -441,23 +460,35 @@ def _driven(text: str, inp: bool, inn: bool) -> str:
     return text.replace("Vinn inn 0 {vref}", "Vinn inn 0 DC {vref} AC 1") if inn else text
 
 
+def _lattice_ota(tail: float) -> tuple[Transconductor, float]:
+    """(the transconductor a lattice builds for `tail`, coarse units first, then fine; the
+    lattice's fixed iref): the common mode an input moves depends on the tail's
+    composition and bias, so the mapping's pin quantities are read the way it builds them
+    (inn/inp at 2 nA was 0.9962 with the tree scaled to the tail, 0.9944 at fixed iref)."""
+    coarse, fine = divmod(int(round(tail / UNIT_CURRENT)), LATTICE_COARSE)
+    return Transconductor(fine=fine, coarse=coarse), UNIT_CURRENT * TREE.diode_units
+
+
 def _pin_deck(pin: str, tail: float) -> str:
     """A 1 V AC source on one pin: the current through its source is jωC; on the
-    differential input (`gm`) the output current is gm·e^(−jωτ)."""
-    iref = _iref(EXAMPLE, tail)
+    differential input (`gm`, the delay, read down to tails below one unit with the tree
+    scaled) the output current is gm·e^(−jωτ)."""
+    ota, iref = (EXAMPLE, _iref(EXAMPLE, tail)) if pin == "gm" else _lattice_ota(tail)
     load = "Vout out 0 DC {vref} AC 1" if pin == "out" else "Vout out 0 {vref}"
-    text = bench(EXAMPLE, iref, Conditions(), ".ac lin 1 1k 1k", load)
+    text = bench(ota, iref, Conditions(), ".ac lin 1 1k 1k", load)
     return _driven(text, pin in ("inp", "gm"), pin in ("inn", "gm"))
 
 
 PIN_SOURCE = {"inp": "i(vd)", "inn": "i(vinn)", "out": "i(vout)"}
 
 
-def _single_deck(side: str, tail: float) -> str:
-    """1 V AC on one input alone, the other held at vref: the output current is that
-    input's gm (100 Hz)."""
-    iref = _iref(EXAMPLE, tail)
-    return _driven(bench(EXAMPLE, iref, Conditions(), ".ac lin 1 100 100"), side == "inp", side == "inn")
+def _single_deck(side: str, tail: float, common: float = 0.0) -> str:
+    """1 V AC on one input alone, the other held: the output current is that input's gm
+    (100 Hz); both inputs rest `common` (V) above vref."""
+    text = _driven(bench(*_lattice_ota(tail), Conditions(), ".ac lin 1 100 100"), side == "inp", side == "inn")
+    shifted = f"{{vref+{common:g}}}" if common else "{vref}"
+    return "\n".join(line.replace("{vref}", shifted) if line.startswith(("Vd ", "Vinn ")) else line
+                     for line in text.split("\n"))
 
 
 def characterize(workers: int | None = None, progress: bool | None = None,
@@ -474,6 +505,7 @@ def characterize(workers: int | None = None, progress: bool | None = None,
     jobs += [Job(f"ota_delay_{k}", _pin_deck("gm", tail)) for k, tail in enumerate(DELAY_TAILS)]
     jobs += [Job(f"ota_single_{side}_{k}", _single_deck(side, tail)) for side in ("inp", "inn")
              for k, tail in enumerate(PIN_TAILS)]
+    jobs += [Job(f"ota_common_{k}", _single_deck("inp", tail, COMMON_STEP)) for k, tail in enumerate(PIN_TAILS)]
     res = simulate_many(jobs, workers=workers, progress=progress, desc="transconductor")
     sheet = Datasheet("transconductor")
     ratios = {}
@@ -485,6 +517,8 @@ def characterize(workers: int | None = None, progress: bool | None = None,
     for k, tail in enumerate(PIN_TAILS):
         p, n = (res[f"ota_single_{side}_{k}"][0]["i(vout)"][0].real for side in ("inp", "inn"))
         sheet.add(INN_RATIO, f"{tail * 1e9:g}nA", float(-n / p))
+        shifted = res[f"ota_common_{k}"][0]["i(vout)"][0].real
+        sheet.add(CM_SLOPE, f"{tail * 1e9:g}nA", float((shifted / p - 1) * 100 / (COMMON_STEP * 1e3)))
     for k, tail in enumerate(DELAY_TAILS):
         current = res[f"ota_delay_{k}"][0]["i(vout)"][0]
         sheet.add(DELAY, f"{tail * 1e9:.4g}nA", -np.angle(current) / (2 * np.pi * 1e3) * 1e6)
@@ -506,7 +540,8 @@ def characterize(workers: int | None = None, progress: bool | None = None,
     return sheet
 
 
-TOLERANCES.update(line_ratio=(0.0, 0.005), pin_capacitance=(0.1, 0.5), delay=(0.1, 0.0), inn_ratio=(0.0, 0.001))
+TOLERANCES.update(line_ratio=(0.0, 0.005), pin_capacitance=(0.1, 0.5), delay=(0.1, 0.0), inn_ratio=(0.0, 0.001),
+                  gm_common_mode=(0.0, 0.02))
 
 
 # --------------------------------------------------------------------------- frozen curve

@@ -64,6 +64,10 @@ NODE_CAP_RANGE = (0.5e-12, 10e-12)
 #: A row's largest spring takes this fraction of the largest tail (rounding ≤ ±0.5 %),
 #: leaving room for the curve's fall of gm/I towards it.
 PLAN_FRACTION = 0.85
+#: A node's planned capacitor is at most this fraction of the largest, so that the fit to
+#: the quantized gms can move it either way (a plan at the bound could only shrink, and
+#: left the lowest mode of random lattices 0.15-0.6 % off).
+CAP_PLAN_FRACTION = 0.97
 #: Tail units of the input transconductor (the pin scale makes its gain exact), and the
 #: fewest of an integrator (its capacitor makes it exact).
 INPUT_UNITS = 32
@@ -218,7 +222,8 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
     for a, b, value, _ in links:
         largest[a] = max(largest[a], value)
         largest[b] = max(largest[b], value)
-    r = np.clip(limit * alpha / (beta * np.maximum(largest, 1e-30)), NODE_CAP_RANGE[0] / mass, NODE_CAP_RANGE[1] / mass)
+    r = np.clip(limit * alpha / (beta * np.maximum(largest, 1e-30)), NODE_CAP_RANGE[0] / mass,
+                CAP_PLAN_FRACTION * NODE_CAP_RANGE[1] / mass)
     # a stiff node whose smallest capacitor still needs more than the largest tail swings less
     beta = np.minimum(beta, limit * alpha / (r * np.maximum(largest, 1e-30)))
     otas: list[Ota] = []
@@ -255,7 +260,7 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
                 gm = wanted / inn_ratio(tail_for(gm))
             what = " + ".join(wall_names[i]) + f" (node {node} to the wall)" if wall[i] else f"node {node}"
             gm, tail = add("spring", "vref", x_net(network, node), i, gm, what + ", inn compensation")
-            if gm:
+            if gm > 0:  # a shortfall below half a tiny unit is left out
                 springs.append((i, -1, 0.0, gm * inn_ratio(tail), delay(tail)))
     g_int, lag = np.zeros(n), np.zeros(n)
     cap_x_plan = float(np.sqrt(NODE_CAP_RANGE[0] * NODE_CAP_RANGE[1]))
