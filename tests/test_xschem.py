@@ -24,18 +24,21 @@ from pdk.devices import MODELS, PASSIVES, XSCHEM_PINS, diode_geometry, xschem_ki
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 #: Pin boxes of the open PDK's symbols (xschem_sky130 sky130_fd_pr/nfet_01v8.sym,
-#: pfet_01v8.sym, res_xhigh_po_0p35.sym with pins M, P, B and diode.sym with pins d0, d1,
-#: `B 5 x0 y0 x1 y1 {name=…}` lines, in file order): centre of each box.
+#: pfet_01v8.sym, res_xhigh_po_0p35.sym with pins M, P, B, diode.sym with pins d0, d1 and
+#: cap_mim_m3_1.sym with pins c0, c1, `B 5 x0 y0 x1 y1 {name=…}` lines, in file order):
+#: centre of each box.
 OPEN_PDK_PINS = {"n": {"d": (20, -30), "g": (-20, 0), "s": (20, 30), "b": (20, 0)},
                  "p": {"d": (20, 30), "g": (-20, 0), "s": (20, -30), "b": (20, 0)},
                  "res": {"a": (0, 30), "b": (0, -30), "sub": (-20, 0)},
-                 "diode": {"anode": (0, 30), "cathode": (0, -30)}}
+                 "diode": {"anode": (0, 30), "cathode": (0, -30)},
+                 "cap": {"top": (0, -30), "bottom": (0, 30)}}
 #: The open PDK's SPICE formats of those symbols (their `format=` attribute; the FETs' cut
 #: after W: the rest are layout parameters the cells' netlists leave to the models).
 OPEN_PDK_FORMATS = {"n": "@spiceprefix@name @pinlist sky130_fd_pr__@model L=@L W=@W",
                     "p": "@spiceprefix@name @pinlist sky130_fd_pr__@model L=@L W=@W",
                     "res": "@spiceprefix@name @pinlist sky130_fd_pr__@model L=@L mult=@mult m=@mult",
-                    "diode": "@name @pinlist sky130_fd_pr__@model area=@area"}
+                    "diode": "@name @pinlist sky130_fd_pr__@model area=@area",
+                    "cap": "@spiceprefix@name @pinlist sky130_fd_pr__@model W=@W L=@L MF=@MF"}
 COMPONENT = re.compile(r"^C \{([^}]*)\} (\S+) (\S+) (\S+) (\S+) \{([^}]*)\}", re.M)
 
 
@@ -131,7 +134,7 @@ def test_top_level_parses_back_to_its_instances(views):
     assert found == want
 
 
-KIND_TYPES = {"n": "nmos", "p": "pmos", "res": "resistor", "diode": "diode"}
+KIND_TYPES = {"n": "nmos", "p": "pmos", "res": "resistor", "diode": "diode", "cap": "capacitor"}
 
 
 def _stand_in_symbols(directory: Path) -> None:
