@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,21 +27,31 @@ REGISTRY = {
 }
 
 
+@dataclass(frozen=True)
+class Block:
+    """One subckt instance of a macro: instance name, cell object and port → net (every
+    family's circuit is a tuple of these)."""
+
+    name: str
+    cell: object
+    nets: dict[str, str]
+
+
 class Circuit(Protocol):
     """What compile, LVS, schematics and post-layout read of a family's circuit: cells built
     from device lists (`cells/`), instantiated as blocks of one top subckt."""
 
     network: Any  # the validated network; its .name names the top subckt and the files
     ports: tuple[str, ...]
-    blocks: list  # objects with .name, .cell, .nets (port → net)
+    blocks: list  # Block
 
     def cells(self) -> list: ...
     def ports_of(self, cell) -> tuple[str, ...]: ...
     def netlist(self) -> str: ...
     def device_count(self) -> dict: ...
     def schematic_style(self, cell) -> str:
-        """'array' (a transistor crossbar), 'resistor_array' (a resistor–diode crossbar) or
-        'leaf' (signal-flow order)."""
+        """'array' (a transistor crossbar), 'resistor_array' (a resistor–diode crossbar),
+        'capacitor_bank' or 'leaf' (signal-flow order)."""
 
 
 class Family(Protocol):

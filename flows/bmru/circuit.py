@@ -30,6 +30,7 @@ from cells.dense import DenseBlock
 from cells.diode import SignalDiode
 from cells.netlist import merged_subckt, subckt, touched_ports
 from flows.errors import InputError
+from flows.families import Block
 from flows.bmru.mapping import (WEIGHT_ELEMENT, MappingConfig, NetworkMapping, coarse_factor, map_network,
                                shared_weight_diode)
 from flows.bmru.network import BmruLayer, Network
@@ -38,15 +39,6 @@ from pdk.limits import MAX_UNITS_PER_RATIO
 #: NMOS feed units of the bias tree's PMOS line (its PMOS diode has as many): one PMOS bias
 #: unit then carries exactly iref/D, like one NMOS unit.
 BIAS_FEED_UNITS = 2
-
-
-@dataclass(frozen=True)
-class Block:
-    """One subckt instance of the macro: instance name, cell object and port → net."""
-
-    name: str
-    cell: object
-    nets: dict[str, str]
 
 
 @dataclass(frozen=True)

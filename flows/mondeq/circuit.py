@@ -11,17 +11,11 @@ from dataclasses import dataclass, replace
 
 from cells.netlist import Diode, touched_ports
 from cells.resistor_network import ResistorDiodeNetwork
+from flows.families import Block
 from flows.mondeq.mapping import BuildOptions, Mapping, map_network
 from flows.mondeq.network import MondeqNetwork
 
 RAILS = ("vss", "vref", "vp", "vn", "vclamp")
-
-
-@dataclass(frozen=True)
-class Block:
-    name: str
-    cell: ResistorDiodeNetwork
-    nets: dict[str, str]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from cells.bias import BiasTree
 from cells.netlist import Capacitor, subckt, touched_ports
 from cells.transconductor import CascodeBias, TinyLine, Transconductor
+from flows.families import Block
 from flows.r2nn.mapping import BuildOptions, Mapping, map_network
 from flows.r2nn.network import R2nnNetwork
 from pdk import passives
@@ -38,13 +39,6 @@ class CapacitorBank:
         return subckt(self.name, self.ports, self.devices(), doc=f"{self.name}: {len(self.plates)} MiM capacitors")
 
     netlist = subckt
-
-
-@dataclass(frozen=True)
-class Block:
-    name: str
-    cell: object
-    nets: dict[str, str]
 
 
 @dataclass(frozen=True)
