@@ -25,6 +25,13 @@ PASS_CORRELATION = 0.98
 AC_PER_DECADE = 1000
 
 
+def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-output correlation; 0 where either trace never moves (a term the mapping left
+    out can silence an output), so summary.json stays valid JSON."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nan_to_num(correlation(a, b), nan=0.0)
+
+
 def mapped_outputs(circuit: Circuit, waveform: np.ndarray) -> np.ndarray:
     """(samples, outputs) of the realised values (`mapped_state_space`), continuous time."""
     a, b = mapped_state_space(circuit.mapping)
@@ -72,7 +79,7 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
     ac = resonances(circuit, conditions)
     scores = {label: model.decision(trace) for label, trace in
               (("circuit", circuit_y), ("network", software), ("mapped", mapped))}
-    corr = correlation(circuit_y, software)
+    corr = _correlation(circuit_y, software)
     agrees = scores["circuit"]["decision"] == scores["network"]["decision"]
     summary = {
         "network": network.name,
@@ -83,9 +90,9 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
         "verdict": {"pass": bool(corr.min() >= PASS_CORRELATION and agrees),
                     "correlation_min": float(corr.min()), "goal_correlation": PASS_CORRELATION,
                     "decision_agrees": bool(agrees),
-                    "correlation_mapped_min": float(correlation(mapped, software).min()),
+                    "correlation_mapped_min": float(_correlation(mapped, software).min()),
                     "resonance_error_max": ac["error_max"]},
-        "correlation": {"network": corr.tolist(), "mapped": correlation(circuit_y, mapped).tolist()},
+        "correlation": {"network": corr.tolist(), "mapped": _correlation(circuit_y, mapped).tolist()},
         "scores": scores,
         "resonances": ac,
         "rest_V": result["rest"],
