@@ -302,7 +302,9 @@ NOISE_RMS = Spec("input_noise_rms", "µV", "input-referred noise integrated over
 TOLERANCES = dict(CURVE_TOLERANCES, gm_per_tail=(0.03, 0.02), max_tail=(0.0, 0.01), gm_gout_min=(0.2, 1.0),
                   input_offset=(0.0, 0.1), input_offset_sigma=(0.25, 0.05), linear_range=(0.05, 0.5),
                   compression=(0.1, 0.1), swing_low=(0.0, 0.03), swing_high=(0.0, 0.03), input_noise=(0.15, 1.0),
-                  input_noise_rms=(0.15, 0.5), gm_bandwidth=(0.1, 0.0), gm_phase_1khz=(0.1, 0.5))
+                  input_noise_rms=(0.15, 0.5), gm_bandwidth=(0.1, 0.0), gm_phase_1khz=(0.1, 0.5),
+                  line_ratio=(0.0, 0.005), pin_capacitance=(0.1, 0.5), delay=(0.1, 0.0), inn_ratio=(0.0, 0.001),
+                  gm_common_mode=(0.0, 0.02))
 MISMATCH_SAMPLES = 30
 
 
@@ -540,10 +542,6 @@ def characterize(workers: int | None = None, progress: bool | None = None,
     return sheet
 
 
-TOLERANCES.update(line_ratio=(0.0, 0.005), pin_capacitance=(0.1, 0.5), delay=(0.1, 0.0), inn_ratio=(0.0, 0.001),
-                  gm_common_mode=(0.0, 0.02))
-
-
 # --------------------------------------------------------------------------- frozen curve
 @lru_cache(maxsize=1)
 def _specs() -> dict:
@@ -598,27 +596,29 @@ def line_ratio(line: str) -> float:
     return float(_specs()["line_ratio"]["bands"][line]["typ"])
 
 
+def _tabulated(spec: str, labels: list[str], tails, tail_current: float, log_values: bool = False) -> float:
+    """A frozen row measured at `tails` (band labels `labels`), interpolated in log tail —
+    and in log value where it spans decades — and held at the ends."""
+    bands = _specs()[spec]["bands"]
+    values = np.array([bands[label]["typ"] for label in labels])
+    x, xs = np.log(tail_current), np.log(tails)
+    return float(np.exp(np.interp(x, xs, np.log(values)))) if log_values else float(np.interp(x, xs, values))
+
+
 def pin_capacitance(pin: str, tail_current: float) -> float:
-    """Capacitance (F) of `pin` (inp, inn, out) of a transconductor with that tail: log
-    interpolation of the frozen points, held constant beyond them."""
-    bands = _specs()["pin_capacitance"]["bands"]
-    values = [bands[f"{pin} {tail * 1e9:g}nA"]["typ"] for tail in PIN_TAILS]
-    return float(np.interp(np.log(tail_current), np.log(PIN_TAILS), values)) * 1e-15
+    """Capacitance (F) of `pin` (inp, inn, out) of a transconductor with that tail."""
+    return _tabulated("pin_capacitance", [f"{pin} {t * 1e9:g}nA" for t in PIN_TAILS], PIN_TAILS, tail_current) * 1e-15
 
 
 def inn_ratio(tail_current: float) -> float:
-    """gm of the inn input alone over gm of inp alone (≈ 0.994), interpolated in log tail."""
-    bands = _specs()["inn_ratio"]["bands"]
-    values = [bands[f"{tail * 1e9:g}nA"]["typ"] for tail in PIN_TAILS]
-    return float(np.interp(np.log(tail_current), np.log(PIN_TAILS), values))
+    """gm of the inn input alone over gm of inp alone (≈ 0.9995)."""
+    return _tabulated("inn_ratio", [f"{t * 1e9:g}nA" for t in PIN_TAILS], PIN_TAILS, tail_current)
 
 
 def delay(tail_current: float) -> float:
-    """Group delay (s) of the transconductance at a tail current: log-log interpolation of
-    the frozen points (it falls ≈ as 1/I_tail), held at the ends."""
-    bands = _specs()["delay"]["bands"]
-    values = [bands[f"{tail * 1e9:.4g}nA"]["typ"] for tail in DELAY_TAILS]
-    return float(np.exp(np.interp(np.log(tail_current), np.log(DELAY_TAILS), np.log(values)))) * 1e-6
+    """Group delay (s) of the transconductance at a tail current (it falls ≈ as 1/I_tail)."""
+    return _tabulated("delay", [f"{t * 1e9:.4g}nA" for t in DELAY_TAILS], DELAY_TAILS, tail_current,
+                      log_values=True) * 1e-6
 
 
 def output_conductance(tail_current: float, conditions: Conditions | None = None) -> float:

@@ -13,7 +13,7 @@ from flows.r2nn import bench, model
 from flows.r2nn.analog import correlation, peaks
 from flows.r2nn.circuit import build_circuit
 from flows.r2nn.lattice import random_lattice
-from flows.r2nn.mapping import map_network, mapped_state_space, summary
+from flows.r2nn.mapping import map_network, mapped_frequencies, summary
 from flows.r2nn.network import R2nnNetwork
 
 
@@ -28,12 +28,6 @@ def chain(nodes: int, seed: int = 0) -> R2nnNetwork:
     dampers = [[i, -1, m[i] * 2 * np.pi * f[i] / rng.uniform(10, 50)] for i in range(1, nodes + 1)]
     return R2nnNetwork(f"chain{nodes}", 10240.0, m, np.array(springs), np.array(dampers), (0,), 1,
                        float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2)), (nodes,))
-
-
-def mapped_frequencies(mapping) -> np.ndarray:
-    a, _ = mapped_state_space(mapping)
-    s = np.linalg.eigvals(a)
-    return np.sort(np.abs(s[s.imag > 1e-9 * np.abs(s).max()])) / (2 * np.pi)
 
 
 @pytest.mark.parametrize("network", [random_lattice(s) for s in range(5)] + [chain(1), chain(3, 1), chain(5, 2)],

@@ -82,7 +82,8 @@ def _instance(network: R2nnNetwork) -> str:
     return f"Xlattice {' '.join(dict.fromkeys(ports))} {subckt_name(network)}"
 
 
-def _pwl(times: np.ndarray, values: np.ndarray) -> str:
+def pwl(times: np.ndarray, values: np.ndarray) -> str:
+    """A SPICE `PWL(t v …)` through the points, six to a continuation line."""
     pairs = [f"{t:.12g} {v:.12g}" for t, v in zip(times, values)]
     rows = [" ".join(pairs[i:i + 6]) for i in range(0, len(pairs), 6)]
     return "PWL(\n+ " + "\n+ ".join(rows) + " )"
@@ -97,7 +98,7 @@ def transient_deck(network: R2nnNetwork, waveform: np.ndarray, scale: float = 1.
     n_in = net_of(network, network.input_node)
     lines = [f"* {network.name}: transient of the ideal analog", lattice_subckt(network, scale),
              _instance(network),
-             f"Iin 0 {n_in} " + _pwl(np.arange(len(u)) * dt, scale * network.input_gain * u)]
+             f"Iin 0 {n_in} " + pwl(np.arange(len(u)) * dt, scale * network.input_gain * u)]
     for j, o in enumerate(network.outputs):
         lines += [f"Gx{j} 0 x{j} {net_of(network, o)} 0 1", f"Cx{j} x{j} 0 1"]
     lines += [".options reltol=1e-7 abstol=1e-18 vntol=1e-15 chgtol=1e-20",

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from flows.r2nn.circuit import Circuit
+from flows.r2nn.analog import pwl
+from flows.r2nn.circuit import DIODE_UNITS, Circuit
 from pdk.models import Conditions
 from pdk.ngspice import simulate
 
@@ -24,11 +25,17 @@ VREF = 0.9
 OPTIONS = ".option reltol=1e-4 abstol=1e-15 vntol=1e-7"
 
 
-def _sources(circuit: Circuit, conditions: Conditions) -> list[str]:
-    from flows.r2nn.circuit import DIODE_UNITS
-
+def _deck(circuit: Circuit, conditions: Conditions, title: str, vin: str, analysis: str,
+          macro: str | None = None) -> str:
+    """The macro (inline, or `.include`d from `macro`) with its supplies, vref, iref (one
+    fine unit × the tree's diode units, sunk from vdd), the `in` source `vin`, every
+    lattice node starting at vref and `analysis`."""
     iref = DIODE_UNITS * circuit.mapping.options.unit_current
-    return ["Vdd vdd 0 {supply}", f"Vref vref 0 {VREF:g}", f"Iref vdd iref {iref:.9g}"]
+    lines = [f"* {circuit.network.name}: {title}", conditions.lines(passives=True),
+             f'.include "{macro}"' if macro else circuit.netlist(),
+             "Vdd vdd 0 {supply}", f"Vref vref 0 {VREF:g}", f"Iref vdd iref {iref:.9g}", f"Vin in 0 {vin}",
+             _instance(circuit), _nodeset(circuit), OPTIONS, analysis, ".end"]
+    return "\n".join(lines) + "\n"
 
 
 def _nodeset(circuit: Circuit) -> str:
@@ -49,24 +56,14 @@ def _instance(circuit: Circuit) -> str:
     return f"X{circuit.network.name} " + " ".join(nets.get(p, p) for p in circuit.ports) + f" {circuit.network.name}"
 
 
-def _pwl(times: np.ndarray, values: np.ndarray) -> str:
-    pairs = [f"{t:.9g} {v:.9g}" for t, v in zip(times, values)]
-    return "PWL(\n+ " + "\n+ ".join(" ".join(pairs[i:i + 6]) for i in range(0, len(pairs), 6)) + " )"
-
-
 def transient_deck(circuit: Circuit, waveform: np.ndarray, conditions: Conditions = Conditions(),
                    macro: str | None = None) -> str:
     u = np.asarray(waveform, dtype=np.float64).ravel()
     dt = circuit.network.dt
-    scale = circuit.mapping.input_scale
-    lines = [f"* {circuit.network.name}: transient, {len(u)} samples at {circuit.network.sample_rate:g} Hz",
-             conditions.lines(passives=True), f'.include "{macro}"' if macro else circuit.netlist(),
-             *_sources(circuit, conditions),
-             "Vin in 0 " + _pwl(np.arange(len(u)) * dt, VREF + scale * u), _instance(circuit), _nodeset(circuit),
-             OPTIONS,
-             f".tran {dt / STEPS_PER_SAMPLE:.9g} {(len(u) + 1) * dt:.9g} 0 {dt / STEPS_PER_SAMPLE:.9g}",
-             ".end"]
-    return "\n".join(lines) + "\n"
+    step = dt / STEPS_PER_SAMPLE
+    return _deck(circuit, conditions, f"transient, {len(u)} samples at {circuit.network.sample_rate:g} Hz",
+                 pwl(np.arange(len(u)) * dt, VREF + circuit.mapping.input_scale * u),
+                 f".tran {step:.9g} {(len(u) + 1) * dt:.9g} 0 {step:.9g}", macro)
 
 
 def run_transient(circuit: Circuit, waveform: np.ndarray, conditions: Conditions = Conditions()) -> dict:
@@ -86,11 +83,8 @@ def run_transient(circuit: Circuit, waveform: np.ndarray, conditions: Conditions
 
 def ac_deck(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
             conditions: Conditions = Conditions()) -> str:
-    lines = [f"* {circuit.network.name}: .ac of the lattice", conditions.lines(passives=True), circuit.netlist(),
-             *_sources(circuit, conditions), f"Vin in 0 DC {VREF:g} AC 1", _instance(circuit), _nodeset(circuit),
-             OPTIONS,
-             f".ac dec {per_decade} {start:.9g} {stop:.9g}", ".end"]
-    return "\n".join(lines) + "\n"
+    return _deck(circuit, conditions, ".ac of the lattice", f"DC {VREF:g} AC 1",
+                 f".ac dec {per_decade} {start:.9g} {stop:.9g}")
 
 
 def run_ac(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
@@ -109,10 +103,8 @@ def run_ac(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
 def idle_power(circuit: Circuit, conditions: Conditions = Conditions()) -> float:
     """Supply power (W) at rest (input at vref): the operating point's vdd current × vdd,
     iref included (it is drawn from the same supply)."""
-    lines = [f"* {circuit.network.name}: operating point at rest", conditions.lines(passives=True),
-             circuit.netlist(), *_sources(circuit, conditions), f"Vin in 0 {VREF:g}", _instance(circuit),
-             _nodeset(circuit), OPTIONS, ".op", ".end"]
-    (plot,) = simulate("\n".join(lines) + "\n", f"{circuit.network.name}_op")
+    (plot,) = simulate(_deck(circuit, conditions, "operating point at rest", f"{VREF:g}", ".op"),
+                       f"{circuit.network.name}_op")
     return float(-plot["i(vdd)"][0] * conditions.vdd)
 
 

@@ -84,14 +84,11 @@ def build_circuit(network: R2nnNetwork, options: BuildOptions | None = None) -> 
     options = options or BuildOptions()
     mapping = map_network(network, options)
     tree = BiasTree(diode_units=DIODE_UNITS, coarse=options.coarse, coarse_sink=True, name=f"{network.name}_bias")
-    blocks = [Block("bias", tree, _identity(tree)),
-              Block("tiny", TinyLine(options.tiny), _identity(TinyLine(options.tiny))),
-              Block("vcn", CascodeBias(), _identity(CascodeBias()))]
+    blocks = [Block(name, cell, _identity(cell))
+              for name, cell in (("bias", tree), ("tiny", TinyLine(options.tiny)), ("vcn", CascodeBias()))]
     for o in mapping.otas:
         cell = Transconductor(fine=o.fine, coarse=o.coarse, tiny=o.tiny)
-        nets = {p: p for p in cell.ports}
-        nets.update(inp=o.inp, inn=o.inn, out=o.out)
-        blocks.append(Block(o.name, cell, nets))
+        blocks.append(Block(o.name, cell, {**_identity(cell), "inp": o.inp, "inn": o.inn, "out": o.out}))
     plates = tuple((c.name, c.node, *passives.capacitor_size(c.value)) for c in mapping.caps)
     nodes = tuple(dict.fromkeys(c.node for c in mapping.caps))
     bank = CapacitorBank(f"{network.name}_caps", ("vss",) + nodes, plates)

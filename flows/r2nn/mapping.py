@@ -6,29 +6,24 @@ circulating DC current that grows to offset × gm/g_out and saturates the OTAs. 
 free node a has two capacitors — velocity V_a (the mass) and displacement X_a — and the
 lattice equation is realised row by row:
 
-    C_a dV_a/dt = r_a β (F_a − Σ_b K_ab x_b − Σ_b C_ab v_b)      (currents into V_a)
+    C_a dV_a/dt = r_a β_a (F_a − Σ_b K_ab x_b − Σ_b C_ab v_b)    (currents into V_a)
     C_xa dX_a/dt = gm_xa V_a                                      (integrator)
 
-with V_a = β v_a, X_a = α_a x_a and C_a = r_a m_a. At DC, K x = offsets has one solution
-(K is positive definite once anchored), so offsets stay offsets. Each term is one
-transconductor from a node voltage (against `vref`, the lattice's 0) into V_a:
-stiffness −K_aa (from X_a), coupling k_ab (from X_b), damping −C_aa (from V_a), damper
-coupling c_ab (from V_b), the input (from the `in` pin).
+with V_a = β_a v_a, X_a = α x_a (one α, so a spring can read x_b − x_a) and C_a = r_a m_a.
+At DC, K x = offsets has one solution (K is positive definite once anchored), so offsets
+stay offsets. Each term is one transconductor from node voltages (against `vref`, the
+lattice's 0) into V_a: per spring and end one reading x_b − x_a (rounding then scales a
+spring and never unbalances a row), the wall's springs of a node summed into one reading
+x_a, damping from V_a, damper couplings from V_b, the input from the `in` pin.
 
-Scales, chosen so every voltage swings ≈ `swing` and every gm is a unit count:
-- C_a = clip(node_gm/ω_a) with ω_a = √(K_aa/m_a), so slow nodes get larger capacitors
-  rather than leakage-level currents; r_a = C_a/m_a;
-- β from the worst sinusoid of the input's full scale (`input_peak`): the largest |v| of
-  any node over frequency is `swing`;
-- the stiffness and integrator gms are quantized first, then α_a = r_a β K_aa/gm_aa and
-  C_xa = gm_xa β/α_a make the diagonal exact (a capacitor is drawn to ≈ 0.1 %, a gm only
-  to one tail unit): each node's own resonance is not touched by quantization;
-- couplings, dampers and the input take the nearest tail (fine + coarse units); their
-  rounding is the mapping's only error, reported per element and in the mapped model.
-
-The OTAs' own output conductance loads every node it drives (characterized gm/g_out):
-it is subtracted from the node's damping OTA where there is one, and reported where the
-model's damping is smaller than it.
+Scales: α and β_a from the worst full-scale sinusoid (every node swings ≤ `swing`); r_a
+puts a row's largest term at PLAN_FRACTION of the largest tail, within NODE_CAP_RANGE.
+Every gm is then quantized in tiny/fine/coarse tail units, each weighted by what the
+transconductor's characterization measured in the lattice's bias, and the velocity
+capacitors are fitted to what the quantized gms realise (`_fit_capacitors`). The
+characterized non-idealities are made up where they act: the OTAs' delay as damping, the
+inn input's shortfall on the node's wall term, their output conductance subtracted from
+the damping, their pins' capacitance from the drawn capacitors.
 """
 from __future__ import annotations
 
@@ -45,15 +40,13 @@ from flows.r2nn.network import R2nnNetwork
 class BuildOptions:
     """unit_current: one fine tail unit (A); coarse: fine units per coarse unit; tiny: tiny
     units per fine unit (the resolution of every gm: a damping gm C·γ of a few pF is a
-    fraction of a fine unit, and a spring must be exact to ≈ 0.5 %); node_gm:
-    the stiffness gm (S) a node's capacitor is sized for; swing: largest velocity or
-    displacement excursion (V) at full-scale input; input_peak: full-scale input sample
-    (model units)."""
+    fraction of a fine unit, and a spring must be exact to ≈ 0.5 %); swing: largest
+    velocity or displacement excursion (V) at full-scale input; input_peak: full-scale
+    input sample (model units)."""
 
     unit_current: float = UNIT_CURRENT
     coarse: int = LATTICE_COARSE
     tiny: int = LATTICE_TINY
-    node_gm: float = 14e-9
     swing: float = 0.01
     input_peak: float = 1.0
 
@@ -111,15 +104,8 @@ class Mapping:
     caps: tuple[Cap, ...]
     stiffness: np.ndarray            # realised K (model units, free nodes; not symmetric)
     damping: np.ndarray              # realised C, OTA output conductances included
-    input_gain: float                # realised
-    input_scale: float               # pin volts (from vref) per input unit
+    input_scale: float               # pin volts (from vref) per input unit: the input gain is exact
     notes: tuple[str, ...] = field(default=())
-
-    def net_v(self, node: int) -> str:
-        return f"v{node}"
-
-    def net_x(self, node: int) -> str:
-        return x_net(self.network, node)
 
     @property
     def supply_current(self) -> float:
@@ -338,7 +324,7 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
                                  f"of the {value:.3g} F it needs")
             caps.append(Cap(name, net, float(drawn), what))
     return Mapping(network, options, beta, np.full(n, alpha), tuple(otas), tuple(caps), m @ stiff, m @ damp,
-                   float(network.input_gain), float(scale), tuple(notes))
+                   float(scale), tuple(notes))
 
 
 def _pin_loads(otas: list[Ota]) -> dict[str, float]:
@@ -396,8 +382,14 @@ def mapped_state_space(mapping: Mapping) -> tuple[np.ndarray, np.ndarray]:
     a = np.block([[np.zeros((n, n)), np.eye(n)], [-minv @ mapping.stiffness, -minv @ mapping.damping]])
     b = np.zeros(2 * n)
     i = network.free.index(network.input_node)
-    b[n + i] = mapping.input_gain / m[i, i]
+    b[n + i] = network.input_gain / m[i, i]
     return a, b
+
+
+def mapped_frequencies(mapping: Mapping) -> np.ndarray:
+    """|s|/2π of the realised lattice's underdamped modes, sorted."""
+    mass = np.diag(mapping.network.matrices()[0])
+    return _frequencies(mapping.stiffness / mass[:, None], mapping.damping / mass[:, None])
 
 
 def summary(mapping: Mapping) -> dict:
@@ -407,9 +399,7 @@ def summary(mapping: Mapping) -> dict:
     from flows.r2nn.model import modes
 
     network = mapping.network
-    a, _ = mapped_state_space(mapping)
-    s = np.linalg.eigvals(a)
-    mapped = np.sort(np.abs(s[s.imag > 1e-9 * np.abs(s).max(initial=1.0)])) / (2 * np.pi)
+    mapped = mapped_frequencies(mapping)
     target = [m.frequency for m in modes(network)[0]]
     pairs = [{"model_hz": t, "mapped_hz": float(mapped[np.argmin(np.abs(mapped - t))]),
               "error": float(mapped[np.argmin(np.abs(mapped - t))] / t - 1)} for t in target] if len(mapped) else []
