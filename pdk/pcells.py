@@ -149,6 +149,14 @@ class FetGeometry:
     gate_x: tuple[int, ...]  # left edge of each poly finger
 
 
+def _on_grid(device: str, w: float, l: float) -> tuple[int, int]:
+    """W and L (µm) in database units; refused off the manufacturing grid."""
+    W, L = u(w), u(l)
+    if W % GRID_DBU or L % GRID_DBU:
+        raise ValueError(f"{device}: W and L must lie on the {R('x.1b'):g} µm grid")
+    return W, L
+
+
 def fet(ly: db.Layout, device: str, w: float, l: float, nf: int = 1, m: int = 1,
         tap: bool = True, well: bool = True) -> Block:
     """One MOS device (`device` a key of `pdk.devices.MODELS`), `nf` gate fingers of width
@@ -172,9 +180,7 @@ def fet(ly: db.Layout, device: str, w: float, l: float, nf: int = 1, m: int = 1,
     if w >= R("licon.12"):
         raise ValueError(f"{device}: W={w:g} per finger must stay below {R('licon.12'):g} µm "
                          "(use more fingers)")
-    W, L = u(w), u(l)
-    if W % GRID_DBU or L % GRID_DBU:
-        raise ValueError(f"{device}: W and L must lie on the {R('x.1b'):g} µm grid")
+    W, L = _on_grid(device, w, l)
 
     name = f"{device}_W{_fmt(w)}_L{_fmt(l)}_nf{nfin}" + ("" if tap else "_notap") + \
         ("" if well or pol == "n" else "_nowell")
@@ -559,9 +565,7 @@ def diode(ly: db.Layout, device: str, w: float, l: float) -> Block:
         raise ValueError(f"unknown diode {device!r}")
     if min(w, l) < DIODE_MIN_W - 1e-9:
         raise ValueError(f"{device}: {w:g} × {l:g} µm below the minimum edge {DIODE_MIN_W:g} µm")
-    W, L = u(w), u(l)
-    if W % GRID_DBU or L % GRID_DBU:
-        raise ValueError(f"{device}: W and L must lie on the {R('x.1b'):g} µm grid")
+    W, L = _on_grid(device, w, l)
     diff = db.Box(0, 0, W, L)
     lic, lic_sp = u(R("licon.1")), u(R("licon.2"))
     licons = _cut_boxes(diff.enlarged(-u(R("licon.5c")), -u(R("licon.5c"))), lic, lic_sp)
@@ -610,9 +614,7 @@ def capacitor(ly: db.Layout, device: str, w: float, l: float) -> Block:
         raise ValueError(f"unknown capacitor {device!r}; known: {', '.join(CAPACITORS)}")
     if min(w, l) < CAP_MIN_W - 1e-9:
         raise ValueError(f"{device}: {w:g} × {l:g} µm below the minimum plate side {CAP_MIN_W:g} µm")
-    W, L = u(w), u(l)
-    if W % GRID_DBU or L % GRID_DBU:
-        raise ValueError(f"{device}: W and L must lie on the {R('x.1b'):g} µm grid")
+    W, L = _on_grid(device, w, l)
     capm = db.Box(0, 0, W, L)
     enc = u(R("capm.3"))
     v2, v2_m2, v2_m3 = u(R("via2.1a")), u(R("via2.5")), u(R("m3.4")) + u(0.02)
