@@ -34,15 +34,15 @@ def chain(nodes: int, seed: int = 0) -> R2nnNetwork:
                          ids=lambda n: n.name)
 def test_mapped_values_keep_every_mode(network):
     """Quantized gms and fitted capacitors: every mode of the realised lattice within
-    0.6 % of the network's (measured ≤ 0.45 %, the lowest mode of random lattice 1; the
-    others ≤ 0.06 %)."""
+    0.3 % of the network's (measured ≤ 0.139 %, random lattice 1; ≤ 0.45 % when node
+    capacitors stopped at 10 pF and rows were not scaled to round well)."""
     mapping = map_network(network)
     target = np.array([m.frequency for m in model.modes(network)[0]])
     realised = mapped_frequencies(mapping)
     assert len(realised) == len(target)
-    assert np.abs(realised / target - 1).max() < 6e-3
+    assert np.abs(realised / target - 1).max() < 3e-3
     for cap in mapping.caps:
-        assert 0.3e-12 < cap.value <= 10e-12, cap
+        assert 0.3e-12 < cap.value <= 20e-12, cap
     assert all(o.tail > 0 and o.tiny + o.fine + o.coarse >= 1 for o in mapping.otas)
     roles = {o.role for o in mapping.otas}
     assert {"spring", "integrator", "input"} <= roles
@@ -68,16 +68,17 @@ def test_circuit_resonances_match_the_modes(network):
 @pytest.mark.ngspice
 def test_random_lattice_waveforms_follow_the_model():
     """Transistor level (≈ 1000 FETs, 20 MiM capacitors), 800 samples of a machine-vibration
-    waveform: every output correlates ≥ 0.97 with the model (measured 0.977 / 0.988 / 0.989;
-    the first 300 samples alone, where the outputs swing a few 0.1 mV, 0.85–0.94) and the
-    supply draws 50–300 nW (measured 116 nW)."""
+    waveform at the macro's full-scale input, as `bmru simulate` drives it: every output
+    correlates ≥ 0.98 with the model and the supply draws 50–300 nW (MEASURED below)."""
     from flows.r2nn import tasks
+    from flows.r2nn.simulate import full_scale_gain
 
     network = random_lattice(0)
     circuit = build_circuit(network)
     u = tasks.machine_waveform(0, np.random.default_rng(1))[:800]
-    result = bench.run_transient(circuit, u)
-    assert correlation(result["outputs"], model.simulate(network, u[None])[0]).min() >= 0.97
+    gain = full_scale_gain(circuit, u)
+    result = bench.run_transient(circuit, gain * u)
+    assert correlation(result["outputs"] / gain, model.simulate(network, u[None])[0]).min() >= 0.98
     assert 50e-9 < result["power_W"] < 300e-9
 
 

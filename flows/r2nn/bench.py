@@ -2,7 +2,9 @@
 `.ac` of the lattice.
 
 Transient: the `in` pin follows vref + input_scale·u as a PWL through (n·dt, u_n); the
-circuit starts from its operating point with the input at rest, and each output's
+circuit starts from its operating point with the input at rest (vref at t = 0, u_0 a
+hundredth of a sample later: an operating point with u_0 applied is the lattice's static
+deflection, not the model's x₀ = 0), and each output's
 displacement in model units is (v(out<j>) − its rest value)/α at t = (n + 1)·dt, the
 rows `model.simulate` writes. AC: 1 V on `in` (one input unit is input_scale volts), every
 node's velocity voltage read inside the macro and divided by β·(1/input_scale): the
@@ -61,8 +63,9 @@ def transient_deck(circuit: Circuit, waveform: np.ndarray, conditions: Condition
     u = np.asarray(waveform, dtype=np.float64).ravel()
     dt = circuit.network.dt
     step = dt / STEPS_PER_SAMPLE
+    times = np.concatenate([[0.0, 0.01 * dt], np.arange(1, len(u)) * dt])
     return _deck(circuit, conditions, f"transient, {len(u)} samples at {circuit.network.sample_rate:g} Hz",
-                 pwl(np.arange(len(u)) * dt, VREF + circuit.mapping.input_scale * u),
+                 pwl(times, VREF + circuit.mapping.input_scale * np.concatenate([[0.0], u])),
                  f".tran {step:.9g} {(len(u) + 1) * dt:.9g} 0 {step:.9g}", macro)
 
 
@@ -71,8 +74,13 @@ def run_transient(circuit: Circuit, waveform: np.ndarray, conditions: Conditions
     power, 'rest': the outputs' rest voltages}."""
     u = np.asarray(waveform, dtype=np.float64).ravel()
     (plot,) = simulate(transient_deck(circuit, u, conditions), f"{circuit.network.name}_tran")
+    return transient_result(circuit, plot, len(u), conditions)
+
+
+def transient_result(circuit: Circuit, plot, samples: int, conditions: Conditions = Conditions()) -> dict:
+    """`run_transient`'s result from the plot of a `transient_deck` of `samples` samples."""
     time = plot["time"]
-    at = (np.arange(len(u)) + 1) * circuit.network.dt
+    at = (np.arange(samples) + 1) * circuit.network.dt
     alpha = circuit.mapping.alpha[0]
     rest = [float(plot[f"v(out{j})"][0]) for j in range(circuit.network.output_size)]
     outputs = np.column_stack([(np.interp(at, time, plot[f"v(out{j})"]) - rest[j]) / alpha

@@ -52,15 +52,27 @@ class BuildOptions:
 
 
 #: Node capacitors (F): at least a MiM plate that matches to ≈ 0.1 %, at most the area a
-#: slow node may take.
-NODE_CAP_RANGE = (0.5e-12, 10e-12)
+#: slow node may take. A slow node's gms are C·ω-sized, so its capacitor sets how many tail
+#: units they get: at 10 pF the 26 Hz output resonator of the hardware-trained machine
+#: lattice had a 16 pA spring (±10 % in tiny units) and the mapped scores moved by up to
+#: 0.031 (2 of 180 test decisions flipped); at 20 pF 0.008 and none, for 1.75× the
+#: capacitor area (random lattices: every mode within 0.13 % against 0.45 %).
+NODE_CAP_RANGE = (0.5e-12, 20e-12)
 #: A row's largest spring takes this fraction of the largest tail (rounding ≤ ±0.5 %),
 #: leaving room for the curve's fall of gm/I towards it.
 PLAN_FRACTION = 0.85
+#: A coupling spring should be at least 1/ROW_SPREAD of the largest term of the rows it
+#: enters: that row's largest takes PLAN_FRACTION of the largest tail (10.9 nA), so the
+#: coupling keeps ≥ 109 pA, quantized to ±1.5 %. On the machine lattice trained without
+#: this bound a coupling of 1e-4 of its row fell below half a tiny unit and was left
+#: out, which cut an output off the input (`bmru train r2nn` keeps it by default).
+ROW_SPREAD = 100.0
 #: A node's planned capacitor is at most this fraction of the largest, so that the fit to
 #: the quantized gms can move it either way (a plan at the bound could only shrink, and
 #: left the lowest mode of random lattices 0.15-0.6 % off).
 CAP_PLAN_FRACTION = 0.97
+#: Smallest factor `_row_scale` may put on a row's planned capacitor.
+ROW_SCALE_MIN = 0.85
 #: Tail units of the input transconductor (the pin scale makes its gain exact), and the
 #: fewest of an integrator (its capacitor makes it exact).
 INPUT_UNITS = 32
@@ -164,6 +176,20 @@ def _peaks(network: R2nnNetwork, options: BuildOptions) -> tuple[np.ndarray, np.
     return v.max(axis=0), (v / (2 * np.pi * freqs[:, None])).max(axis=0)
 
 
+def _row_scale(targets: list[float], options: BuildOptions, least: float) -> float:
+    """The factor (ROW_SCALE_MIN … 1, and ≥ `least`) on a row's capacitor, so on all its
+    gms, that lands the row's terms nearest whole tail units (error weighted by each term's
+    share of the row). A slow row's gms are a few tiny units: rounding alone moved them by
+    up to ±10 %, and a capacitor at its largest could not follow them up."""
+    total = sum(targets)
+    best, best_error = 1.0, np.inf
+    for s in np.linspace(max(ROW_SCALE_MIN, min(least, 1.0)), 1.0, 21):
+        error = sum(t / total * abs(quantize(s * t, options)[4] / (s * t) - 1) for t in targets)
+        if error < best_error - 1e-12:
+            best, best_error = float(s), error
+    return best
+
+
 def _max_units(options: BuildOptions) -> int:
     """Most tail units of one transconductor: its usable tail current (characterized)."""
     from cells.transconductor import usable_range
@@ -212,6 +238,12 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
                 CAP_PLAN_FRACTION * NODE_CAP_RANGE[1] / mass)
     # a stiff node whose smallest capacitor still needs more than the largest tail swings less
     beta = np.minimum(beta, limit * alpha / (r * np.maximum(largest, 1e-30)))
+    terms = [[wall[i], c[i, i] * alpha / beta[i]] for i in range(n)]
+    for a, b, value, _ in links:
+        terms[a].append(value)
+        terms[b].append(value)
+    r *= [_row_scale([r[i] * beta[i] * t / alpha for t in terms[i] if t > 0], options,
+                     NODE_CAP_RANGE[0] / (r[i] * mass[i])) for i in range(n)]
     otas: list[Ota] = []
     loads = np.zeros(n)
 

@@ -25,7 +25,7 @@ PASS_CORRELATION = 0.98
 AC_PER_DECADE = 1000
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def output_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per-output correlation; 0 where either trace never moves (a term the mapping left
     out can silence an output), so summary.json stays valid JSON."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -63,14 +63,25 @@ def resonances(circuit: Circuit, conditions: Conditions) -> dict:
     return {"modes": found, "error_max": max((abs(m["error"]) for m in found), default=0.0)}
 
 
+def full_scale_gain(circuit: Circuit, waveform: np.ndarray) -> float:
+    """The gain that puts the waveform's peak at the macro's full-scale input (the mapping's
+    `input_peak`): what the input amplifier in front of the `in` pin applies. The lattice is
+    linear and its scores are normalised energies, so the gain changes neither decision
+    nor waveform shape; it keeps a loud waveform inside the transconductors' linear range
+    and a quiet one above their offsets."""
+    peak = float(np.max(np.abs(waveform)))
+    return circuit.mapping.options.input_peak / peak if peak > 0 else 1.0
+
+
 def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float, vdd: float, out: Path) -> dict:
     network = load_network(network_path)
     waveform = load_inputs(inputs_path, network)[:, 0]
     circuit = build_circuit(network, options)
     conditions = Conditions(corner, temp=temp, vdd=vdd)
-    (out / "testbench.spice").write_text(transient_deck(circuit, waveform, conditions))
-    result = run_transient(circuit, waveform, conditions)
-    circuit_y = result["outputs"]
+    gain = full_scale_gain(circuit, waveform)
+    (out / "testbench.spice").write_text(transient_deck(circuit, gain * waveform, conditions))
+    result = run_transient(circuit, gain * waveform, conditions)
+    circuit_y = result["outputs"] / gain
     software = model.simulate(network, waveform[None, :])[0]
     mapped = mapped_outputs(circuit, waveform)
     write_trace_csv(out / "circuit.csv", circuit_y)
@@ -79,7 +90,7 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
     ac = resonances(circuit, conditions)
     scores = {label: model.decision(trace) for label, trace in
               (("circuit", circuit_y), ("network", software), ("mapped", mapped))}
-    corr = _correlation(circuit_y, software)
+    corr = output_correlation(circuit_y, software)
     agrees = scores["circuit"]["decision"] == scores["network"]["decision"]
     summary = {
         "network": network.name,
@@ -87,12 +98,13 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
         "inputs": str(inputs_path),
         "conditions": f"{corner} {temp:g}C {vdd:g}V", "corner": corner, "temp_c": temp, "vdd": vdd,
         "samples": len(waveform),
+        "input_gain": gain,
         "verdict": {"pass": bool(corr.min() >= PASS_CORRELATION and agrees),
                     "correlation_min": float(corr.min()), "goal_correlation": PASS_CORRELATION,
                     "decision_agrees": bool(agrees),
-                    "correlation_mapped_min": float(_correlation(mapped, software).min()),
+                    "correlation_mapped_min": float(output_correlation(mapped, software).min()),
                     "resonance_error_max": ac["error_max"]},
-        "correlation": {"network": corr.tolist(), "mapped": _correlation(circuit_y, mapped).tolist()},
+        "correlation": {"network": corr.tolist(), "mapped": output_correlation(circuit_y, mapped).tolist()},
         "scores": scores,
         "resonances": ac,
         "rest_V": result["rest"],

@@ -38,6 +38,7 @@ import numpy as np
 
 from flows.optim import Adam
 from flows.r2nn.lattice import Layout, build
+from flows.r2nn.mapping import ROW_SPREAD
 from flows.r2nn.model import scores, simulate, stepper
 from flows.r2nn.network import R2nnNetwork
 from flows.r2nn.tasks import SPECS, TASKS, dataset
@@ -89,6 +90,30 @@ class Lattice:
         v = self.values(s)
         return build(name or f"r2nn_{self.task}", self.layout, self.sample_rate,
                      np.full(self.layout.size, MASS), v["coupling"], v["local"], v["damping"])
+
+    def realisable(self, s: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """`s` with every spring raised to at least 1/ROW_SPREAD of the largest spring on
+        the main masses it joins: the circuit gives each node's row its own scale, so a
+        spring far below its row's largest term gets a tail of a few picoamperes (or none)
+        and what it carries is lost (`flows.r2nn.mapping.ROW_SPREAD`). Raising one spring
+        can raise another row's largest, so it repeats until nothing moves."""
+        v = self.values(s)
+        links = self.layout.couplings() + [(m, self.layout.resonator(m)) for m in self.layout.carriers()]
+        k = np.concatenate([v["coupling"], v["local"]])
+        carriers = set(self.layout.carriers())
+        for _ in range(len(links)):
+            largest = {m: max(k[j] for j, link in enumerate(links) if m in link) for m in carriers}
+            floor = np.array([max([largest[e] / ROW_SPREAD for e in link if e in carriers], default=0.0)
+                              for link in links])
+            if np.all(k >= floor):
+                break
+            k = np.maximum(k, floor)
+        out = dict(s)
+        n = len(v["coupling"])
+        for group, values in (("coupling", k[:n]), ("local", k[n:])):
+            lo, hi = getattr(self.ranges, group)
+            out[group] = np.clip(np.log(np.maximum(values, lo) / lo) / np.log(hi / lo), 0.0, 1.0)
+        return out
 
     def initial(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Resonators spread evenly over the band (log, shuffled), mid couplings and Q.
@@ -167,10 +192,11 @@ def accuracy(network: R2nnNetwork, x: np.ndarray, labels: np.ndarray, chunk: int
 
 def train(task: str = "machine", epochs: int | None = None, seed: int = 0, lr: float | None = None,
           batch: int | None = None, sharpness: float | None = None, train_count: int | None = None,
-          cache_dir=None, progress=None) -> tuple[R2nnNetwork, dict]:
+          cache_dir=None, progress=None, hardware: bool = True) -> tuple[R2nnNetwork, dict]:
     """Train on `task`; returns the network (validated) and {train_accuracy,
     test_accuracy}. Adam with cosine decay over shuffled mini-batches; `train_count` per
-    class shrinks a synthetic training set (smoke tests); `progress(epoch, mean loss)`."""
+    class shrinks a synthetic training set (smoke tests); `progress(epoch, mean loss)`;
+    `hardware` keeps every coupling realisable after each step (`Lattice.realisable`)."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     settings = dict(DEFAULTS[task])
@@ -181,7 +207,8 @@ def train(task: str = "machine", epochs: int | None = None, seed: int = 0, lr: f
     test_x, test_y = dataset(task, "test", cache_dir)
     rng = np.random.default_rng(seed)
     lattice = Lattice(task)
-    params = lattice.initial(rng)
+    keep = lattice.realisable if hardware else (lambda p: p)
+    params = keep(lattice.initial(rng))
     adam = Adam(params, bounds=(0.0, 1.0))
     steps = settings["epochs"] * math.ceil(len(train_x) / settings["batch"])
     lo_hi = {g: np.log(getattr(lattice.ranges, g)[1] / getattr(lattice.ranges, g)[0])
@@ -200,6 +227,7 @@ def train(task: str = "machine", epochs: int | None = None, seed: int = 0, lr: f
                      "local": dk[n_coupling:] * values["local"] * lo_hi["local"],
                      "damping": dc * values["damping"] * lo_hi["damping"]}
             adam.step(params, grads, settings["lr"] * 0.5 * (1 + math.cos(math.pi * done / steps)))
+            params = keep(params)
             done += 1
             total += loss * len(rows)
         if progress is not None:
