@@ -38,6 +38,9 @@ DEMO := build/demo/kws_d4
 DEMO_SEQUENCES := yes_en-gb-scotland-m8_s156_p28_0 noise_50
 # The shipped monDEQ digits classifier (bmru train mondeq --task digits), on 20 test digits.
 MD_DEMO := build/demo/md_digits
+# The shipped R²NN condition monitor (bmru train r2nn --task machine) on two test waveforms.
+R2_DEMO := build/demo/r2nn_machine
+R2_DEMO_WAVES := machine_bearing_0 machine_healthy_0
 demo: install
 	$(BMRU) compile examples/kws_d4.yaml -o $(DEMO) --diode-units 8
 	@for s in $(DEMO_SEQUENCES); do \
@@ -49,10 +52,17 @@ demo: install
 	$(BMRU) simulate examples/md_digits.yaml --inputs examples/md_digits/test_rows.csv \
 	  -o $(MD_DEMO)/simulations/test_rows
 	$(BMRU) report $(MD_DEMO)
+	$(BMRU) compile examples/r2nn_machine.yaml -o $(R2_DEMO)
+	@for w in $(R2_DEMO_WAVES); do \
+	  $(BMRU) simulate examples/r2nn_machine.yaml --inputs examples/r2nn/$$w.csv \
+	    -o $(R2_DEMO)/simulations/$$w || exit 1; \
+	done
+	$(BMRU) report $(R2_DEMO)
 	@echo
 	@echo "GDS:    $(DEMO)/kws_d4.gds   (open: $(BMRU) view $(DEMO)/kws_d4.gds)"
 	@echo "report: $(DEMO)/report.html  ($(DEMO)/report.md)"
 	@echo "monDEQ: $(MD_DEMO)/report.html  (resistor–diode digits classifier)"
+	@echo "R²NN:   $(R2_DEMO)/report.html  (Gm-C mass–spring lattice, machine condition monitor)"
 
 test: install
 	$(PY) -m pytest -q

@@ -68,8 +68,10 @@ def test_circuit_resonances_match_the_modes(network):
 @pytest.mark.ngspice
 def test_random_lattice_waveforms_follow_the_model():
     """Transistor level (≈ 1000 FETs, 20 MiM capacitors), 800 samples of a machine-vibration
-    waveform at the macro's full-scale input, as `bmru simulate` drives it: every output
-    correlates ≥ 0.98 with the model and the supply draws 50–300 nW (MEASURED below)."""
+    waveform at the macro's full-scale input from rest, as `bmru simulate` drives it: every
+    output correlates ≥ 0.999 with the model (measured 0.99999 / 0.99996 / 0.99996; the first
+    300 samples 0.9998; 0.977–0.989 when the operating point already had the first sample
+    applied) and the supply draws 50–300 nW (measured 210 nW)."""
     from flows.r2nn import tasks
     from flows.r2nn.simulate import full_scale_gain
 
@@ -78,7 +80,7 @@ def test_random_lattice_waveforms_follow_the_model():
     u = tasks.machine_waveform(0, np.random.default_rng(1))[:800]
     gain = full_scale_gain(circuit, u)
     result = bench.run_transient(circuit, gain * u)
-    assert correlation(result["outputs"] / gain, model.simulate(network, u[None])[0]).min() >= 0.98
+    assert correlation(result["outputs"] / gain, model.simulate(network, u[None])[0]).min() >= 0.999
     assert 50e-9 < result["power_W"] < 300e-9
 
 

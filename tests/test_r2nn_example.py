@@ -46,7 +46,7 @@ def test_shipped_waveforms_are_the_test_sets_first(tmp_path):
 
 @pytest.mark.ngspice
 def test_ideal_analog_of_the_example():
-    """The trained lattice's R, L, C analog (scale 2e-10 S: 10 pF masses, 1.8 kH … 32 MH
+    """The trained lattice's R, L, C analog (scale 2e-10 S: 10 pF masses, 1.3 kH … 3.7 MH
     springs) follows the continuous lattice to the simulator's accuracy; against the model
     it is limited by the scheme's warping (measured ≥ 0.9997 on the shipped waveforms) and
     decides the same."""

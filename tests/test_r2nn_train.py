@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from flows.r2nn import tasks, train
+from flows.r2nn.mapping import ROW_SPREAD
 from flows.r2nn.network import highest_frequency, parse_network
 
 
@@ -55,3 +56,23 @@ def test_short_training_learns_tactile():
     again, _ = train.train("tactile", epochs=3, seed=1, train_count=60)
     assert again.to_yaml() == net.to_yaml()
     assert parse_network(yaml.safe_load(net.to_yaml())).to_yaml() == net.to_yaml()
+
+
+@pytest.mark.parametrize("task", tasks.TASKS)
+def test_realisable_keeps_every_spring_within_its_rows_spread(task):
+    """Hardware-aware training: from any point of the ranges (random s, the soft and stiff
+    corners) `Lattice.realisable` gives springs each ≥ 1/ROW_SPREAD of the largest spring
+    on the main masses it joins, and only ever raises a spring."""
+    lattice = train.Lattice(task)
+    rng = np.random.default_rng(3)
+    carriers = set(lattice.layout.carriers())
+    for s in [{g: rng.uniform(0, 1, n) for g, n in lattice.groups},
+              {g: np.zeros(n) for g, n in lattice.groups},
+              {g: np.where(np.arange(n) % 2, 1.0, 0.0) for g, n in lattice.groups}]:
+        fixed = lattice.realisable(s)
+        for g, _ in lattice.groups:
+            assert np.all(fixed[g] >= s[g] - 1e-12) and np.all((0 <= fixed[g]) & (fixed[g] <= 1))
+        net = lattice.network(fixed)
+        for m in carriers:
+            row = [k for a, b, k in net.springs if m in (a, b)]
+            assert min(row) >= max(row) / ROW_SPREAD * (1 - 1e-9), (m, row)

@@ -245,6 +245,7 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
     r *= [_row_scale([r[i] * beta[i] * t / alpha for t in terms[i] if t > 0], options,
                      NODE_CAP_RANGE[0] / (r[i] * mass[i])) for i in range(n)]
     otas: list[Ota] = []
+    notes = []
     loads = np.zeros(n)
 
     def add(role: str, inp: str, inn: str, row: int, target: float, parameter: str) -> tuple[float, float]:
@@ -255,6 +256,8 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
             otas.append(Ota(f"G{len(otas)}", role, inp, inn, out, target, gm, tiny, fine, coarse, tail, parameter))
             if role != "integrator":
                 loads[row] += output_conductance(tail)
+        elif role == "spring" and "springs[" in parameter:
+            notes.append(f"{parameter}: {target:.3g} S is under half a tiny unit of tail and is left out")
         return gm, tail
 
     # A spring into node a reads x_b on inp and its own x_a on inn, whose gm is short by
@@ -308,7 +311,6 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
     # continuous, so the gm takes a planned unit count and the scale makes the gain exact
     g_in, _ = add("input", *(("in", "vref") if network.input_gain > 0 else ("vref", "in")), i_in,
                   transconductance(INPUT_UNITS * options.unit_current), "input.gain")
-    notes = []
     unit_gm = transconductance(line_ratio("tiny") * options.unit_current / options.tiny)
     own = np.zeros(n)
     for i, node in enumerate(free):
