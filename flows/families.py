@@ -102,6 +102,8 @@ class Family(Protocol):
         """Extra [quantity, value] rows of the Build table."""
     def report_mapping(self, manifest: dict) -> list[str]:
         """Markdown lines of the Mapping section."""
+    def report_errors(self, manifest: dict) -> tuple[list[float], str]:
+        """(every mapped parameter's error, its axis label) for the mapping histogram."""
     def report_zoom(self, manifest: dict) -> dict[str, str]:
         """Layout view name (`flows.report.LAYOUT_VIEWS`) → cell to zoom on."""
     def report_studies(self, directory: Path) -> list[str]:

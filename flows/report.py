@@ -153,10 +153,11 @@ def _plots(manifest: dict, simulations: list[Simulation], out: Path, build: Path
 
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    errors = [row["error"] for row in manifest["mapping"]["table"] if row.get("error") is not None]
+    family = family_named(manifest.get("family", "bmru-network/1"))
+    errors, label = family.report_errors(manifest)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(errors, bins=41, color="#3b6ea8")
-    ax.set_xlabel("realised − target (software units)")
+    ax.set_xlabel(label)
     ax.set_ylabel("parameters")
     ax.set_title(f"mapping errors of {len(errors)} parameters")
     fig.tight_layout()
@@ -196,7 +197,6 @@ def _plots(manifest: dict, simulations: list[Simulation], out: Path, build: Path
 
     gds = manifest.get("files", {}).get("gds")
     if gds and (build / gds).is_file():
-        family = family_named(manifest.get("family", "bmru-network/1"))
         paths.update(render_layout(build / gds, out, family.report_zoom(manifest)))
     return paths
 

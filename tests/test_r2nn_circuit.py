@@ -13,7 +13,7 @@ from flows.r2nn import bench, model
 from flows.r2nn.analog import correlation, peaks
 from flows.r2nn.circuit import build_circuit
 from flows.r2nn.lattice import random_lattice
-from flows.r2nn.mapping import map_network, mapped_frequencies, summary
+from flows.r2nn.mapping import map_network, mapped_frequencies, node_capacitor_range, summary
 from flows.r2nn.network import R2nnNetwork
 
 
@@ -42,7 +42,7 @@ def test_mapped_values_keep_every_mode(network):
     assert len(realised) == len(target)
     assert np.abs(realised / target - 1).max() < 3e-3
     for cap in mapping.caps:
-        assert 0.3e-12 < cap.value <= 20e-12, cap
+        assert 0.3e-12 < cap.value <= node_capacitor_range(network)[1], cap
     assert all(o.tail > 0 and o.tiny + o.fine + o.coarse >= 1 for o in mapping.otas)
     roles = {o.role for o in mapping.otas}
     assert {"spring", "integrator", "input"} <= roles
@@ -88,7 +88,8 @@ def test_random_lattice_waveforms_follow_the_model():
 @pytest.mark.klayout
 def test_compile_and_simulate_through_the_cli(tmp_path, capsys):
     """A two-node chain end to end: compile (own DRC 0, LVS clean), manifest with every
-    transconductor, then simulate: summary with correlation, decision and resonances."""
+    transconductor, then simulate: summary with correlation, decision and resonances; then
+    the build report with the run."""
     network = chain(2, 3)
     (tmp_path / "net.yaml").write_text(network.to_yaml())
     u = 0.5 * np.sin(2 * np.pi * 150 * np.arange(400) / network.sample_rate)
@@ -99,12 +100,17 @@ def test_compile_and_simulate_through_the_cli(tmp_path, capsys):
     assert manifest["checks"]["drc_own"]["clean"] and manifest["checks"]["lvs"]["clean"]
     assert len(manifest["mapping"]["transconductors"]) == len(map_network(network).otas)
     assert (tmp_path / "build" / "testbench" / "tran_example.spice").exists()
+    run = tmp_path / "build" / "simulations" / "wave"
     assert cli.main(["simulate", str(tmp_path / "net.yaml"), "--inputs", str(tmp_path / "wave.csv"),
-                     "-o", str(tmp_path / "sim")]) == 0
-    s = json.loads((tmp_path / "sim" / "summary.json").read_text())
+                     "-o", str(run)]) == 0
+    s = json.loads((run / "summary.json").read_text())
     assert s["verdict"]["correlation_min"] >= 0.98 and s["verdict"]["decision_agrees"]
     assert s["verdict"]["resonance_error_max"] < 0.01
+    assert s["agreement"]["steps"] == len(u) and max(s["agreement"]["range_error"]) < 0.05
     assert "PASS" in capsys.readouterr().out
+    assert cli.main(["report", str(tmp_path / "build")]) == 0
+    report = (tmp_path / "build" / "report.md").read_text()
+    assert "| wave | tt 27C 1.8V | 400 |" in report and (tmp_path / "build" / "report" / "trace_wave.png").exists()
 
 
 def test_simulate_refuses_what_a_lattice_does_not_model(tmp_path, capsys):

@@ -168,6 +168,10 @@ class MondeqFamily:
                 ["activation", f"{a['kind']} softness {a['softness']:.4g}, scale {a['scale']:.4g} "
                                f"(network: {a['as_given']})"]]
 
+    def report_errors(self, manifest: dict) -> tuple[list[float], str]:
+        return ([row["error"] for row in manifest["mapping"]["table"] if row.get("error") is not None],
+                "realised − target (software units)")
+
     def report_mapping(self, manifest: dict) -> list[str]:
         from flows.report import table
 

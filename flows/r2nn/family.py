@@ -149,6 +149,10 @@ class R2nnFamily:
                 ["pins", f"in = vref + {scales['input_V_per_unit']:.4g} V per input unit; out = vref + "
                          f"{scales['output_V_per_unit']:.4g} V per unit displacement"]]
 
+    def report_errors(self, manifest: dict) -> tuple[list[float], str]:
+        return ([t["error"] * 100 for t in manifest["mapping"]["transconductors"]],
+                "realised gm − target, % of target")
+
     def report_mapping(self, manifest: dict) -> list[str]:
         from flows.report import table
 

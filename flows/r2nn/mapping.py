@@ -17,7 +17,7 @@ spring and never unbalances a row), the wall's springs of a node summed into one
 x_a, damping from V_a, damper couplings from V_b, the input from the `in` pin.
 
 Scales: α and β_a from the worst full-scale sinusoid (every node swings ≤ `swing`); r_a
-puts a row's largest term at PLAN_FRACTION of the largest tail, within NODE_CAP_RANGE.
+puts a row's largest term at PLAN_FRACTION of the largest tail, within `node_capacitor_range`.
 Every gm is then quantized in tiny/fine/coarse tail units, each weighted by what the
 transconductor's characterization measured in the lattice's bias, and the velocity
 capacitors are fitted to what the quantized gms realise (`_fit_capacitors`). The
@@ -56,8 +56,15 @@ class BuildOptions:
 #: units they get: at 10 pF the 26 Hz output resonator of the hardware-trained machine
 #: lattice had a 16 pA spring (±10 % in tiny units) and the mapped scores moved by up to
 #: 0.031 (2 of 180 test decisions flipped); at 20 pF 0.008 and none, for 1.75× the
-#: capacitor area (random lattices: every mode within 0.13 % against 0.45 %).
+#: capacitor area (random lattices: every mode within 0.13 % against 0.45 %). That is the
+#: range of a lattice whose lowest mode is at or above SLOW_MODE_HZ; below it the largest
+#: capacitor grows as 1/f up to NODE_CAP_MAX (`node_capacitor_range`): the tactile lattice
+#: (lowest mode 8.4 Hz) at 20 pF had 21 of 43 tails under 30 pA, 8 of them one tiny unit
+#: with signal currents under 1 pA, and decided as its network on 9 of 12 test waveforms
+#: (correlation down to 0.77); at 100 pF the two worst of them correlate ≥ 0.9998.
 NODE_CAP_RANGE = (0.5e-12, 20e-12)
+SLOW_MODE_HZ = 50.0
+NODE_CAP_MAX = 200e-12
 #: A row's largest spring takes this fraction of the largest tail (rounding ≤ ±0.5 %),
 #: leaving room for the curve's fall of gm/I towards it.
 PLAN_FRACTION = 0.85
@@ -197,6 +204,14 @@ def _max_units(options: BuildOptions) -> int:
     return int(usable_range()[1] / options.unit_current)
 
 
+def node_capacitor_range(network: R2nnNetwork) -> tuple[float, float]:
+    """(smallest, largest) node capacitor (F) for this lattice: NODE_CAP_RANGE, the top
+    scaled by SLOW_MODE_HZ over the lowest mode when that is slower (at most NODE_CAP_MAX)."""
+    lowest = min((m.frequency for m in model.modes(network)[0]), default=SLOW_MODE_HZ)
+    return NODE_CAP_RANGE[0], float(np.clip(NODE_CAP_RANGE[1] * SLOW_MODE_HZ / lowest,
+                                            NODE_CAP_RANGE[1], NODE_CAP_MAX))
+
+
 def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) -> Mapping:
     """Scales, then every transconductor quantized, then the velocity capacitors fitted to
     what the quantized gms realise (`_fit_capacitors`)."""
@@ -208,11 +223,12 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
     index = {node: i for i, node in enumerate(free)}
     mass = np.diag(m)
     v_peak, x_peak = _peaks(network, options)
+    cap_lo, cap_hi = node_capacitor_range(network)
     alpha = options.swing / float(x_peak.max())
     # a node that barely moves swings less than `swing`: its integrator (gm = α C_x/β) must
     # keep INTEGRATOR_UNITS units on the largest capacitor
     beta = np.minimum(options.swing / v_peak,
-                      alpha * NODE_CAP_RANGE[1] / transconductance(INTEGRATOR_UNITS * options.unit_current))
+                      alpha * cap_hi / transconductance(INTEGRATOR_UNITS * options.unit_current))
     # springs per row: the wall's (to the wall or a clamped node) summed, each other its own
     wall = np.zeros(n)
     links: list[tuple[int, int, float, str]] = []
@@ -234,8 +250,8 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
     for a, b, value, _ in links:
         largest[a] = max(largest[a], value)
         largest[b] = max(largest[b], value)
-    r = np.clip(limit * alpha / (beta * np.maximum(largest, 1e-30)), NODE_CAP_RANGE[0] / mass,
-                CAP_PLAN_FRACTION * NODE_CAP_RANGE[1] / mass)
+    r = np.clip(limit * alpha / (beta * np.maximum(largest, 1e-30)), cap_lo / mass,
+                CAP_PLAN_FRACTION * cap_hi / mass)
     # a stiff node whose smallest capacitor still needs more than the largest tail swings less
     beta = np.minimum(beta, limit * alpha / (r * np.maximum(largest, 1e-30)))
     terms = [[wall[i], c[i, i] * alpha / beta[i]] for i in range(n)]
@@ -243,7 +259,7 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
         terms[a].append(value)
         terms[b].append(value)
     r *= [_row_scale([r[i] * beta[i] * t / alpha for t in terms[i] if t > 0], options,
-                     NODE_CAP_RANGE[0] / (r[i] * mass[i])) for i in range(n)]
+                     cap_lo / (r[i] * mass[i])) for i in range(n)]
     otas: list[Ota] = []
     notes = []
     loads = np.zeros(n)
@@ -284,10 +300,10 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
             if gm > 0:  # a shortfall below half a tiny unit is left out
                 springs.append((i, -1, 0.0, gm * inn_ratio(tail), delay(tail)))
     g_int, lag = np.zeros(n), np.zeros(n)
-    cap_x_plan = float(np.sqrt(NODE_CAP_RANGE[0] * NODE_CAP_RANGE[1]))
+    cap_x_plan = float(np.sqrt(cap_lo * cap_hi))
     least = transconductance(INTEGRATOR_UNITS * options.unit_current)
     for i, node in enumerate(free):
-        planned = float(np.clip(alpha * cap_x_plan / beta[i], least, alpha * NODE_CAP_RANGE[1] / beta[i]))
+        planned = float(np.clip(alpha * cap_x_plan / beta[i], least, alpha * cap_hi / beta[i]))
         g_int[i], tail = add("integrator", f"v{node}", "vref", i, planned, f"x of node {node}")
         lag[i] = delay(tail)
     # A spring term reads X through its own and the integrator's delay: −w x(t − τ) ≈
@@ -340,7 +356,7 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
         damp[np.diag_indices(n)] += (own + loads) / caps_v
         return stiff, damp
 
-    caps_v = _fit_capacitors(k / mass[:, None], c / mass[:, None], realised, r * mass)
+    caps_v = _fit_capacitors(k / mass[:, None], c / mass[:, None], realised, r * mass, (cap_lo, cap_hi))
     stiff, damp = realised(caps_v)
     caps_x = g_int * beta / alpha
     # the integrator's output conductance leaks X: x′ = v − λx acts as a damper m·λ
@@ -375,7 +391,8 @@ def _pin_loads(otas: list[Ota]) -> dict[str, float]:
     return loads
 
 
-def _fit_capacitors(target_k: np.ndarray, target_c: np.ndarray, realised, start: np.ndarray) -> np.ndarray:
+def _fit_capacitors(target_k: np.ndarray, target_c: np.ndarray, realised, start: np.ndarray,
+                    bounds: tuple[float, float]) -> np.ndarray:
     """Velocity capacitors for the quantized gms. Each C_a scales row a of the realised
     M⁻¹K and M⁻¹C: n continuous knobs (a capacitor is drawn to ≈ 0.1 %, a gm only to one
     tail unit), fitted by least squares in logarithms to the modes' frequencies and to
@@ -394,7 +411,7 @@ def _fit_capacitors(target_k: np.ndarray, target_c: np.ndarray, realised, start:
             parts.append(3.0 * np.log(freqs / modes_target))
         return np.concatenate(parts)
 
-    lo, hi = np.log(NODE_CAP_RANGE)
+    lo, hi = np.log(bounds)
     fit = least_squares(residuals, np.clip(np.log(start), lo, hi), bounds=(lo, hi))
     return np.exp(fit.x)
 
@@ -444,6 +461,7 @@ def summary(mapping: Mapping) -> dict:
             "capacitors": [{"name": c.name, "node": c.node, "F": c.value, "parameter": c.parameter}
                            for c in mapping.caps],
             "capacitance_F": float(sum(c.value for c in mapping.caps)),
+            "node_capacitor_range_F": list(node_capacitor_range(network)),
             "term_error_max": float(max((abs(t["error"]) for t in terms if t["role"] in ("damper", "damping")),
                                         default=0.0)),
             "supply_current_A": float(mapping.supply_current),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flows.agreement import range_error
 from flows.netfile import write_trace_csv
 from flows.r2nn import model
 from flows.r2nn.analog import correlation, peaks
@@ -105,6 +106,7 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
                     "correlation_mapped_min": float(output_correlation(mapped, software).min()),
                     "resonance_error_max": ac["error_max"]},
         "correlation": {"network": corr.tolist(), "mapped": output_correlation(circuit_y, mapped).tolist()},
+        "agreement": {"steps": len(waveform), **range_error(software, circuit_y)},
         "scores": scores,
         "resonances": ac,
         "rest_V": result["rest"],
