@@ -259,6 +259,13 @@ def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Pat
     return "\n".join(lines) + "\n"
 
 
+def table_errors(manifest: dict) -> tuple[list[float], str]:
+    """`Family.report_errors` of a family whose manifest mapping is a `table` of rows with
+    `error` in software units (BMRU, monDEQ)."""
+    return ([row["error"] for row in manifest["mapping"]["table"] if row.get("error") is not None],
+            "realised − target (software units)")
+
+
 def power_text(watts: float) -> str:
     """nW below a microwatt, µW below a milliwatt, mW above."""
     for scale, unit in ((1e-6, "nW"), (1e-3, "µW")):

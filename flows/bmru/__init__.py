@@ -143,8 +143,9 @@ class BmruFamily:
         return [["unit current", f"{manifest.get('unit_current', 0):g} A"]]
 
     def report_errors(self, manifest: dict) -> tuple[list[float], str]:
-        return ([row["error"] for row in manifest["mapping"]["table"] if row.get("error") is not None],
-                "realised − target (software units)")
+        from flows.report import table_errors
+
+        return table_errors(manifest)
 
     def report_mapping(self, manifest: dict) -> list[str]:
         from flows.bmru.report import mapping_lines

@@ -169,8 +169,9 @@ class MondeqFamily:
                                f"(network: {a['as_given']})"]]
 
     def report_errors(self, manifest: dict) -> tuple[list[float], str]:
-        return ([row["error"] for row in manifest["mapping"]["table"] if row.get("error") is not None],
-                "realised − target (software units)")
+        from flows.report import table_errors
+
+        return table_errors(manifest)
 
     def report_mapping(self, manifest: dict) -> list[str]:
         from flows.report import table

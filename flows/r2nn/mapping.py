@@ -68,9 +68,9 @@ NODE_CAP_MAX = 200e-12
 #: A row's largest spring takes this fraction of the largest tail (rounding ≤ ±0.5 %),
 #: leaving room for the curve's fall of gm/I towards it.
 PLAN_FRACTION = 0.85
-#: A coupling spring should be at least 1/ROW_SPREAD of the largest term of the rows it
-#: enters: that row's largest takes PLAN_FRACTION of the largest tail (10.9 nA), so the
-#: coupling keeps ≥ 109 pA, quantized to ±1.5 %. On the machine lattice trained without
+#: A spring should be at least 1/ROW_SPREAD of the largest spring on the main masses it
+#: joins: a row's largest takes PLAN_FRACTION of the largest tail (10.9 nA) unless its
+#: capacitor is at a bound, so the spring keeps ≥ 109 pA, quantized to ±1.5 %. On the machine lattice trained without
 #: this bound a coupling of 1e-4 of its row fell below half a tiny unit and was left
 #: out, which cut an output off the input (`bmru train r2nn` keeps it by default).
 ROW_SPREAD = 100.0
@@ -184,13 +184,13 @@ def _peaks(network: R2nnNetwork, options: BuildOptions) -> tuple[np.ndarray, np.
 
 
 def _row_scale(targets: list[float], options: BuildOptions, least: float) -> float:
-    """The factor (ROW_SCALE_MIN … 1, and ≥ `least`) on a row's capacitor, so on all its
+    """The factor (ROW_SCALE_MIN … 1, and ≥ `least` ≤ 1) on a row's capacitor, so on all its
     gms, that lands the row's terms nearest whole tail units (error weighted by each term's
     share of the row). A slow row's gms are a few tiny units: rounding alone moved them by
     up to ±10 %, and a capacitor at its largest could not follow them up."""
     total = sum(targets)
     best, best_error = 1.0, np.inf
-    for s in np.linspace(max(ROW_SCALE_MIN, min(least, 1.0)), 1.0, 21):
+    for s in np.linspace(max(ROW_SCALE_MIN, least), 1.0, 21):
         error = sum(t / total * abs(quantize(s * t, options)[4] / (s * t) - 1) for t in targets)
         if error < best_error - 1e-12:
             best, best_error = float(s), error

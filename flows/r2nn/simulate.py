@@ -13,10 +13,11 @@ from flows.agreement import range_error
 from flows.netfile import write_trace_csv
 from flows.r2nn import model
 from flows.r2nn.analog import correlation, peaks
-from flows.r2nn.bench import run_ac, run_transient, transient_deck
+from flows.r2nn.bench import run_ac, transient_deck, transient_result
 from flows.r2nn.circuit import Circuit, build_circuit
 from flows.r2nn.mapping import mapped_state_space
 from flows.r2nn.network import load_inputs, load_network
+from pdk import ngspice
 from pdk.models import Conditions
 
 #: A run passes when every output's waveform correlates this well with the network's and
@@ -80,8 +81,10 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
     circuit = build_circuit(network, options)
     conditions = Conditions(corner, temp=temp, vdd=vdd)
     gain = full_scale_gain(circuit, waveform)
-    (out / "testbench.spice").write_text(transient_deck(circuit, gain * waveform, conditions))
-    result = run_transient(circuit, gain * waveform, conditions)
+    deck = transient_deck(circuit, gain * waveform, conditions)
+    (out / "testbench.spice").write_text(deck)
+    (plot,) = ngspice.simulate(deck, f"{network.name}_tran")
+    result = transient_result(circuit, plot, len(waveform), conditions)
     circuit_y = result["outputs"] / gain
     software = model.simulate(network, waveform[None, :])[0]
     mapped = mapped_outputs(circuit, waveform)

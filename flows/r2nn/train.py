@@ -197,7 +197,7 @@ def train(task: str = "machine", epochs: int | None = None, seed: int = 0, lr: f
     """Train on `task`; returns the network (validated) and {train_accuracy,
     test_accuracy}. Adam with cosine decay over shuffled mini-batches; `train_count` per
     class shrinks a synthetic training set (smoke tests); `progress(epoch, mean loss)`;
-    `hardware` keeps every coupling realisable after each step (`Lattice.realisable`)."""
+    `hardware` keeps every spring realisable after each step (`Lattice.realisable`)."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     settings = dict(DEFAULTS[task])
