@@ -1,27 +1,35 @@
 """Dense block: y = ReLU(W·x + b) in current mode, for signed W on a unit-device grid.
 
-Every signal between layers is a current into an NMOS diode of `input_units` (M) units:
-input pin `in<j>` is that diode's node (its gate line). Output i is a summing node `out<i>`:
+Every signal between layers is a current into a stacked NMOS diode (`cells.diode`): input
+`in<j>` is the net the current enters (the top diode, the consumers' cascode line), `ing<j>`
+the node of the `input_units` (M) units under it (the mirror gate line).
+Output i is a summing node `out<i>`:
 
 * every input with a weight is converted once: `p<j>` is a PMOS diode of M units fed by a
-  copy of M NMOS units gated by `in<j>`; the copy is cascoded by the bias tree's cascode
-  line `nc` (the tree's `iref` node), which holds its drain within ≈ 2·n·U_T·ln(density
-  ratio) of the diode instead of ≈ 1 V above it (an uncascoded copy there is 7–10 % high).
-  One branch of I_j per input: the price of signed weights;
+  copy of M NMOS units on `ing<j>` under a cascode on `in<j>`. The copy carries the
+  input's own current densities through the same stack as the diode, so its drain sits at
+  `ing<j>` at every current and it copies exactly (a cascode on the bias tree's fixed line
+  held it 2·n·U_T·ln(density ratio) away: +2.5 … 4 % per stage at M = 32 and 1 … 0.1 nA,
+  issue 14). One branch of I_j per input: the price of signed weights;
 * positive weight +k: k PMOS units on `p<j>` source into `out<i>` (ratio k/M);
 * negative weight −k: k PMOS units on the same `p<j>` source into the output's negative-sum
-  node `neg<i>`, an NMOS diode of NEG_UNITS whose 1:1 copy sinks Σ⁻ from `out<i>`. Both
-  signs thus pass the same two nodes (in<j>, p<j>): an NMOS sink gated directly by in<j>
-  skipped p<j>, led the sourced part by its time constant, and after a step of the inputs
-  the output undershot (step up) or overshot (step down) by up to the whole negative part
-  — the glitch the BMRU cells latched (issue 14). The extra `neg<i>` node carries the whole
-  negative sum through NEG_UNITS units, so its delay is small; the step-response datasheet
-  bounds what is left;
-* bias ±n: n PMOS units on the tree's `bp` (positive) or NMOS units on `bn` (negative);
-* ReLU: an NMOS diode of `output_units` units at `out<i>` (with `relu=True`); a negative
-  net current switches it off and the node falls to 0 V. That diode is the next layer's
-  input diode: fan-out to the next layer's mirrors comes from it. With `relu=False`
-  (last layer only) `out<i>` is a bare summing node that the testbench holds.
+  node `neg<i>`, a stacked NMOS diode of NEG_UNITS whose cascoded 1:1 copy sinks Σ⁻ from
+  `out<i>`. Both signs thus pass the same two nodes (in<j>, p<j>): an NMOS sink gated
+  directly by the input's diode skipped p<j>, led the sourced part by its time constant,
+  and after a step of the inputs the output undershot (step up) or overshot (step down) by
+  up to the whole negative part — the glitch the BMRU cells latched (issue 14). The extra
+  `neg<i>` node carries the whole negative sum through NEG_UNITS units, so its delay is
+  small; the step-response datasheet bounds what is left;
+* bias ±n: n PMOS units on the tree's `bp` (positive), or n NMOS units on `bn` under as
+  many cascode units on `nc` (the tree's cascoded diode, same density) sinking (negative);
+* a gate capacitor on every `out<i>` (PMOS units to vdd, OUT_CAP_PER_M) low-passes the sum:
+  after opposite input steps the falling input leads the rising one and the output
+  overshot by up to 5.5 % (fs 85 °C) without it (issue 14);
+* ReLU: a stacked NMOS diode of `output_units` at `out<i>` (gate line `outg<i>`, with
+  `relu=True`); a negative net current switches it off and the node falls to 0 V. That
+  diode is the next layer's input diode: fan-out to the next layer's mirrors comes from it.
+  With `relu=False` (last layer only) `out<i>` is a bare summing node that the testbench
+  holds.
 """
 from __future__ import annotations
 
@@ -31,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from cells.bias import BiasTree, split_units
+from cells.diode import cascoded_copy, stacked_diode
 from cells.netlist import Device, merged_subckt, mismatch_conditions, pvt_conditions, subckt, units
 from pdk.datasheet import Datasheet, ErrorRecorder, Spec, is_nominal, save_figure
 from pdk.devices import MODELS
@@ -45,6 +54,23 @@ from pdk.unit import NMOS, PMOS
 #: 4 units halve the pair's mismatch (σ ≈ 1.4 %) and copy 2 % closer at the output's voltage.
 #: Blocks with M < 4 use M (`DenseBlock.neg_units`).
 NEG_UNITS = 4
+
+#: Input units per PMOS unit of each output's gate capacitor: M // OUT_CAP_PER_M PMOS
+#: units with the gate on `out<i>` and drain, source and bulk on vdd (channel inverted at
+#: every output voltage, 0 … 0.7 V: ≈ Cox·W·L ≈ 0.5 pF a unit, no current). After an
+#: opposite step of two inputs (one falls, one rises) the falling branch leads — a
+#: subthreshold node's current falls fast from a high level and rises slowly from a low one —
+#: and the rising one catches up later while the falling one's tail (p<j> at 0.2 nA) lags:
+#: the sum dips past its final value (≈ 0.8 ms), then humps back and settles on the slow
+#: tail. The capacitor low-passes the sum before the next diode. Measured on the step
+#: block (M = 32, out2 = 0.75·x0 + 0.5·x1, x0 1 → 0.2 nA, x1 0.2 → 1 nA), fs 85 °C:
+#: overshoot 5.48 % without, 3.75 / 1.72 / 0.00 / 0.00 % with 1 / 2 / 3 / 4 units, settling
+#: 9.62 → 9.82 ms with 4 (ideal capacitors: 1 / 2 / 4 pF → 1.38 / 0.00 / 0.00 %). All the
+#: node time constants scale with M, so the capacitor does too; rounded down, so it never
+#: exceeds its share and the datasheet's settling scaled by M (`flows.bmru.timing`) stays
+#: an upper bound (rounded up, the M = 1 flipflop got a capacitor 8× its share and missed
+#: its 2.5 ms step: relative output error 3.0 %, 1.6 % without).
+OUT_CAP_PER_M = 8
 
 
 @dataclass(frozen=True)
@@ -88,12 +114,14 @@ class DenseBlock:
 
     @property
     def ports(self) -> tuple[str, ...]:
-        """Supplies, inputs, outputs, then the tree's lines bp (PMOS), bn (NMOS), nc
-        (cascode), and its coarse lines bp2/bn2 when a bias needs them."""
+        """Supplies, inputs and their gate lines, outputs and (ReLU) their gate lines, then
+        the tree's lines bp (PMOS), bn (NMOS), nc (cascode of the NMOS sinks), and its
+        coarse lines bp2/bn2 when a bias needs them."""
         coarse = tuple(line for line, sign in (("bp2", 1), ("bn2", -1))
                        if any(b * sign > 0 and split_units(abs(b), self.coarse)[1] for b in self.bias))
-        return (("vdd", "vss") + tuple(f"in{j}" for j in range(self.n_in))
-                + tuple(f"out{i}" for i in range(self.n_out)) + ("bp", "bn", "nc") + coarse)
+        gates = tuple(f"outg{i}" for i in range(self.n_out)) if self.relu else ()
+        return (("vdd", "vss") + tuple(p for j in range(self.n_in) for p in (f"in{j}", f"ing{j}"))
+                + tuple(f"out{i}" for i in range(self.n_out)) + gates + ("bp", "bn", "nc") + coarse)
 
     def converted_inputs(self) -> list[int]:
         """Inputs read through a PMOS line p<j>: every input with a nonzero weight."""
@@ -105,6 +133,11 @@ class DenseBlock:
         one-unit weights the pair need not match better than the weights)."""
         return min(NEG_UNITS, self.input_units)
 
+    @property
+    def out_cap_units(self) -> int:
+        """PMOS units of each output's gate capacitor to vdd (OUT_CAP_PER_M; none below M = 8)."""
+        return self.input_units // OUT_CAP_PER_M
+
     def ratios(self) -> np.ndarray:
         return np.array(self.weights, dtype=float) / self.input_units
 
@@ -113,10 +146,9 @@ class DenseBlock:
         devs: list[Device] = []
         for j in range(self.n_in):
             if self.input_diodes:
-                devs += units(f"MNIN{j}_", NMOS, m, f"in{j}", f"in{j}", "vss", "vss", f"n{j}")
+                devs += stacked_diode(f"MNIN{j}_", m, f"in{j}", f"ing{j}", f"n{j}")
         for j in self.converted_inputs():
-            devs += units(f"MNCV{j}_", NMOS, m, f"x{j}", f"in{j}", "vss", "vss", f"n{j}")
-            devs += units(f"MNCC{j}_", NMOS, m, f"p{j}", "nc", f"x{j}", "vss", "ncasc")
+            devs += cascoded_copy(f"MNCV{j}_", m, f"p{j}", f"x{j}", f"ing{j}", f"in{j}", f"n{j}")
             devs += units(f"MPCV{j}_", PMOS, m, f"p{j}", f"p{j}", "vdd", "vdd", f"p{j}")
         for i, row in enumerate(self.weights):
             for j, k in enumerate(row):
@@ -126,19 +158,20 @@ class DenseBlock:
                     devs += units(f"MPN{i}_{j}_", PMOS, -k, f"neg{i}", f"p{j}", "vdd", "vdd", f"p{j}")
             if any(k < 0 for k in row):
                 n = self.neg_units
-                devs += units(f"MNND{i}_", NMOS, n, f"neg{i}", f"neg{i}", "vss", "vss", f"neg{i}")
-                devs += units(f"MNNS{i}_", NMOS, n, f"out{i}", f"neg{i}", "vss", "vss", f"neg{i}")
+                devs += stacked_diode(f"MNND{i}_", n, f"neg{i}", f"negg{i}", f"neg{i}")
+                devs += cascoded_copy(f"MNNS{i}_", n, f"out{i}", f"nsk{i}", f"negg{i}", f"neg{i}", f"neg{i}")
             b = self.bias[i]
             fine, coarse = split_units(abs(b), self.coarse)
             if b > 0:
                 devs += units(f"MPB{i}_", PMOS, fine, f"out{i}", "bp", "vdd", "vdd", "pbias")
                 devs += units(f"MPBC{i}_", PMOS, coarse, f"out{i}", "bp2", "vdd", "vdd", "pbias2")
             elif b < 0:
-                devs += units(f"MNB{i}_", NMOS, fine, f"out{i}", "bn", "vss", "vss", "nbias")
+                devs += units(f"MNB{i}_", NMOS, fine, f"nb{i}", "bn", "vss", "vss", "nbias")
+                devs += units(f"MNBK{i}_", NMOS, fine, f"out{i}", "nc", f"nb{i}", "vss", "nbiasc")
                 devs += units(f"MNBC{i}_", NMOS, coarse, f"out{i}", "bn2", "vss", "vss", "nbias2")
+            devs += units(f"MPOC{i}_", PMOS, self.out_cap_units, "vdd", f"out{i}", "vdd", "vdd", f"ocap{i}")
             if self.relu:
-                devs += units(f"MNRELU{i}_", NMOS, self.output_units, f"out{i}", f"out{i}", "vss", "vss",
-                              f"relu{i}")
+                devs += stacked_diode(f"MNRELU{i}_", self.output_units, f"out{i}", f"outg{i}", f"relu{i}")
         return devs
 
     def subckt(self) -> str:
@@ -195,39 +228,45 @@ SETTLING = Spec("step_settling", "ms", "time to stay within 1 % of the step of t
 TOLERANCES.update({"step_overshoot": (0.0, 0.1), "step_undershoot": (0.0, 0.1), "step_settling": (0.1, 0.0)})
 
 
+def instance(block: DenseBlock, supply: str = "vdd") -> str:
+    """The testbenches' instance of `block`: every port on the net of its own name, the
+    supply on `supply`, vss on 0 and the cascode line `nc` on the tree's `iref` node."""
+    nets = {"vdd": supply, "vss": "0", "nc": "iref"}
+    return f"Xd {' '.join(nets.get(p, p) for p in block.ports)} {block.name}"
+
+
 def deck(block: DenseBlock, cond: Conditions, tree: BiasTree = TREE) -> str:
     """The block with its bias tree; inputs are ideal current sources, outputs are read by
-    an exact copy of each ReLU diode (same units, drain held at the diode's voltage)."""
+    an exact copy of each ReLU diode's bottom unit (same units, drain held at the diode's
+    gate line)."""
     lo, hi = X_RANGE
     lines = [cond.lines(), tree.subckt(), block.subckt(), "Vdd vdd 0 {supply}", "Vblk vddb 0 {supply}",
              f"Iref vdd iref {IREF:g}", f"Xtree vdd 0 iref bn bp {tree.name}",
              f"Ix0 0 in0 {hi:g}", f"Ix1 0 in1 {X1:g}"]
-    ins = " ".join(f"in{j}" for j in range(block.n_in))
-    outs = " ".join(f"out{i}" for i in range(block.n_out))
-    lines.append(f"Xd vddb 0 {ins} {outs} bp bn iref {block.name}")
+    lines.append(instance(block, "vddb"))
     for i in range(block.n_out):
-        lines.append(f"E{i} h{i} 0 out{i} 0 1\nVm{i} h{i} r{i} 0")
+        lines.append(f"E{i} h{i} 0 outg{i} 0 1\nVm{i} h{i} r{i} 0")
         for u in range(block.output_units):
-            lines.append(f"XR{i}_{u} r{i} out{i} 0 0 {MODELS[NMOS.device]} W={NMOS.w:g} L={NMOS.l:g}")
+            lines.append(f"XR{i}_{u} r{i} outg{i} 0 0 {MODELS[NMOS.device]} W={NMOS.w:g} L={NMOS.l:g}")
     lines.append(f".dc Ix0 {lo:g} {hi + 1e-15:g} {(hi - lo) / X_STEPS:g}")
     return "\n".join(lines) + "\n"
 
 
 def step_deck(cond: Conditions, block: DenseBlock = STEP_BLOCK, tree: BiasTree = TREE) -> str:
-    """The block between input diodes and output diodes of M units (the next layer's
-    ReLU/BMRU input diode); each output is read as the channel current of a copy of its
-    diode with the drain held at the diode's voltage (`Vm<i>`): the current the next cell's
-    mirrors see, without the node's charging current. The inputs step through STEP_ROWS.
-    Identical parallel units are merged (`m=`: exact without mismatch)."""
+    """The block between stacked input diodes and stacked output diodes of M units (the next
+    layer's ReLU/BMRU input diode); each output is read as the channel current of a copy of
+    its bottom unit with the drain held at the gate line (`Vm<i>`): the current the next
+    cell's mirrors see, without the node's charging current. The inputs step through
+    STEP_ROWS. Identical parallel units are merged (`m=`: exact without mismatch)."""
     m = block.input_units
     loads = []
     for j in range(block.n_in):
-        loads += units(f"MI{j}_", NMOS, m, f"in{j}", f"in{j}", "vss", "vss")
+        loads += stacked_diode(f"MI{j}_", m, f"in{j}", f"ing{j}", f"in{j}")
     for i in range(block.n_out):
-        loads += units(f"MR{i}_", NMOS, block.output_units, f"out{i}", f"out{i}", "vss", "vss")
-        loads += units(f"MS{i}_", NMOS, block.output_units, f"s{i}", f"out{i}", "vss", "vss")
-    load_ports = (("vss",) + tuple(f"in{j}" for j in range(block.n_in)) + tuple(f"out{i}" for i in range(block.n_out))
-                  + tuple(f"s{i}" for i in range(block.n_out)))
+        loads += stacked_diode(f"MR{i}_", block.output_units, f"out{i}", f"outg{i}", f"out{i}")
+        loads += units(f"MS{i}_", NMOS, block.output_units, f"s{i}", f"outg{i}", "vss", "vss")
+    load_ports = (("vss",) + tuple(p for j in range(block.n_in) for p in (f"in{j}", f"ing{j}"))
+                  + tuple(p for i in range(block.n_out) for p in (f"out{i}", f"outg{i}", f"s{i}")))
     lines = [cond.lines(), tree.subckt(), merged_subckt(block.name, block.ports, block.devices()),
              merged_subckt("step_loads", load_ports, loads), "Vdd vdd 0 {supply}", f"Iref vdd iref {IREF:g}",
              f"Xtree vdd 0 iref bn bp {tree.name}", f"Xl 0 {' '.join(load_ports[1:])} step_loads"]
@@ -236,10 +275,8 @@ def step_deck(cond: Conditions, block: DenseBlock = STEP_BLOCK, tree: BiasTree =
         for k in range(1, len(STEP_ROWS)):
             points += [(k * STEP_HOLD, STEP_ROWS[k - 1][j]), (k * STEP_HOLD + STEP_EDGE, STEP_ROWS[k][j])]
         lines.append(f"Ix{j} 0 in{j} PWL(" + " ".join(f"{t:.9g} {v:.9g}" for t, v in points) + ")")
-    ins = " ".join(f"in{j}" for j in range(block.n_in))
-    outs = " ".join(f"out{i}" for i in range(block.n_out))
-    lines.append(f"Xd vdd 0 {ins} {outs} bp bn iref {block.name}")
-    lines += [f"E{i} h{i} 0 out{i} 0 1\nVm{i} h{i} s{i} 0" for i in range(block.n_out)]
+    lines.append(instance(block))
+    lines += [f"E{i} h{i} 0 outg{i} 0 1\nVm{i} h{i} s{i} 0" for i in range(block.n_out)]
     end = len(STEP_ROWS) * STEP_HOLD
     lines += [".option abstol=1e-15 reltol=1e-4 method=gear",
               ".save " + " ".join(f"i(vm{i})" for i in range(block.n_out)),

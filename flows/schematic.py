@@ -50,6 +50,7 @@ SUPPLIES = ("vdd", "vss")
 BIAS_LINES = ("bp", "bn", "nc")
 FONT = 10  # px, monospace: text width is FONT·0.61 per character
 PITCH = 66  # vertical distance between stacked devices
+LOAD_PITCH = 80  # vertical distance between the loads of one summing node
 MAX_ROWS, MAX_COLUMNS = 32, 16  # a larger weight array shows its first and last ones and a ×N note
 TRACK = 18  # distance between channel tracks
 NET_COLOUR, DEVICE_COLOUR = "#1f4e9c", "#000000"
@@ -432,9 +433,13 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
     inputs = [p for p in ports if p not in SUPPLIES and p not in outputs]
     # negative-sum nodes (a diode-connected NMOS inside the block whose copy sinks from an
     # output) are columns too, drawn right of the output they subtract from
-    negs = {d.d for d in devices if d.d == d.g and d.d not in ports and d.device.startswith("n")}
+    # (a stacked diode's lower node — the source of a diode-connected device — is a gate line
+    # drawn as a row, not a column)
+    stack_gates = {d.s for d in devices if d.d == d.g}
+    negs = {d.d for d in devices if d.d == d.g and d.d not in ports and d.device.startswith("n")} - stack_gates
     sinks = {d.g: d.d for d in devices if d.g in negs and d.d in outputs}
-    columns = tuple(c for out in outputs for c in (out, *sorted(n for n in negs if sinks.get(n) == out)))
+    summing = [out for out in outputs if out not in stack_gates]
+    columns = tuple(c for out in summing for c in (out, *sorted(n for n in negs if sinks.get(n) == out)))
     weights: dict[tuple[str, str], list[tuple[Device, int]]] = {}
     loads: dict[str, list[tuple[Device, int]]] = {}
     rest = []
@@ -443,6 +448,8 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
             weights.setdefault((d.g, d.d), []).append((d, k))
         elif d.d in columns:
             loads.setdefault(d.d, []).append((d, k))
+        elif d.g in columns and d.d == d.s:  # a gate capacitor on a summing node
+            loads.setdefault(d.g, []).append((d, k))
         else:
             rest.append((d, k))
     drivers = _stacks(rest, ports)
@@ -452,10 +459,18 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
     buses = list(dict.fromkeys(g for s in drivers for g in s.gates() if g not in rows and g not in SUPPLIES))
 
     def band_key(row: str) -> str:
-        if row in ports or row not in driven:
+        """The band a driven row is drawn in: its stack's signal input, else the line that
+        drives the stack (a stacked diode's gate line, a bias line), else its own."""
+        if row in ports:  # inputs read by one stack (a line and its cascode) share a band
+            partners = [g for s in drivers if row in s.gates() for g in s.gates() if g in inputs]
+            return min(partners + [row], key=lambda p: ports.index(p)) if row in inputs else row
+        if row not in driven:
             return row
-        stack = next(s for s in drivers if s.out == row)
-        return next((g for g in stack.gates() if g in inputs and g not in BIAS_LINES), row)
+        gates = next(s for s in drivers if s.out == row).gates()
+        signal = next((g for g in gates if g in inputs and g not in BIAS_LINES), None)
+        inner = next((g for g in gates if g in driven and g != row), None)
+        return (band_key(signal) if signal else band_key(inner) if inner
+                else next((g for g in gates if g in inputs), row))
 
     order = [p for p in ports if p in BIAS_LINES] + [p for p in ports if p not in BIAS_LINES]
     keys = sorted(dict.fromkeys(band_key(r) for r in rows),
@@ -464,11 +479,11 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
              else [r for r in rows if band_key(r) == k] for k in keys]
     per = max((len(v) for v in weights.values()), default=1)
     # very large arrays: the first and last input rows and outputs, the rest as one ×N note each
-    signal = [i for i, lines in enumerate(bands) if lines[0] not in BIAS_LINES and lines[0] not in negs]
+    signal = [i for i, lines in enumerate(bands) if lines[0] in inputs and lines[0] not in BIAS_LINES]
     dropped = signal[MAX_ROWS - 1:-1] if len(signal) > MAX_ROWS else []
-    shown = list(outputs[:MAX_COLUMNS - 1]) + list(outputs[-1:]) if len(outputs) > MAX_COLUMNS else list(outputs)
+    shown = summing[:MAX_COLUMNS - 1] + summing[-1:] if len(summing) > MAX_COLUMNS else summing
     shown_out = [c for c in columns if c in shown or sinks.get(c) in shown]
-    hidden_out = [o for o in outputs if o not in shown]
+    hidden_out = [o for o in summing if o not in shown]
     hidden_lines = [r for i in dropped for r in bands[i]]
     sheet = _Sheet()
     x_ports = 20 + max((_width(p) + 14 for p in inputs), default=0)
@@ -554,26 +569,31 @@ def array(title: str, ports: Sequence[str], devices: Iterable[Device],
                     col_top[out] = min(col_top.get(out, jy), jy)
         y = cy0 + PITCH * (depth - 1) + 36 + 16
     # loads (the ReLU diodes) under each summing node
+    load_end: dict[str, float] = {}
     if loads:
-        cy = y + 45
+        cy0 = y + 45
         for out in shown_out:
-            for slot, (d, k) in enumerate(loads.get(out, [])):
-                cx = x_col[out] - cell_w * (per - slot) + 26
+            for slot, (d, k) in enumerate(loads.get(out, [])):  # one under the other
+                cx, cy = x_col[out] - cell_w * per + 26, cy0 + LOAD_PITCH * slot
                 t = _fet(sheet, d, k, cx, cy, cx - 20, glyph=True)
-                jy = cy - 31
+                jy = cy - 31 - (12 if d.device.startswith("p") else 0)  # above a PMOS's vdd bar
                 sheet.wire([t["g"], (cx - 20, jy), (x_col[out], jy)], out)
                 drain = t["top"] if not d.device.startswith("p") else t["bottom"]
-                sheet.wire([drain, (drain[0], jy)], out)
-                sheet.dot(drain[0], jy, out)
+                if d.d == out:  # a diode: its drain joins the column too
+                    sheet.wire([drain, (drain[0], jy)], out)
+                    sheet.dot(drain[0], jy, out)
+                else:  # a gate capacitor: its drain is named
+                    _supply(sheet, *drain, d.d, up=not d.device.startswith("p"))
                 sheet.dot(x_col[out], jy, out)
                 col_top[out] = min(col_top.get(out, jy), jy)
-        y = cy + 36 + 16
+                load_end[out] = jy
+        y = cy0 + LOAD_PITCH * (max(len(v) for v in loads.values()) - 1) + 36 + 16
     # summing nodes down to the output bus, out to the right edge
     x_end = max(x_col.values(), default=x_array) + 30
     for i, out in enumerate(shown_out):
         if out not in outputs:  # a negative-sum node: its column ends at its diode
             if out in col_top:
-                bottom = y - 36 - 16 - 31 if loads.get(out) else col_top[out]
+                bottom = load_end.get(out, col_top[out])
                 sheet.wire([(x_col[out], col_top[out]), (x_col[out], bottom)], out, colour=NET_COLOUR)
                 sheet.text(x_col[out] + 4, col_top[out] - 3, out, size=9, net=out, colour=NET_COLOUR)
             continue

@@ -11,6 +11,7 @@ from cells import bias, bmru, corrections, dense, mirror
 from cells.bias import BiasTree
 from cells.bmru import BmruCell
 from cells.dense import DenseBlock
+from cells.diode import CASCODE_UNITS
 from cells.mirror import Mirror
 from cells.netlist import mismatch_conditions, pvt_conditions
 from pdk.devices import MODELS
@@ -88,8 +89,14 @@ def test_dense_structure_and_ideal():
     assert len(sources) == 4 and all(d.g == "p0" and d.d == "out0" for d in sources)
     negative = [d for d in devs if d.name.startswith("MPN0_1_")]  # −2 sourced from p1 into neg0
     assert len(negative) == 2 and all(d.g == "p1" and d.d == "neg0" for d in negative)
-    sink = [d for d in devs if d.name.startswith("MNNS0_")]  # neg0's 1:1 copy sinks from out0
-    assert sink and all(d.g == "neg0" and d.d == "out0" for d in sink)
+    # neg0's 1:1 copy sinks from out0: units on the gate line negg0 under cascodes on neg0
+    sink = [d for d in devs if d.name.startswith("MNNS0_") and not d.name.startswith("MNNS0_C")]
+    cascode = [d for d in devs if d.name.startswith("MNNS0_C")]
+    assert sink and all(d.g == "negg0" and d.d == "nsk0" for d in sink)
+    assert len(cascode) == CASCODE_UNITS and all(d.g == "neg0" and d.s == "nsk0" and d.d == "out0" for d in cascode)
+    # every conversion copy runs through the stack of its input's diode: bottom on ing<j>, cascode on in<j>
+    assert all(d.g == "ing0" for d in devs if d.name.startswith("MNCV0_") and "_C" not in d.name)
+    assert all(d.g == "in0" and d.d == "p0" for d in devs if d.name.startswith("MNCV0_C"))
     assert not any(d.d == "neg1" for d in devs)  # out1 has no negative weight
     y = block.ideal(np.array([[1.0, 1.0], [0.0, 2.0]]), bias_unit=0.25)
     assert y == pytest.approx(np.array([[0.75, 0.5], [0.0, 1.25]]))

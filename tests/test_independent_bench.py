@@ -105,7 +105,11 @@ def _states_agree(seed: int, tmp_path) -> float:
     return float((circuit == model)[forced].mean())
 
 
+#: The first 8 user-shaped seeds whose last layer is BMRU (the pins then show its states).
+PIN_VISIBLE_SEEDS = [0, 4, 5, 10, 13, 15, 16, 19]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 5, 10, 13])
+@pytest.mark.parametrize("seed", PIN_VISIBLE_SEEDS)
 def test_more_user_networks_at_their_datasheet_step(seed, tmp_path):
     assert _states_agree(seed, tmp_path) >= 0.99

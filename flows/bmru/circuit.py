@@ -1,9 +1,10 @@
 """Network → circuit: which cells a mapped network needs and how their pins are wired.
 
-Every signal between layers is a current into an NMOS diode of M unit devices (one M for
-the whole macro, so any consumer reads any signal with weights k/M); a diode's gate line
-costs nothing to read, so skips are free: a layer whose input is y_j + y_k simply reads
-both signals with the same weights. Diodes live where the signal is made: a dense ReLU
+Every signal between layers is a current into a stacked NMOS diode of M unit devices per
+level (one M for the whole macro, so any consumer reads any signal with weights k/M): the
+current enters net `s` (the consumers' cascode line), the mirror gate line is `s_g`
+(`gate_net`, `cells.diode`). A diode's lines cost nothing to read, so skips are free: a
+layer whose input is y_j + y_k simply reads both signals with the same weights. Diodes live where the signal is made: a dense ReLU
 layer's outputs are its own ReLU diodes; macro inputs and BMRU outputs get a signal diode.
 
 Blocks, per layer L (nets in brackets):
@@ -149,6 +150,11 @@ def _units(mapping: NetworkMapping, parameter: str) -> int:
     return -ratio.units if ratio.direction == "sink" else ratio.units
 
 
+def gate_net(net: str) -> str:
+    """The mirror gate line of the stacked diode on signal net `net`."""
+    return f"{net}_g"
+
+
 def _bias_units(mapping: NetworkMapping, index: int, size: int) -> tuple[int, ...]:
     """Signed bias units of a layer (the mapping has a row for every bias, 0 units if zero)."""
     return tuple(_units(mapping, f"layers[{index}].bias[{i}]") for i in range(size))
@@ -173,7 +179,8 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
     blocks: list[Block] = [Block("bias", tree, {**supplies, **lines, "iref": "iref"})]
 
     signal: dict[int, list[str]] = {-1: [f"in{j}" for j in range(network.input_size)]}
-    blocks += [Block(f"din{j}", diode, {"vss": "vss", "sig": net}) for j, net in enumerate(signal[-1])]
+    blocks += [Block(f"din{j}", diode, {"vss": "vss", "sig": net, "gate": gate_net(net)})
+               for j, net in enumerate(signal[-1])]
 
     def terms(index: int) -> list[int]:
         """Signals whose sum is the output of layer `index` (-1: the network input)."""
@@ -197,18 +204,21 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
         dense = DenseBlock(weights=tuple(tuple(int(k) for k in row) for row in tiled),
                            bias=_bias_units(mapping, index, size), input_units=m, output_units=m,
                            relu=relu, input_diodes=False, coarse=coarse, name=f"{name}_l{index}_dense")
-        nets = {**supplies, **lines}
-        nets.update({f"in{j}": net for j, net in enumerate(in_nets)})
+        nets = {**supplies, **lines, **_input_nets(in_nets)}
         nets.update({f"out{i}": net for i, net in enumerate(outs)})
+        if relu:
+            nets.update({f"outg{i}": gate_net(net) for i, net in enumerate(outs)})
         blocks.append(Block(f"l{index}_dense", dense, nets))
         if is_bmru:
             cell_outs = [f"out{i}" if direct else f"l{index}_y{i}" for i in range(size)]
             for i in range(size):
                 cell = _bmru_cell(mapping, index, i, m, coarse, f"{name}_l{index}_bmru{i}")
                 blocks.append(Block(f"l{index}_bmru{i}", cell,
-                                    {**supplies, "in": outs[i], "bp": "bp", "bp2": "bp2", "out": cell_outs[i]}))
+                                    {**supplies, "in": gate_net(outs[i]), "bp": "bp", "bp2": "bp2",
+                                     "out": cell_outs[i]}))
             if not direct:
-                blocks += [Block(f"l{index}_d{i}", diode, {"vss": "vss", "sig": net}) for i, net in enumerate(cell_outs)]
+                blocks += [Block(f"l{index}_d{i}", diode, {"vss": "vss", "sig": net, "gate": gate_net(net)})
+                           for i, net in enumerate(cell_outs)]
             outs = cell_outs
         signal[index] = outs
 
@@ -221,8 +231,7 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
         stage = DenseBlock(weights=tuple(tuple(int(k) for k in row) for row in identity), bias=(0,) * size,
                            input_units=m, output_units=m, relu=False, input_diodes=False,
                            name=f"{name}_output_stage")
-        nets = {**supplies, **lines}
-        nets.update({f"in{j}": net for j, net in enumerate(n for t in stage_terms for n in signal[t])})
+        nets = {**supplies, **lines, **_input_nets([n for t in stage_terms for n in signal[t]])}
         nets.update({f"out{i}": f"out{i}" for i in range(size)})
         blocks.append(Block("output_stage", stage, nets))
 
@@ -231,6 +240,13 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
              "bias_unit_current": network.unit_current / d,
              "bias_lines": bias_lines(tree, bias_ratios, network.unit_current)}
     return Circuit(network, mapping, tuple(blocks), ports, notes)
+
+
+def _input_nets(nets: list[str]) -> dict[str, str]:
+    """A dense block's input ports on the signals it reads: in<j> on the signal's net, ing<j>
+    on its gate line."""
+    return {port: net for j, signal in enumerate(nets)
+            for port, net in ((f"in{j}", signal), (f"ing{j}", gate_net(signal)))}
 
 
 def _drives_pins(network: Network) -> bool:
