@@ -22,11 +22,10 @@ Output i is a summing node `out<i>`:
   small; the step-response datasheet bounds what is left;
 * bias ±n: n PMOS units on the tree's `bp` (positive), or n NMOS units on `bn` under as
   many cascode units on `nc` (the tree's cascoded diode, same density) sinking (negative);
-* a gate capacitor on every `out<i>` (PMOS units to vdd, OUT_CAP_PER_M) low-passes the sum:
-  after opposite input steps the falling input leads the rising one and the output
-  overshot by up to 5.5 % (fs 85 °C) without it (issue 14);
 * ReLU: a stacked NMOS diode of `output_units` at `out<i>` (gate line `outg<i>`, with
-  `relu=True`); a negative net current switches it off and the node falls to 0 V. That
+  `relu=True`; its top capacitor low-passes the sum after opposite input steps,
+  `cells.diode.TOP_CAP_PER_UNITS`); a negative net current switches it off and the node
+  falls to 0 V. That
   diode is the next layer's input diode: fan-out to the next layer's mirrors comes from it.
   With `relu=False` (last layer only) `out<i>` is a bare summing node that the testbench
   holds.
@@ -55,22 +54,6 @@ from pdk.unit import NMOS, PMOS
 #: Blocks with M < 4 use M (`DenseBlock.neg_units`).
 NEG_UNITS = 4
 
-#: Input units per PMOS unit of each output's gate capacitor: M // OUT_CAP_PER_M PMOS
-#: units with the gate on `out<i>` and drain, source and bulk on vdd (channel inverted at
-#: every output voltage, 0 … 0.7 V: ≈ Cox·W·L ≈ 0.5 pF a unit, no current). After an
-#: opposite step of two inputs (one falls, one rises) the falling branch leads — a
-#: subthreshold node's current falls fast from a high level and rises slowly from a low one —
-#: and the rising one catches up later while the falling one's tail (p<j> at 0.2 nA) lags:
-#: the sum dips past its final value (≈ 0.8 ms), then humps back and settles on the slow
-#: tail. The capacitor low-passes the sum before the next diode. Measured on the step
-#: block (M = 32, out2 = 0.75·x0 + 0.5·x1, x0 1 → 0.2 nA, x1 0.2 → 1 nA), fs 85 °C:
-#: overshoot 5.48 % without, 3.75 / 1.72 / 0.00 / 0.00 % with 1 / 2 / 3 / 4 units, settling
-#: 9.62 → 9.82 ms with 4 (ideal capacitors: 1 / 2 / 4 pF → 1.38 / 0.00 / 0.00 %). All the
-#: node time constants scale with M, so the capacitor does too; rounded down, so it never
-#: exceeds its share and the datasheet's settling scaled by M (`flows.bmru.timing`) stays
-#: an upper bound (rounded up, the M = 1 flipflop got a capacitor 8× its share and missed
-#: its 2.5 ms step: relative output error 3.0 %, 1.6 % without).
-OUT_CAP_PER_M = 8
 
 
 @dataclass(frozen=True)
@@ -133,11 +116,6 @@ class DenseBlock:
         one-unit weights the pair need not match better than the weights)."""
         return min(NEG_UNITS, self.input_units)
 
-    @property
-    def out_cap_units(self) -> int:
-        """PMOS units of each output's gate capacitor to vdd (OUT_CAP_PER_M; none below M = 8)."""
-        return self.input_units // OUT_CAP_PER_M
-
     def ratios(self) -> np.ndarray:
         return np.array(self.weights, dtype=float) / self.input_units
 
@@ -169,7 +147,6 @@ class DenseBlock:
                 devs += units(f"MNB{i}_", NMOS, fine, f"nb{i}", "bn", "vss", "vss", "nbias")
                 devs += units(f"MNBK{i}_", NMOS, fine, f"out{i}", "nc", f"nb{i}", "vss", "nbiasc")
                 devs += units(f"MNBC{i}_", NMOS, coarse, f"out{i}", "bn2", "vss", "vss", "nbias2")
-            devs += units(f"MPOC{i}_", PMOS, self.out_cap_units, "vdd", f"out{i}", "vdd", "vdd", f"ocap{i}")
             if self.relu:
                 devs += stacked_diode(f"MNRELU{i}_", self.output_units, f"out{i}", f"outg{i}", f"relu{i}")
         return devs
@@ -265,11 +242,11 @@ def step_deck(cond: Conditions, block: DenseBlock = STEP_BLOCK, tree: BiasTree =
     for i in range(block.n_out):
         loads += stacked_diode(f"MR{i}_", block.output_units, f"out{i}", f"outg{i}", f"out{i}")
         loads += units(f"MS{i}_", NMOS, block.output_units, f"s{i}", f"outg{i}", "vss", "vss")
-    load_ports = (("vss",) + tuple(p for j in range(block.n_in) for p in (f"in{j}", f"ing{j}"))
+    load_ports = (("vss", "vdd") + tuple(p for j in range(block.n_in) for p in (f"in{j}", f"ing{j}"))
                   + tuple(p for i in range(block.n_out) for p in (f"out{i}", f"outg{i}", f"s{i}")))
     lines = [cond.lines(), tree.subckt(), merged_subckt(block.name, block.ports, block.devices()),
              merged_subckt("step_loads", load_ports, loads), "Vdd vdd 0 {supply}", f"Iref vdd iref {IREF:g}",
-             f"Xtree vdd 0 iref bn bp {tree.name}", f"Xl 0 {' '.join(load_ports[1:])} step_loads"]
+             f"Xtree vdd 0 iref bn bp {tree.name}", f"Xl 0 {' '.join(load_ports[1:])} step_loads"]  # vdd: the stacks' top capacitors
     for j in range(block.n_in):
         points = [(0.0, STEP_ROWS[0][j])]
         for k in range(1, len(STEP_ROWS)):

@@ -179,7 +179,7 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
     blocks: list[Block] = [Block("bias", tree, {**supplies, **lines, "iref": "iref"})]
 
     signal: dict[int, list[str]] = {-1: [f"in{j}" for j in range(network.input_size)]}
-    blocks += [Block(f"din{j}", diode, {"vss": "vss", "sig": net, "gate": gate_net(net)})
+    blocks += [Block(f"din{j}", diode, {**supplies, "sig": net, "gate": gate_net(net)})
                for j, net in enumerate(signal[-1])]
 
     def terms(index: int) -> list[int]:
@@ -217,7 +217,7 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
                                     {**supplies, "in": gate_net(outs[i]), "bp": "bp", "bp2": "bp2",
                                      "out": cell_outs[i]}))
             if not direct:
-                blocks += [Block(f"l{index}_d{i}", diode, {"vss": "vss", "sig": net, "gate": gate_net(net)})
+                blocks += [Block(f"l{index}_d{i}", diode, {**supplies, "sig": net, "gate": gate_net(net)})
                            for i, net in enumerate(cell_outs)]
             outs = cell_outs
         signal[index] = outs

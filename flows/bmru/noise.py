@@ -131,7 +131,7 @@ def probed(circuit: Circuit) -> Circuit:
             k = int(name[1:].split("_")[0])
             blocks.append(replace(block, cell=replace(block.cell, relu=False),
                                   nets={**block.nets, "out0": f"{node(k, linear)}_src"}))
-            blocks.append(Block(f"l{k}_relu", diode, {"vss": "vss", "sig": node(k, linear),
+            blocks.append(Block(f"l{k}_relu", diode, {"vdd": "vdd", "vss": "vss", "sig": node(k, linear),
                                                       "gate": gate_net(node(k, linear))}))
         elif "_bmru" in name and int(name[1:].split("_")[0]) < last:
             blocks.append(replace(block, nets={**block.nets, "out": f"l{name[1:].split('_')[0]}_o"}))
