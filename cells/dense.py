@@ -25,10 +25,9 @@ Output i is a summing node `out<i>`:
 * ReLU: a stacked NMOS diode of `output_units` at `out<i>` (gate line `outg<i>`, with
   `relu=True`; its top capacitor low-passes the sum after opposite input steps,
   `cells.diode.TOP_CAP_PER_UNITS`); a negative net current switches it off and the node
-  falls to 0 V. That
-  diode is the next layer's input diode: fan-out to the next layer's mirrors comes from it.
-  With `relu=False` (last layer only) `out<i>` is a bare summing node that the testbench
-  holds.
+  falls to 0 V. That diode is the next layer's input diode: fan-out to the next layer's
+  mirrors comes from it. With `relu=False` (last layer only) `out<i>` is a bare summing
+  node that the testbench holds.
 """
 from __future__ import annotations
 
@@ -53,7 +52,6 @@ from pdk.unit import NMOS, PMOS
 #: 4 units halve the pair's mismatch (σ ≈ 1.4 %) and copy 2 % closer at the output's voltage.
 #: Blocks with M < 4 use M (`DenseBlock.neg_units`).
 NEG_UNITS = 4
-
 
 
 @dataclass(frozen=True)
@@ -242,11 +240,12 @@ def step_deck(cond: Conditions, block: DenseBlock = STEP_BLOCK, tree: BiasTree =
     for i in range(block.n_out):
         loads += stacked_diode(f"MR{i}_", block.output_units, f"out{i}", f"outg{i}", f"out{i}")
         loads += units(f"MS{i}_", NMOS, block.output_units, f"s{i}", f"outg{i}", "vss", "vss")
+    # vdd: the stacks' top capacitors
     load_ports = (("vss", "vdd") + tuple(p for j in range(block.n_in) for p in (f"in{j}", f"ing{j}"))
                   + tuple(p for i in range(block.n_out) for p in (f"out{i}", f"outg{i}", f"s{i}")))
     lines = [cond.lines(), tree.subckt(), merged_subckt(block.name, block.ports, block.devices()),
              merged_subckt("step_loads", load_ports, loads), "Vdd vdd 0 {supply}", f"Iref vdd iref {IREF:g}",
-             f"Xtree vdd 0 iref bn bp {tree.name}", f"Xl 0 {' '.join(load_ports[1:])} step_loads"]  # vdd: the stacks' top capacitors
+             f"Xtree vdd 0 iref bn bp {tree.name}", f"Xl 0 {' '.join(load_ports[1:])} step_loads"]
     for j in range(block.n_in):
         points = [(0.0, STEP_ROWS[0][j])]
         for k in range(1, len(STEP_ROWS)):

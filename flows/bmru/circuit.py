@@ -4,8 +4,9 @@ Every signal between layers is a current into a stacked NMOS diode of M unit dev
 level (one M for the whole macro, so any consumer reads any signal with weights k/M): the
 current enters net `s` (the consumers' cascode line), the mirror gate line is `s_g`
 (`gate_net`, `cells.diode`). A diode's lines cost nothing to read, so skips are free: a
-layer whose input is y_j + y_k simply reads both signals with the same weights. Diodes live where the signal is made: a dense ReLU
-layer's outputs are its own ReLU diodes; macro inputs and BMRU outputs get a signal diode.
+layer whose input is y_j + y_k simply reads both signals with the same weights. Diodes live
+where the signal is made: a dense ReLU layer's outputs are its own ReLU diodes; macro
+inputs and BMRU outputs get a signal diode.
 
 Blocks, per layer L (nets in brackets):
 * dense: one `DenseBlock` reading every term of its input, ReLU diodes on [l{L}_y<i>];
@@ -155,6 +156,11 @@ def gate_net(net: str) -> str:
     return f"{net}_g"
 
 
+def signal_diode_nets(net: str) -> dict[str, str]:
+    """A `SignalDiode`'s ports on signal net `net` (its top) and the net's gate line."""
+    return {"vdd": "vdd", "vss": "vss", "sig": net, "gate": gate_net(net)}
+
+
 def _bias_units(mapping: NetworkMapping, index: int, size: int) -> tuple[int, ...]:
     """Signed bias units of a layer (the mapping has a row for every bias, 0 units if zero)."""
     return tuple(_units(mapping, f"layers[{index}].bias[{i}]") for i in range(size))
@@ -179,8 +185,7 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
     blocks: list[Block] = [Block("bias", tree, {**supplies, **lines, "iref": "iref"})]
 
     signal: dict[int, list[str]] = {-1: [f"in{j}" for j in range(network.input_size)]}
-    blocks += [Block(f"din{j}", diode, {**supplies, "sig": net, "gate": gate_net(net)})
-               for j, net in enumerate(signal[-1])]
+    blocks += [Block(f"din{j}", diode, signal_diode_nets(net)) for j, net in enumerate(signal[-1])]
 
     def terms(index: int) -> list[int]:
         """Signals whose sum is the output of layer `index` (-1: the network input)."""
@@ -217,8 +222,7 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
                                     {**supplies, "in": gate_net(outs[i]), "bp": "bp", "bp2": "bp2",
                                      "out": cell_outs[i]}))
             if not direct:
-                blocks += [Block(f"l{index}_d{i}", diode, {**supplies, "sig": net, "gate": gate_net(net)})
-                           for i, net in enumerate(cell_outs)]
+                blocks += [Block(f"l{index}_d{i}", diode, signal_diode_nets(net)) for i, net in enumerate(cell_outs)]
             outs = cell_outs
         signal[index] = outs
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from cells.diode import SignalDiode
-from flows.bmru.circuit import Block, Circuit, build_circuit, gate_net
+from flows.bmru.circuit import Block, Circuit, build_circuit, signal_diode_nets
 from flows.bmru.network import BmruLayer, Network, parse_network
 from pdk.models import Conditions
 from pdk.ngspice import share_of_cores, simulate
@@ -131,8 +131,7 @@ def probed(circuit: Circuit) -> Circuit:
             k = int(name[1:].split("_")[0])
             blocks.append(replace(block, cell=replace(block.cell, relu=False),
                                   nets={**block.nets, "out0": f"{node(k, linear)}_src"}))
-            blocks.append(Block(f"l{k}_relu", diode, {"vdd": "vdd", "vss": "vss", "sig": node(k, linear),
-                                                      "gate": gate_net(node(k, linear))}))
+            blocks.append(Block(f"l{k}_relu", diode, signal_diode_nets(node(k, linear))))
         elif "_bmru" in name and int(name[1:].split("_")[0]) < last:
             blocks.append(replace(block, nets={**block.nets, "out": f"l{name[1:].split('_')[0]}_o"}))
         else:
