@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := ngspice libngspice0 klayout espeak-ng chromium xvfb xschem
 export OMP_NUM_THREADS := 1
 export HOME ?= /root
 
-.PHONY: install system-packages demo test test-all bench screenshots clean
+.PHONY: install system-packages ngspice46 demo test test-all bench screenshots clean
 
 install: system-packages $(VENV)/.installed
 
@@ -31,6 +31,13 @@ $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PY_SYS) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev,train]'
 	@touch $@
+
+# Optional engine: ngspice 46 with KLU from the machine's Debian backports, unpacked into
+# .tools/ (the system's ngspice stays); use it with BMRU_ENGINE=ngspice46 (pdk/engines.py).
+ngspice46: .tools/ngspice46/scripts/spinit
+
+.tools/ngspice46/scripts/spinit: | install
+	$(PY) -c 'from pdk.engines import install_backports; install_backports()'
 
 # Compile → simulate → report of the shipped KWS example (M = 8: the network was trained to
 # keep its accuracy with weights on a 1/8 grid, see examples/README.md).

@@ -8,18 +8,21 @@
    `pdk.flat.combine` (the weak-inversion sum); the slope factor n measured at the bias.
 3. kws_d4: the 98-step sequence (`examples/kws_d4.yaml --diode-units 8` on
    `examples/kws/noise_50.csv`, the `bmru simulate` deck): the landed deck (subckt form,
-   `.tran` print step step/50) against the flat form at step/50 and at the default step/10:
-   ngspice CPU and wall time, peak memory, time points, Newton iterations, BMRU states
+   `.tran` print step step/50, reltol 1e-4) against the flat form at step/50, at step/10, at
+   the default step/10 with reltol 1e-3, and that on ngspice 46 + KLU when `make ngspice46`
+   has installed it: ngspice CPU and wall time, peak memory, time points, Newton iterations, BMRU states
    (every cell's `qb` at every step), largest output change.
 4. kws_d4 mismatch sample (seed 1) in the flat form against its nominal run (the subckt
    form with one instance per unit took > 25 CPU-minutes: only with --old-mismatch).
 5. operating points of the power-sweep network at d = 16/32/64 (`flows.bmru.sweep.deck`, one
    input vector), subckt form up to --old-max-d (d = 64 needs > 8 GB in that form).
+6. settings: the default deck against reltol 1e-4 and on ngspice 46 + KLU, on the flip-flop,
+   the user-shaped networks of issue 14 (--user-seeds) and a second kws_d4 sequence.
 
 Times: ngspice CPU (user + system of its process: steadier on a shared machine) and wall;
 peak memory: the largest VmHWM of the ngspice process, polled every 20 ms.
-Usage: .venv/bin/python benchmarks/flat_decks.py [--skip cards,sigma,groups,kws,mc,dims] [--dims 16,32,64]
-       [--old-max-d 32] [--old-mismatch]
+Usage: .venv/bin/python benchmarks/flat_decks.py [--skip cards,sigma,groups,kws,mc,dims,settings]
+       [--dims 16,32,64] [--old-max-d 32] [--old-mismatch] [--user-seeds 0-7]
 """
 from __future__ import annotations
 
@@ -39,9 +42,10 @@ import numpy as np
 os.environ["OMP_NUM_THREADS"] = "1"
 
 from flows.bmru import testbench  # noqa: E402
+from flows.bmru.random_networks import random_user_case  # noqa: E402
 from flows.bmru.simulate import Bench  # noqa: E402
 from flows.bmru.sweep import deck as sweep_deck, sweep_circuit, sweep_inputs, sweep_network  # noqa: E402
-from pdk import flat, unit  # noqa: E402
+from pdk import engines, flat, unit  # noqa: E402
 from pdk.devices import MODELS  # noqa: E402
 from pdk.models import CORNERS, TEMPERATURES, Conditions  # noqa: E402
 from pdk.ngspice import Job, simulate, simulate_many  # noqa: E402
@@ -214,35 +218,74 @@ def _ratio(label: str, old: dict, new: dict) -> str:
             f"{old['peak_mb'] / max(new['peak_mb'], 1):6.1f}x memory {old['iterations'] / max(new['iterations'], 1):5.2f}x iterations")
 
 
+@contextmanager
+def engine(name: str):
+    """Simulations inside run on the named engine (pdk/engines.py)."""
+    before = os.environ.get(engines.VARIABLE)
+    os.environ[engines.VARIABLE] = name
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[engines.VARIABLE]
+        else:
+            os.environ[engines.VARIABLE] = before
+
+
+def _backports() -> bool:
+    if Path(engines.BACKPORTS.binary).is_file():
+        return True
+    print(f"   ({engines.BACKPORTS.name} not installed: `make ngspice46` adds its rows)")
+    return False
+
+
+def _qb(bench: Bench, plot) -> np.ndarray:
+    """Every BMRU cell's logic node at the end of every step, as booleans."""
+    at = testbench.sample_times(len(bench.inputs), bench.plan)
+    return np.stack([np.interp(at, plot["time"], plot[k]) for k in sorted(plot.vectors) if k.endswith(".qb)")],
+                    axis=1) < Conditions().vdd / 2
+
+
+def _against(old: tuple, new: tuple) -> str:
+    """States and largest output change of run `new` against run `old` ((outputs, states))."""
+    change = np.abs(new[0] - old[0]).max() / max(np.abs(old[0]).max(), 1e-30)
+    same = old[1].shape == new[1].shape and (old[1] == new[1]).all()
+    return f"states {'identical' if same else 'DIFFER'}, outputs within {change * 100:.3f} %"
+
+
 def kws(mismatch: bool, old_mismatch: bool) -> None:
     network, inputs = EXAMPLES / "kws_d4.yaml", EXAMPLES / "kws" / "noise_50.csv"
     flat_bench = Bench.load(network, inputs, diode_units=8, flat=True)
-    landed_plan = replace(flat_bench.plan, max_step=1 / 50)  # the landed deck's `.tran` print step
-    forms = {"subckt, step/50 (landed)": replace(flat_bench, flat=False, plan=landed_plan),
-             "flat, step/50": replace(flat_bench, plan=landed_plan),
-             f"flat, step/{1 / flat_bench.plan.max_step:g} (default)": flat_bench}
+    # the landed deck: `.tran` print step step/50 and reltol 1e-4
+    landed_plan = replace(flat_bench.plan, max_step=1 / 50, reltol=1e-4)
+    forms = {"subckt, step/50 (landed)": (replace(flat_bench, flat=False, plan=landed_plan), engines.DEBIAN),
+             "flat, step/50": (replace(flat_bench, plan=landed_plan), engines.DEBIAN),
+             "flat, step/10, reltol 1e-4": (replace(flat_bench, plan=replace(landed_plan, max_step=1 / 10)),
+                                            engines.DEBIAN),
+             f"flat, step/{1 / flat_bench.plan.max_step:g}, reltol {flat_bench.plan.reltol:g} (default)":
+                 (flat_bench, engines.DEBIAN)}
+    if _backports():
+        forms[f"same on {engines.BACKPORTS.name} + KLU"] = flat_bench, engines.BACKPORTS
     nominal = Conditions()
     print(f"\n3. kws_d4 on {inputs.name}: {len(flat_bench.inputs)} steps of {flat_bench.plan.step * 1e3:g} ms, "
           f"{flat_bench.circuit.device_count()['total']} unit devices")
     results = {}
-    for label, bench in forms.items():
-        m, plot = _run(bench.deck(nominal), f"kws_{len(results)}")
-        qb = np.stack([np.interp(testbench.sample_times(len(bench.inputs), bench.plan), plot["time"], plot[k])
-                       for k in sorted(plot.vectors) if k.endswith(".qb)")], axis=1) < nominal.vdd / 2
-        results[label] = m, bench.outputs(plot), qb, bench.states(plot, nominal)
+    for label, (bench, spice) in forms.items():
+        with engine(spice.name):
+            m, plot = _run(bench.deck(nominal), f"kws_{len(results)}")
+        results[label] = m, (bench.outputs(plot), _qb(bench, plot)), bench.states(plot, nominal)
         print(_row(label, m))
     labels = list(results)
-    old, out_old, qb_old, st_old = results[labels[0]]
+    old, run_old, st_old = results[labels[0]]
     for label in labels[1:]:
-        new, out_new, qb_new, st_new = results[label]
-        change = np.abs(out_new - out_old).max() / np.abs(out_old).max()
-        print(_ratio(f"landed / {label.split(' (')[0]}", old, new)
-              + f"  states {'identical' if (qb_new == qb_old).all() else 'DIFFER'}, outputs within {change * 100:.3f} %")
+        new, run_new, _ = results[label]
+        print(_ratio(f"landed / {label.split(' (')[0]}", old, new) + "  " + _against(run_old, run_new))
+    default = next(label for label in labels if label.endswith("(default)"))
     print(f"   state agreement with the network: {st_old['agreement'] * 100:.2f} % landed, "
-          f"{results[labels[-1]][3]['agreement'] * 100:.2f} % default (goal: ≥ 5x faster, same states)")
+          f"{results[default][2]['agreement'] * 100:.2f} % default (goal: ≥ 5x faster, same states)")
     if not mismatch:
         return
-    new = results[labels[-1]][0]
+    new = results[default][0]
     sample = Conditions(mismatch=True, seed=1)
     print(f"\n4. kws_d4 mismatch sample (seed 1)")
     m, plot = _run(flat_bench.deck(sample), "kws_flat_mm1")
@@ -274,11 +317,42 @@ def dims(values: list[int], old_max: int) -> None:
                   + f"   supply current change {abs(row[True][1] / row[False][1] - 1) * 100:.4f} %")
 
 
+def settings(user_seeds: list[int]) -> None:
+    """The default solver settings against the former ones (reltol 1e-4) and, when installed,
+    on ngspice 46 + KLU, over the project's decks: the flip-flop, the user-shaped networks of
+    issue 14 at their datasheet step, and a second kws_d4 sequence."""
+    print("\n6. solver settings on the project's decks (default deck: step/10, reltol 1e-3)")
+    benches = {"flipflop, flipflop_set": Bench.load(EXAMPLES / "flipflop.yaml", EXAMPLES / "flipflop_set.csv")}
+    for seed in user_seeds:
+        case = random_user_case(seed, max_inputs=5, max_units=3)
+        benches[f"user seed {seed}"] = Bench.of(case.network, case.inputs)
+    benches["kws_d4, go_en-us-nyc"] = Bench.load(EXAMPLES / "kws_d4.yaml",
+                                                 EXAMPLES / "kws" / "go_en-us-nyc-m8_s177_p45_0.csv", diode_units=8)
+    variants = {"reltol 1e-4": engines.DEBIAN, "default": engines.DEBIAN}
+    if _backports():
+        variants[f"default, {engines.BACKPORTS.name} + KLU"] = engines.BACKPORTS
+    nominal = Conditions()
+    for name, bench in benches.items():
+        runs = {}
+        for label, spice in variants.items():
+            form = replace(bench, plan=replace(bench.plan, reltol=1e-4)) if label == "reltol 1e-4" else bench
+            with engine(spice.name):
+                m, plot = _run(form.deck(nominal), f"settings_{len(runs)}")
+            runs[label] = m, (form.outputs(plot), _qb(form, plot))
+        (m_old, old), *rest = runs.values()
+        print(f"   {name:<26} reltol 1e-4 {m_old['cpu']:6.1f} s CPU {m_old['iterations']:6d} iterations")
+        for label, (m, run) in list(runs.items())[1:]:
+            print(f"   {'':<26} {label:<28} {m['cpu']:6.1f} s CPU {m['iterations']:6d} iterations "
+                  f"({m_old['cpu'] / m['cpu']:4.2f}x CPU)  {_against(old, run)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[2:]))
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: cards,sigma,groups,kws,mc,dims")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated parts to skip: cards,sigma,groups,kws,mc,dims,settings")
+    parser.add_argument("--user-seeds", default="0-7", help="user-shaped networks of part 6 (default 0-7)")
     parser.add_argument("--dims", default="16,32,64", help="d of the operating points (default 16,32,64)")
     parser.add_argument("--old-max-d", type=int, default=32, help="largest d run in the subckt form (default 32)")
     parser.add_argument("--old-mismatch", action="store_true",
@@ -295,6 +369,9 @@ def main() -> None:
         kws("mc" not in skip, args.old_mismatch)
     if "dims" not in skip:
         dims([int(d) for d in args.dims.split(",")], args.old_max_d)
+    if "settings" not in skip:
+        first, last = args.user_seeds.split("-")
+        settings(list(range(int(first), int(last) + 1)))
 
 
 if __name__ == "__main__":

@@ -21,9 +21,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from pdk import processes
-
-NGSPICE = "ngspice"
+from pdk import engines, processes
 
 _ERROR_PATTERNS = (
     re.compile(r"^\s*error", re.I),
@@ -183,19 +181,22 @@ def simulate(netlist: str, name: str = "deck", timeout: float = DEFAULT_TIMEOUT,
     Raises SimulationError naming the deck and the offending line when ngspice reports an
     error, crashes, or produces no data.
     """
-    if shutil.which(NGSPICE) is None:
-        raise SimulationError(name, "ngspice is not installed (run 'make install' or "
-                                    "'apt-get install ngspice libngspice0')")
+    try:
+        engine = engines.selected()
+    except ValueError as exc:
+        raise SimulationError(name, str(exc)) from None
+    if shutil.which(engine.binary) is None:
+        raise SimulationError(name, f"{engine.name} is not installed (run '{engine.how_to_install}')")
     with tempfile.TemporaryDirectory(prefix="bmru-ngspice-") as tmp:
         work = Path(tmp)
         deck = work / f"{name}.spice"
         raw = work / f"{name}.raw"
-        text = netlist if netlist.rstrip().lower().endswith(".end") else netlist.rstrip() + "\n.end\n"
+        text = engine.prepare(netlist if netlist.rstrip().lower().endswith(".end") else netlist.rstrip() + "\n.end\n")
         deck.write_text(text)
         (work / ".spiceinit").write_text(_spiceinit(threads or default_workers()))
         try:
-            proc = processes.run([NGSPICE, "-b", "-r", str(raw), str(deck)], cwd=work, timeout=timeout,
-                                 env=_environment())
+            proc = processes.run([engine.binary, "-b", "-r", str(raw), str(deck)], cwd=work, timeout=timeout,
+                                 env=engine.environment(_environment()))
         except subprocess.TimeoutExpired:
             raise SimulationError(name, f"timed out after {timeout:g} s") from None
         except processes.Stopped as exc:

@@ -1,9 +1,12 @@
 """The ngspice runner: vectors out, one clear exception naming deck and line on failure."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from pdk import engines
 from pdk.devices import instance
 from pdk.models import Conditions
 from pdk.ngspice import Job, SimulationError, simulate, simulate_many
@@ -120,3 +123,50 @@ def test_ngspice_openmp_team_is_set_per_job(tmp_path, threads):
     deck = "t\nv1 a 0 1\nr1 a 0 1k\n.op\n.control\necho omp-team=$num_threads\n.endc\n"
     simulate(deck, name="team", keep=tmp_path, threads=threads)
     assert f"omp-team={threads}" in (tmp_path / "team.log").read_text()
+
+
+def test_an_unknown_engine_is_named_with_the_choices(monkeypatch):
+    monkeypatch.setenv(engines.VARIABLE, "spectre")
+    with pytest.raises(SimulationError, match=r"BMRU_ENGINE='spectre' is not an engine; choose one of ngspice, ngspice46"):
+        simulate(DIVIDER + ".op\n", "divider")
+
+
+def test_an_engine_not_installed_names_how_to_install_it(monkeypatch):
+    missing = engines.Engine("ngspice46", "/nonexistent/ngspice", how_to_install="make ngspice46")
+    monkeypatch.setitem(engines.ENGINES, "ngspice46", missing)
+    monkeypatch.setenv(engines.VARIABLE, "ngspice46")
+    with pytest.raises(SimulationError, match=r"ngspice46 is not installed \(run 'make ngspice46'\)"):
+        simulate(DIVIDER + ".op\n", "divider")
+
+
+def test_engine_options_go_after_the_title_into_the_deck_ngspice_runs(tmp_path, monkeypatch):
+    """The Debian engine reads an `.option` line the runner adds (an engine's KLU switch)."""
+    echoed = engines.Engine("ngspice", "ngspice", options=(".option reltol=0.0123",))
+    monkeypatch.setitem(engines.ENGINES, "ngspice", echoed)
+    simulate(DIVIDER + ".op\n", "divider", keep=tmp_path)
+    assert (tmp_path / "divider.spice").read_text().splitlines()[:2] == ["* divider", ".option reltol=0.0123"]
+
+
+@pytest.mark.skipif(not Path(engines.BACKPORTS.binary).is_file(), reason="make ngspice46 not run")
+def test_ngspice46_with_klu_gives_debians_answer(monkeypatch):
+    deck = "* mirror\n" + Conditions().lines() + "".join(
+        instance(f"M{k}", "nfet_01v8", d, "g", "0", "0", 4, 8) + "\n" for k, d in enumerate(("g", "o"))) + (
+        "I1 0 g 1n\nV1 o 0 0.5\n.dc I1 0.1n 10n 0.1n\n")
+    debian = simulate(deck, "mirror")[0]["i(v1)"]
+    monkeypatch.setenv(engines.VARIABLE, engines.BACKPORTS.name)
+    np.testing.assert_allclose(simulate(deck, "mirror")[0]["i(v1)"], debian, rtol=1e-4)
+
+
+def test_the_backports_source_is_read_from_the_machines_apt_sources(tmp_path):
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\n"
+        "Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\nComponents: main\n")
+    assert engines.archive("bookworm", tmp_path) == ("http://mirror.example/debian",
+                                                     "/usr/share/keyrings/debian-archive-keyring.gpg")
+    (tmp_path / "sources.list.d" / "debian.sources").unlink()
+    (tmp_path / "sources.list").write_text("# old style\ndeb http://old.example/debian bookworm main contrib\n")
+    assert engines.archive("bookworm", tmp_path) == ("http://old.example/debian", "")
+    with pytest.raises(RuntimeError, match="no apt source for Debian trixie"):
+        engines.archive("trixie", tmp_path)
