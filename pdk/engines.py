@@ -29,7 +29,8 @@ class Engine:
     binary: str
     scripts: Path | None = None
     options: tuple[str, ...] = ()
-    how_to_install: str = "make install"
+    #: what to run, quoted, for the "not installed" message
+    how_to_install: str = "'make install'"
 
     def environment(self, base: dict[str, str]) -> dict[str, str]:
         env = dict(base)
@@ -45,9 +46,9 @@ class Engine:
         return "\n".join([title, *self.options, rest])
 
 
-DEBIAN = Engine("ngspice", "ngspice", how_to_install="make install (Debian package ngspice)")
+DEBIAN = Engine("ngspice", "ngspice", how_to_install="'make install' or 'apt-get install ngspice libngspice0'")
 BACKPORTS = Engine("ngspice46", str(_UNPACKED / "usr" / "bin" / "ngspice"), _UNPACKED / "scripts",
-                   (".option klu",), how_to_install="make ngspice46")
+                   (".option klu",), how_to_install="'make ngspice46'")
 ENGINES = {engine.name: engine for engine in (DEBIAN, BACKPORTS)}
 
 

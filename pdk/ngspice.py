@@ -186,7 +186,7 @@ def simulate(netlist: str, name: str = "deck", timeout: float = DEFAULT_TIMEOUT,
     except ValueError as exc:
         raise SimulationError(name, str(exc)) from None
     if shutil.which(engine.binary) is None:
-        raise SimulationError(name, f"{engine.name} is not installed (run '{engine.how_to_install}')")
+        raise SimulationError(name, f"{engine.name} is not installed (run {engine.how_to_install})")
     with tempfile.TemporaryDirectory(prefix="bmru-ngspice-") as tmp:
         work = Path(tmp)
         deck = work / f"{name}.spice"

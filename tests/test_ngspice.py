@@ -132,7 +132,7 @@ def test_an_unknown_engine_is_named_with_the_choices(monkeypatch):
 
 
 def test_an_engine_not_installed_names_how_to_install_it(monkeypatch):
-    missing = engines.Engine("ngspice46", "/nonexistent/ngspice", how_to_install="make ngspice46")
+    missing = engines.Engine("ngspice46", "/nonexistent/ngspice", how_to_install="'make ngspice46'")
     monkeypatch.setitem(engines.ENGINES, "ngspice46", missing)
     monkeypatch.setenv(engines.VARIABLE, "ngspice46")
     with pytest.raises(SimulationError, match=r"ngspice46 is not installed \(run 'make ngspice46'\)"):
