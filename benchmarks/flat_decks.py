@@ -41,7 +41,6 @@ import numpy as np
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
-from flows.bmru import testbench  # noqa: E402
 from flows.bmru.random_networks import random_user_case  # noqa: E402
 from flows.bmru.simulate import Bench  # noqa: E402
 from flows.bmru.sweep import deck as sweep_deck, sweep_circuit, sweep_inputs, sweep_network  # noqa: E402
@@ -239,13 +238,6 @@ def _backports() -> bool:
     return False
 
 
-def _qb(bench: Bench, plot) -> np.ndarray:
-    """Every BMRU cell's logic node at the end of every step, as booleans."""
-    at = testbench.sample_times(len(bench.inputs), bench.plan)
-    return np.stack([np.interp(at, plot["time"], plot[k]) for k in sorted(plot.vectors) if k.endswith(".qb)")],
-                    axis=1) < Conditions().vdd / 2
-
-
 def _against(old: tuple, new: tuple) -> str:
     """States and largest output change of run `new` against run `old` ((outputs, states))."""
     change = np.abs(new[0] - old[0]).max() / max(np.abs(old[0]).max(), 1e-30)
@@ -273,7 +265,7 @@ def kws(mismatch: bool, old_mismatch: bool) -> None:
     for label, (bench, spice) in forms.items():
         with engine(spice.name):
             m, plot = _run(bench.deck(nominal), f"kws_{len(results)}")
-        results[label] = m, (bench.outputs(plot), _qb(bench, plot)), bench.states(plot, nominal)
+        results[label] = m, (bench.outputs(plot), bench.cell_states(plot, nominal)), bench.states(plot, nominal)
         print(_row(label, m))
     labels = list(results)
     old, run_old, st_old = results[labels[0]]
@@ -338,10 +330,10 @@ def settings(user_seeds: list[int]) -> None:
             form = replace(bench, plan=replace(bench.plan, reltol=1e-4)) if label == "reltol 1e-4" else bench
             with engine(spice.name):
                 m, plot = _run(form.deck(nominal), f"settings_{len(runs)}")
-            runs[label] = m, (form.outputs(plot), _qb(form, plot))
-        (m_old, old), *rest = runs.values()
+            runs[label] = m, (form.outputs(plot), form.cell_states(plot, nominal))
+        (_, (m_old, old)), *rest = runs.items()
         print(f"   {name:<26} reltol 1e-4 {m_old['cpu']:6.1f} s CPU {m_old['iterations']:6d} iterations")
-        for label, (m, run) in list(runs.items())[1:]:
+        for label, (m, run) in rest:
             print(f"   {'':<26} {label:<28} {m['cpu']:6.1f} s CPU {m['iterations']:6d} iterations "
                   f"({m_old['cpu'] / m['cpu']:4.2f}x CPU)  {_against(old, run)}")
 

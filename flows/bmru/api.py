@@ -7,8 +7,8 @@
     y = model(x, realised=True)   # forward on the values `bmru compile` realises
     to_network_file(model, "net.yaml", name="mine")   # bmru-network/1, validated
 
-`network_from_arrays` builds a validated `Network` from numpy arrays, for weights trained
-with any other framework. The layers, constraints and forward pass are those of
+`network_from_arrays` (flows.bmru.network, no torch needed) builds a validated `Network`
+from numpy arrays, for weights trained with any other framework. The layers, constraints and forward pass are those of
 `bmru train` (flows.bmru.train); the realised grid is the compile mapping's own
 (flows.bmru.mapping.map_network), so the model trains on exactly the ratios and bias-unit
 counts the circuit will have.
@@ -22,26 +22,13 @@ import numpy as np
 import torch
 
 from flows.bmru.mapping import MappingConfig, map_network
-from flows.bmru.network import Network, parse_network
+from flows.bmru.network import Network, network_from_arrays
 from flows.bmru.train import FQNet, LayerSpec, Params, run, write_network
 
 __all__ = ["BmruModel", "LayerSpec", "network_from_arrays", "to_network_file"]
 
 #: Unit current of a network file written without one (ARCHITECTURE §3: 1 nA).
 DEFAULT_UNIT_CURRENT = 1e-9
-_PARAMETERS = ("weight", "bias", "alpha", "beta_lo", "beta_hi")
-
-
-def network_from_arrays(input_size: int, layers: Sequence[dict], name: str = "network",
-                        unit_current: float = DEFAULT_UNIT_CURRENT) -> Network:
-    """A validated `Network` from §3 layer dicts whose values may be numpy arrays
-    (`{"kind": "dense", "weight": W, "bias": b, "activation": "relu"}`, `{"kind": "bmru",
-    "weight": …, "bias": …, "alpha": …, "beta_lo": …, "beta_hi": …}`, optional
-    `skip_from`). Raises `InputError` naming the field, as for a network file."""
-    plain = [{key: (np.asarray(value, dtype=float).tolist() if key in _PARAMETERS else value)
-              for key, value in layer.items()} for layer in layers]
-    return parse_network({"schema": "bmru-network/1", "name": name, "unit_current": unit_current,
-                          "input_size": input_size, "layers": plain}, f"<arrays of {name}>")
 
 
 class BmruModel(FQNet):
@@ -54,15 +41,16 @@ class BmruModel(FQNet):
         super().__init__(input_size, list(layers))
         self.unit_current, self.mapping = unit_current, mapping
 
-    def network(self, name: str = "network") -> Network:
-        """The current parameters as a validated `Network`."""
-        return network_from_arrays(self.input_size, self.params().to_layer_dicts(), name, self.unit_current)
+    def network(self, name: str = "network", params: Params | None = None) -> Network:
+        """The current parameters (or `params` of this model) as a validated `Network`."""
+        layers = (params or self.params()).to_layer_dicts()
+        return network_from_arrays(self.input_size, layers, name, self.unit_current)
 
     def realised_params(self) -> Params:
         """The parameters with their values replaced by what the compile mapping realises
         (weights k/M, biases and α/β as bias-unit counts); gradients pass straight through."""
         params = self.params()
-        mapped = map_network(self.network(), self.mapping).mapped
+        mapped = map_network(self.network(params=params), self.mapping).mapped
         layers = []
         for p, layer in zip(params.layers, mapped.layers):
             layers.append({key: value + (torch.as_tensor(np.array(getattr(layer, key)), dtype=value.dtype)

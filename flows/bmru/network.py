@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 
@@ -139,6 +139,22 @@ def network_from_yaml(text: str, source: str = "<network>") -> Network:
 def parse_network(data: Any, source: str = "<network>") -> Network:
     """Validate already-parsed data (e.g. `Network.to_dict()` of a trained network)."""
     return _Validator(source).network(data)
+
+
+_ARRAY_FIELDS = ("weight", "bias", "alpha", "beta_lo", "beta_hi")
+
+
+def network_from_arrays(input_size: int, layers: Sequence[dict], name: str = "network",
+                        unit_current: float = 1e-9, source: str | None = None) -> Network:
+    """A validated `Network` from §3 layer dicts whose values may be numpy arrays
+    (`{"kind": "dense", "weight": W, "bias": b, "activation": "relu"}`, `{"kind": "bmru",
+    "weight": …, "bias": …, "alpha": …, "beta_lo": …, "beta_hi": …}`, optional
+    `skip_from`), for weights trained in any framework. Raises `InputError` naming the
+    field (and `source`), as for a network file."""
+    plain = [{key: (np.asarray(value, dtype=float).tolist() if key in _ARRAY_FIELDS else value)
+              for key, value in layer.items()} for layer in layers]
+    return parse_network({"schema": SCHEMA, "name": name, "unit_current": unit_current,
+                          "input_size": input_size, "layers": plain}, source or f"<arrays of {name}>")
 
 
 class _Validator(Validator):

@@ -130,16 +130,21 @@ class Bench:
         """Output currents at the end of each step, software units."""
         return testbench.outputs(plot, self.network, len(self.inputs), self.plan)
 
+    def cell_states(self, plot: Plot, conditions: Conditions) -> np.ndarray:
+        """Every BMRU cell's state at the end of each step (steps × cells, in `cells()`
+        order): high when its logic node `qb` is below half the supply."""
+        at = testbench.sample_times(len(self.inputs), self.plan)
+        return np.stack([np.interp(at, plot["time"], plot[f"v({self._node(b, 'qb')})"]) < conditions.vdd / 2
+                         for _, _, b in self.cells()], axis=1)
+
     def states(self, plot: Plot, conditions: Conditions) -> dict:
-        """Every BMRU cell's state at the end of each step against the model's h_t (and,
-        to tell circuit error from quantization, against the mapped model's): high when the
-        cell's logic node `qb` is below half the supply (it closes the α switch)."""
+        """Every BMRU cell's state at the end of each step (`cell_states`; `qb` low closes
+        the α switch) against the model's h_t and, to tell circuit error from quantization,
+        against the mapped model's."""
         cells = self.cells()
         if not cells:
             return {"cells": 0, "samples": 0, "agreement": None, "disagreements": 0, "mapped_agreement": None}
-        at = testbench.sample_times(len(self.inputs), self.plan)
-        circuit = np.stack([np.interp(at, plot["time"], plot[f"v({self._node(b, 'qb')})"]) < conditions.vdd / 2
-                            for _, _, b in cells], axis=1)
+        circuit = self.cell_states(plot, conditions)
         model, mapped = (np.stack([trace.activations[layer][:, unit] > 0 for layer, unit, _ in cells], axis=1)
                          for trace in (self.reference, self.mapped))
         agree = circuit == model

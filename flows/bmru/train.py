@@ -395,11 +395,9 @@ def write_network(path, name: str, unit_current: float, params: Params, header: 
     (comment `header` first); returns the validated `flows.bmru.network.Network`."""
     from pathlib import Path
 
-    from flows.bmru.network import parse_network
+    from flows.bmru.network import network_from_arrays
     from pdk.cache import write_atomically
     path = Path(path)
-    network = parse_network({"schema": "bmru-network/1", "name": name,
-                             "unit_current": unit_current, "input_size": params.input_size,
-                             "layers": params.to_layer_dicts()}, str(path))
+    network = network_from_arrays(params.input_size, params.to_layer_dicts(), name, unit_current, str(path))
     write_atomically(path, header + network.to_yaml())
     return network
