@@ -14,7 +14,7 @@ Mismatch in these models is a threshold shift only: the `delvto` expression's
 `AGAUSS(0,1,1)` term, scaled by `sw_mm_vth0_<device>·mismatch_factor·MC_MM_SWITCH/
 sqrt(l·w·mult)` (and, for the nfet, by the same geometry factors as the nominal shift).
 `sigma()` takes that coefficient from the expression itself; `offset()` draws one standard
-normal per unit device from numpy, seeded by (seed, the device's hierarchical path), so the
+normal per unit device, a hash of (seed, the device's hierarchical path), so the
 same seed gives every device the same offset in every deck. Identical parallel units are
 merged into one `m=k` instance; with mismatch the instance carries its units' combined
 offset (`combine`: their weak-inversion sum, measured against separate instances in
@@ -280,16 +280,41 @@ def sigma(device: str, w: float, l: float, mult: float = 1.0) -> float:
     return at[1] - at[0]
 
 
-def _normal(seed: int, path: str) -> float:
-    digest = int.from_bytes(hashlib.blake2b(path.encode(), digest_size=8).digest(), "little")
-    return float(np.random.default_rng([int(seed), digest]).standard_normal())
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer on uint64 arrays (wrapping arithmetic): a bijection whose
+    outputs of distinct inputs look independent."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@lru_cache(maxsize=None)
+def path_key(path: str) -> int:
+    """A device's 64-bit key: the hash of its hierarchical path (lower case)."""
+    return int.from_bytes(hashlib.blake2b(path.lower().encode(), digest_size=8).digest(), "little")
+
+
+def normals(seeds, keys) -> np.ndarray:
+    """Standard normals, one per (seed, device key), shaped (seeds, keys): a counter-based
+    draw (two hashes of seed and key, Box–Muller), so any set of seeds and devices comes
+    out in one vectorised call and every (seed, device) pair always gives the same number.
+    The circuit-aware Monte Carlo (flows.bmru.mismatch) draws 10⁴ samples of 10⁴ devices
+    this way; one generator per device took 9 µs a draw."""
+    with np.errstate(over="ignore"):
+        seeded = _mix(np.atleast_1d(np.asarray(seeds, dtype=np.uint64)))[:, None]
+        first = _mix(np.atleast_1d(np.asarray(keys, dtype=np.uint64))[None, :] ^ seeded)
+        second = _mix(first)
+    u1 = ((first >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53  # (0, 1): log is finite
+    u2 = (second >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
 def offset(seed: int, path: str, device: str, w: float, l: float) -> float:
-    """One unit device's mismatch `delvto` increment (V): σ of its geometry times a standard
-    normal drawn from (seed, path). `path` is the device's hierarchical instance name in
-    lower case, as ngspice names it (e.g. `xkws_d4.xl1_dense.xm3`)."""
-    return sigma(device, w, l) * _normal(seed, path.lower())
+    """One unit device's mismatch `delvto` increment (V): σ of its geometry times the
+    standard normal of (seed, path) (`normals`). `path` is the device's hierarchical
+    instance name, as ngspice names it (e.g. `xkws_d4.xl1_dense.xm3`)."""
+    return sigma(device, w, l) * float(normals(seed, path_key(path))[0, 0])
 
 
 #: Subthreshold slope factor n of each polarity, measured in these models at 27 °C in weak
@@ -299,23 +324,37 @@ SLOPE_FACTOR = {"n": 1.55, "p": 1.4}
 _BOLTZMANN_OVER_Q = 8.617333262e-5  # V/K
 
 
+def kappa(device: str, temp: float = 27.0) -> float:
+    """κ of a unit in weak inversion, ±1/(n·kT/q): with a `delvto` offset Δ it carries
+    e^{−κΔ} of its nominal current at the same terminal voltages (positive for an nfet:
+    a positive `delvto` lowers an nfet's current and raises a pfet's)."""
+    return (1.0 if device.startswith("n") else -1.0) / (SLOPE_FACTOR[device[0]] * _BOLTZMANN_OVER_Q
+                                                       * (temp + 273.15))
+
+
 def combine(offsets: list[float], device: str, temp: float = 27.0) -> float:
     """Offset of one `m=k` instance standing for k identical parallel units with these
-    offsets: in weak inversion each unit's current goes as e^{−κΔᵢ} (κ = ±1/(n·kT/q): a
-    positive `delvto` lowers an nfet's current and raises a pfet's), so the group carries
-    −ln(mean e^{−κΔᵢ})/κ. Measured against 8 separate instances (benchmarks/flat_decks.py,
+    offsets: in weak inversion each unit's current goes as e^{−κΔᵢ} (`kappa`),
+    so the group carries −ln(mean e^{−κΔᵢ})/κ. Measured against 8 separate instances (benchmarks/flat_decks.py,
     60 draws): RMS current error 0.0001–0.0016 % for the 4/8 and 4/16 units in weak
     inversion, where the plain mean (σ/√k on Vth) errs by 0.009–0.02 %; 0.01–0.7 % against
     0.2–2.3 % for the 1/2 and 0.42/1 devices. In strong inversion the mean is the better of
     the two (≤ 0.07 % against ≤ 0.55 %), but the cells' matched units all run in weak inversion."""
-    kappa = (1.0 if device.startswith("n") else -1.0) / (SLOPE_FACTOR[device[0]] * _BOLTZMANN_OVER_Q
-                                                       * (temp + 273.15))
-    x = -kappa * np.asarray(offsets, dtype=float)
+    k = kappa(device, temp)
+    x = -k * np.asarray(offsets, dtype=float)
     top = x.max()
-    return float(-(top + np.log(np.mean(np.exp(x - top)))) / kappa)
+    return float(-(top + np.log(np.mean(np.exp(x - top)))) / k)
 
 
 # ---------------------------------------------------------------- deck rewriting
+
+
+def current_save(path: str) -> str:
+    """What to `.save` for the drain current of the merged group whose first unit is the
+    device at hierarchical `path` (a flat deck names each group's `M` line after its first
+    member); the plot holds it as `i(<this>)`."""
+    parent, leaf = path.lower().rsplit(".", 1)
+    return f"@m.{parent}.m{leaf[1:]}[id]"
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds per input row (default as bmru simulate: the circuit's settling step)")
     p.add_argument("--diode-units", type=int, default=None, metavar="M",
                    help="unit devices of every signal diode, as bmru compile/simulate")
+    p.add_argument("--engine", choices=("ngspice", "model"), default="ngspice",
+                   help="what judges each run: ngspice (default), or the circuit-aware model around one nominal "
+                        "ngspice transient (flows/bmru/mismatch.py: every unit device's offset as the flat deck "
+                        "of the same seed draws it; 10 000 kws_d4 samples in seconds; power not modelled)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="seconds one run may take before it counts as failing (default 900; "
                         "a kws_d4 mismatch sample takes ≈ 30 CPU-seconds in the flat deck)")
@@ -85,13 +89,15 @@ def _pvt(args: argparse.Namespace) -> int:
     checks.seconds("--step", args.step)
     checks.seconds("--timeout", args.timeout)
     checks.diode_units(args.diode_units)
+    if args.engine == "model" and args.scheduler:
+        raise InputError("command line", "--scheduler", "runs ngspice jobs; --engine model runs one transient locally")
     if args.scheduler is not None and not args.scheduler.strip():
         raise InputError("command line", "--scheduler", "is empty; give a Dask address such as tcp://host:8786")
     output = OutputDir.check(args.output, "pvt", force=args.force, inputs=[args.network, args.inputs])
     load_sequence(args.inputs, load_network(args.network).input_size)  # bad input before any work
     spec = pvt.PvtSpec(args.network, args.inputs, corners, temps, vdds, mc=args.mc, seed=args.seed,
                        step=args.step, diode_units=args.diode_units, workers=args.workers,
-                       scheduler=args.scheduler, timeout=args.timeout or DEFAULT_TIMEOUT)
+                       scheduler=args.scheduler, timeout=args.timeout or DEFAULT_TIMEOUT, engine=args.engine)
     with output.write() as out:
         result = pvt.run(spec, out)
     for line in pvt.tables(result):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flows.bmru import testbench
 from flows.errors import InputError
 from flows.bmru.simulate import PASS_AGREEMENT, Bench
 from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL, Conditions
@@ -29,7 +30,16 @@ from pdk.ngspice import DEFAULT_TIMEOUT, Job, SimulationError, simulate_many
 
 #: The goal asks this fraction of mismatch samples to pass (issue 7).
 MC_YIELD_GOAL = 0.99
+#: What judges each run: a transient of the transistor-level macro, or the circuit-aware
+#: model around one nominal transient (flows.bmru.mismatch: the same per-device offsets).
+ENGINES = ("ngspice", "model")
+ENGINE_TEXT = {"ngspice": "ngspice transient of the transistor-level macro per run",
+               "model": "circuit-aware model (flows/bmru/mismatch.py) around one nominal ngspice transient; "
+                        "each mismatch sample carries the per-device offsets its seed gives the flat ngspice deck; "
+                        "power is not modelled"}
 PVT, MC = "pvt", "mc"
+#: pvt.md lists every run up to this many; beyond, the PVT points and the failing samples.
+MARKDOWN_RUNS = 300
 #: Plot files beside pvt.json: title → file name.
 FIGURES = {"PVT grid": "pvt_grid.png", "mismatch samples": "pvt_mc.png"}
 
@@ -54,6 +64,8 @@ class PvtSpec:
     timeout: float = DEFAULT_TIMEOUT
     #: flat decks (pdk/flat.py); False: the wheel's device subckts
     flat: bool = True
+    #: one of ENGINES
+    engine: str = "ngspice"
 
 
 def grid(spec: PvtSpec) -> list[tuple[str, str, Conditions]]:
@@ -116,8 +128,9 @@ def _worst(rows: list[dict]) -> dict:
         worst["relative_error_max"] = pick("relative_error_max", max)
     if any(r.get("range_error_max") is not None for r in rows):
         worst["range_error_max"] = pick("range_error_max", max)
-    worst["power_max_W"] = pick("power_W", max)
-    worst["power_min_W"] = pick("power_W", min)
+    if any(r["power_W"] is not None for r in rows):  # the model engine does not predict power
+        worst["power_max_W"] = pick("power_W", max)
+        worst["power_min_W"] = pick("power_W", min)
     return worst
 
 
@@ -130,9 +143,9 @@ def summarize(network: str, steps: int, cells: int, rows: list[dict], spec: PvtS
             "every_pvt_point_passes": yields[PVT]["passed"] == yields[PVT]["runs"],
             "mc_yield_met": not mc or yields[MC]["fraction"] >= MC_YIELD_GOAL}
     goal["met"] = goal["every_pvt_point_passes"] and goal["mc_yield_met"]
-    mc_power = np.array([r["power_W"] for r in _finished(mc)])
+    mc_power = np.array([r["power_W"] for r in _finished(mc) if r["power_W"] is not None])
     return {
-        "network": network, "inputs": str(spec.inputs), "steps": steps, "bmru_cells": cells,
+        "network": network, "inputs": str(spec.inputs), "engine": spec.engine, "steps": steps, "bmru_cells": cells,
         "corners": list(spec.corners), "temps_c": list(spec.temps), "vdds_v": list(spec.vdds),
         "mc_samples": spec.mc, "mc_seeds": [r["mismatch_seed"] for r in mc],
         "runs": rows, "yield": yields, "worst": {PVT: _worst(pvt), MC: _worst(mc)},
@@ -144,12 +157,21 @@ def summarize(network: str, steps: int, cells: int, rows: list[dict], spec: PvtS
 
 def run(spec: PvtSpec, out: Path) -> dict:
     """Run every job, write pvt.json, pvt.md and the plots into `out`; return pvt.json's data."""
-    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units, spec.flat)
+    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units, spec.flat or spec.engine == "model")
     cells = len(bench.cells())
     if not cells:
         raise InputError(spec.network, "layers", "has no bmru layer: PVT yield is the agreement of BMRU "
                                                  "cell states, so there is nothing to judge")
     runs = grid(spec)
+    rows = model_rows(bench, runs) if spec.engine == "model" else _ngspice_rows(bench, runs, spec)
+    result = summarize(bench.network.name, len(bench.inputs), cells, rows, spec)
+    images = figures(result, out)
+    (out / "pvt.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / "pvt.md").write_text(markdown(result, images) + "\n")
+    return result
+
+
+def _ngspice_rows(bench: Bench, runs: list[tuple[str, str, Conditions]], spec: PvtSpec) -> list[dict]:
     jobs = [Job(f"{bench.network.name}_{name}", bench.deck(cond)) for name, _, cond in runs]
     try:
         outcomes = simulate_many(jobs, workers=spec.workers, progress=spec.progress, desc="pvt",
@@ -163,11 +185,47 @@ def run(spec: PvtSpec, out: Path) -> dict:
         outcome = outcomes[job.name]
         rows.append(failure(name, kind, cond, outcome) if isinstance(outcome, SimulationError)
                     else record(name, kind, bench.score(outcome[0], cond)))
-    result = summarize(bench.network.name, len(bench.inputs), cells, rows, spec)
-    images = figures(result, out)
-    (out / "pvt.json").write_text(json.dumps(result, indent=1) + "\n")
-    (out / "pvt.md").write_text(markdown(result, images) + "\n")
-    return result
+    return rows
+
+
+def model_rows(bench: Bench, runs: list[tuple[str, str, Conditions]]) -> list[dict]:
+    """Every run judged by the circuit-aware model (flows.bmru.mismatch) around one nominal
+    ngspice transient: a PVT point with that condition's characterized corrections, a
+    mismatch sample with its seed's per-device offsets. Power is not modelled (None)."""
+    from flows.bmru.mismatch import MismatchModel, nominal_anchor
+
+    models: dict[tuple, MismatchModel] = {}
+
+    def model(cond: Conditions) -> MismatchModel:
+        key = (cond.corner, cond.temp, cond.vdd)
+        if key not in models:
+            try:
+                models[key] = MismatchModel(bench.circuit, Conditions(*key))
+            except KeyError as exc:
+                raise InputError("command line", "--engine", f"model: {exc.args[0]}") from None
+        return models[key]
+
+    anchor = nominal_anchor(bench, model(Conditions()))
+    rows = []
+    for name, kind, cond in runs:
+        if cond.mismatch:
+            continue
+        states, outputs = model(cond).run(None, bench.inputs, anchor)
+        rows.append(record(name, kind, _model_score(bench, cond, states[0], outputs[0])))
+    samples = [(name, kind, cond) for name, kind, cond in runs if cond.mismatch]
+    if samples:
+        states, outputs = model(samples[0][2]).run([c.seed for _, _, c in samples], bench.inputs, anchor)
+        rows += [record(name, kind, _model_score(bench, cond, s, o))
+                 for (name, kind, cond), s, o in zip(samples, states, outputs)]
+    return rows
+
+
+def _model_score(bench: Bench, cond: Conditions, states: np.ndarray, outputs: np.ndarray) -> dict:
+    """What `Bench.score` gives for one run, from the model's states and outputs."""
+    return {"corner": cond.corner, "temp_c": cond.temp, "vdd_v": cond.vdd,
+            "mismatch_seed": cond.seed if cond.mismatch else None,
+            "agreement": testbench.agreement(bench.network, bench.reference.output, outputs),
+            "states": bench.states_of(states), "power": {"total_W": None}}
 
 
 def percent(x: float | None) -> str:
@@ -215,14 +273,21 @@ def tables(result: dict) -> list[str]:
 
 def markdown(result: dict, images: dict[str, str]) -> str:
     """pvt.md: the tables, every run, and the plots (paths relative to the output folder)."""
-    lines = [f"# PVT and mismatch: {result['network']} on {result['inputs']}", ""] + tables(result)
+    engine = ENGINE_TEXT[result.get("engine", "ngspice")]
+    lines = [f"# PVT and mismatch: {result['network']} on {result['inputs']}", "", f"Engine: {engine}.", ""]
+    lines += tables(result)
     lines += ["", "The mapped model is the network with its realised (quantized) parameters: where the "
                   "circuit agrees with it better than with the network, quantization, not the circuit, "
                   "explains the difference.", "",
               "| run | corner | temp | VDD | seed | state agreement | with mapped model | output error | "
               "output error, of range | decision | power | pass |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     decision = {True: "agrees", False: "DIFFERS", None: "—"}
-    for r in result["runs"]:
+    runs = result["runs"]
+    if len(runs) > MARKDOWN_RUNS:
+        runs = [r for r in runs if r["kind"] == PVT or not r["pass"]]
+        lines.insert(-2, f"{len(result['runs'])} runs: the table lists the PVT points and the failing samples "
+                         "(pvt.json has every run).\n")
+    for r in runs:
         power = "—" if r["power_W"] is None else f"{r['power_W'] * 1e9:.2f} nW"
         lines.append(f"| {r['run']} | {r['corner']} | {r['temp_c']:g} °C | {r['vdd_v']:g} V | "
                      f"{'' if r['mismatch_seed'] is None else r['mismatch_seed']} | {percent(r['state_agreement'])} | "
@@ -248,8 +313,9 @@ def figures(result: dict, out: Path) -> dict[str, str]:
         columns = [(t, v) for t in result["temps_c"] for v in result["vdds_v"]]
         index = {(r["corner"], r["temp_c"], r["vdd_v"]): r for r in pvt}
         # agreement on a fixed scale so that a failing point stands out; the others scaled to data
-        panels = [("state agreement (%)", lambda r: r["state_agreement"] * 100, "RdYlGn", (90.0, 100.0)),
-                  ("power (nW)", lambda r: r["power_W"] * 1e9, "viridis", None)]
+        panels = [("state agreement (%)", lambda r: r["state_agreement"] * 100, "RdYlGn", (90.0, 100.0))]
+        if any(r["power_W"] is not None for r in pvt):
+            panels.append(("power (nW)", lambda r: r["power_W"] * 1e9, "viridis", None))
         if any(r["relative_error_max"] is not None for r in pvt):
             panels.insert(1, ("max output error (%)", lambda r: r["relative_error_max"] * 100, "magma_r", None))
         fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 1.2 + 0.45 * len(corners) + 0.6),
@@ -277,13 +343,16 @@ def figures(result: dict, out: Path) -> dict[str, str]:
         images["PVT grid"] = FIGURES["PVT grid"]
     mc = _finished([r for r in result["runs"] if r["kind"] == MC])
     if mc:
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+        powers = [r["power_W"] * 1e9 for r in mc if r["power_W"] is not None]
+        fig, axes = plt.subplots(1, 2 if powers else 1, figsize=(9 if powers else 4.8, 3.2), squeeze=False)
+        axes = axes[0]
         axes[0].hist([r["state_agreement"] * 100 for r in mc], bins=20, color="#3b6ea8")
         axes[0].axvline(PASS_AGREEMENT * 100, color="#c0392b", ls="--", label="pass")
         axes[0].set_xlabel("state agreement (%)")
         axes[0].legend(fontsize=8)
-        axes[1].hist([r["power_W"] * 1e9 for r in mc], bins=20, color="#5b8c5a")
-        axes[1].set_xlabel("average power (nW)")
+        if powers:
+            axes[1].hist(powers, bins=20, color="#5b8c5a")
+            axes[1].set_xlabel("average power (nW)")
         for ax in axes:
             ax.set_ylabel("samples")
         fig.suptitle(f"{result['network']}: {len(mc)} mismatch samples at tt {TEMP_NOMINAL:g} °C "

@@ -141,10 +141,14 @@ class Bench:
         """Every BMRU cell's state at the end of each step (`cell_states`; `qb` low closes
         the α switch) against the model's h_t and, to tell circuit error from quantization,
         against the mapped model's."""
+        return self.states_of(self.cell_states(plot, conditions) if self.cells() else None)
+
+    def states_of(self, circuit: np.ndarray | None) -> dict:
+        """`states` from the cells' states (steps × cells, `cell_states` order) however they
+        were obtained (ngspice, or the circuit-aware model of flows.bmru.mismatch)."""
         cells = self.cells()
         if not cells:
             return {"cells": 0, "samples": 0, "agreement": None, "disagreements": 0, "mapped_agreement": None}
-        circuit = self.cell_states(plot, conditions)
         model, mapped = (np.stack([trace.activations[layer][:, unit] > 0 for layer, unit, _ in cells], axis=1)
                          for trace in (self.reference, self.mapped))
         agree = circuit == model
