@@ -25,7 +25,7 @@ Static current: low state β_hi·k/M (+ I_in·k/M in hold), high state β_lo·k/
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -192,47 +192,6 @@ def step_deck(cell: BmruCell, cond: Conditions, tree: BiasTree = TREE, iref: flo
 
 STEP_AT = 50e-6
 STEP_HOLD = 2e-3
-
-#: Overdrive of `switching_deck`, relative to the threshold: of the order by which mismatch
-#: leaves a drive past a threshold (1–5 %), where the comparison node `v0` slews at the
-#: overdrive current over its capacitance and a short excursion does not flip the cell.
-SWITCH_OVERDRIVE = 0.03
-
-
-def switching_deck(cell: BmruCell, tree: BiasTree, cond: Conditions, iref: float, hold: float) -> str:
-    """How long the cell takes to flip on a small overdrive, as a macro's cell sees it (the
-    macro's own tree and iref): held low at 0.75 β_hi, then `hold` at (1 + SWITCH_OVERDRIVE)
-    β_hi (it flips up), then held high between the thresholds, then `hold` at
-    (1 − SWITCH_OVERDRIVE) β_lo (it flips down); `qb` (low: high state) is saved. Every
-    phase lasts `hold`; the cell starts in its low state as in the macro's testbench."""
-    unit = iref * tree.pmos_unit_ratio()
-    hi, lo = cell.beta_hi(unit), cell.beta_lo(unit)
-    levels = (0.75 * hi, (1 + SWITCH_OVERDRIVE) * hi, min(2 * lo, (lo + hi) / 2), (1 - SWITCH_OVERDRIVE) * lo)
-    edge = 1e-6
-    points = [f"0 {levels[0]:g}"]
-    for k in range(1, len(levels)):
-        points += [f"{k * hold:g} {levels[k - 1]:g}", f"{k * hold + edge:g} {levels[k]:g}"]
-    full = replace(cell, input_diode=True, name=f"{cell.name}_alone")
-    nets = {"vdd": "vdd", "vss": "0"}
-    lines = [cond.lines(), tree.subckt(), full.subckt(), "Vdd vdd 0 {supply}", f"Iref vdd iref {iref:g}",
-             f"Xtree {' '.join(nets.get(p, p) for p in tree.ports)} {tree.name}",
-             f"Xcell {' '.join(nets.get(p, p) for p in full.ports)} {full.name}",
-             f"Iin 0 in PWL({' '.join(points)})", f"Vout out 0 {VOUT:g}",
-             ".ic v(xcell.q)=0 v(xcell.v0)={supply}", ".option method=gear",
-             f".tran {hold / 200:g} {len(levels) * hold:g} 0 {hold / 100:g}", ".save v(xcell.qb)"]
-    return "\n".join(lines) + "\n"
-
-
-def switching_times(plot, cond: Conditions, hold: float) -> tuple[float, float]:
-    """(up, down) seconds from each overdrive step of `switching_deck` to `qb` crossing half
-    the supply (inf: it did not flip within `hold`)."""
-    time, qb = plot["time"], plot["v(xcell.qb)"]
-    times = []
-    for start, rising in ((hold, False), (3 * hold, True)):
-        window = (time >= start) & (time <= start + hold)
-        crossing = first_crossing(time[window], qb[window], cond.vdd / 2, rising=rising)
-        times.append(math.inf if crossing is None else crossing - start)
-    return times[0], times[1]
 
 
 # --------------------------------------------------------------------------- characterization
