@@ -9,8 +9,8 @@
 
 `network_from_arrays` (flows.bmru.network, no torch needed) builds a validated `Network`
 from numpy arrays, for weights trained with any other framework. The layers, constraints and forward pass are those of
-`bmru train` (flows.bmru.train); the realised grid is the compile mapping's own
-(flows.bmru.mapping.map_network), so the model trains on exactly the ratios and bias-unit
+`bmru train` (flows.bmru.train); the realised grid is the compiled circuit's own
+(flows.bmru.circuit.realised_network), so the model trains on exactly the ratios and bias-unit
 counts the circuit will have.
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from flows.bmru.mapping import MappingConfig, map_network
+from flows.bmru.mapping import MappingConfig
 from flows.bmru.network import Network, network_from_arrays
-from flows.bmru.train import FQNet, LayerSpec, Params, run, write_network
+from flows.bmru.train import FQNet, LayerSpec, Params, realised, run, write_network
 
 __all__ = ["BmruModel", "LayerSpec", "network_from_arrays", "to_network_file"]
 
@@ -48,14 +48,9 @@ class BmruModel(FQNet):
 
     def realised_params(self) -> Params:
         """The parameters with their values replaced by what the compile mapping realises
-        (weights k/M, biases and α/β as bias-unit counts); gradients pass straight through."""
-        params = self.params()
-        mapped = map_network(self.network(params=params), self.mapping).mapped
-        layers = []
-        for p, layer in zip(params.layers, mapped.layers):
-            layers.append({key: value + (torch.as_tensor(np.array(getattr(layer, key)), dtype=value.dtype)
-                                         - value).detach() for key, value in p.items()})
-        return Params(params.specs, params.input_size, layers)
+        (weights k/M at the macro's one M, biases and α/β as bias-unit counts); gradients
+        pass straight through."""
+        return realised(self.params(), self.unit_current, config=self.mapping)
 
     def forward(self, x: torch.Tensor, liveness: list | None = None, round_weights: bool = False,
                 realised: bool = False) -> torch.Tensor:

@@ -146,6 +146,13 @@ def _uniform_mapping(network: Network, config: MappingConfig, diode_units: int |
     return map_network(network, uniform)
 
 
+def realised_network(network: Network, config: MappingConfig | None = None,
+                     diode_units: int | None = None) -> Network:
+    """The network with the values `build_circuit` realises (one M for the macro, biases and
+    α/β as bias-unit counts): what the circuit computes before any analog error."""
+    return _uniform_mapping(network, config or MappingConfig(), diode_units).mapped
+
+
 def _units(mapping: NetworkMapping, parameter: str) -> int:
     ratio = mapping.ratio(parameter)
     return -ratio.units if ratio.direction == "sink" else ratio.units

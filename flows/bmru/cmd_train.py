@@ -53,6 +53,16 @@ def _task_parser(p) -> None:
     p.add_argument("--held-out-audio", metavar="DIR", help="kws (espeak corpus): also write "
                    "--held-out-count held-out 'yes' clips and as many others as WAV files")
     p.add_argument("--held-out-count", type=int, default=5, metavar="N")
+    p.add_argument("--hardware", action=argparse.BooleanOptionalAction, default=None,
+                   help="hardware-aware last epochs (default for kws): train on the values the compiled "
+                        "circuit realises, with a mismatch sample of every parameter per mini-batch and a "
+                        "threshold-margin term (flows.bmru.train.Hardware)")
+    p.add_argument("--margin", type=float, default=None, metavar="FRACTION",
+                   help="with --hardware: keep every BMRU drive this fraction of a threshold away from "
+                        "β_lo and β_hi on the training data (default 2 σ of the drive-to-threshold distance "
+                        "that mismatch spreads, from the cells' characterization; the file's header records it)")
+    p.add_argument("--diode-units", type=int, default=None, metavar="M",
+                   help="with --hardware: the M the network will be compiled with (default: as bmru compile)")
     p.set_defaults(handler=run)
 
 
@@ -63,6 +73,14 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     positive(args, "unit_current", args.unit_current)
+    hardware = args.task == "kws" if args.hardware is None else args.hardware
+    if not hardware and (args.margin is not None or args.diode_units is not None):
+        raise InputError("command line", "--margin" if args.margin is not None else "--diode-units",
+                         "needs --hardware")
+    if args.margin is not None and not 0 < args.margin < 1:
+        raise InputError("command line", "--margin", f"{args.margin:g} must be a fraction between 0 and 1")
+    if args.diode_units is not None:
+        positive(args, "diode_units", args.diode_units)
     output = check_output(Path(args.output), args.force)
     held_out = (OutputDir.check(args.held_out_audio, "train --held-out-audio", force=args.force)
                 if args.held_out_audio else None)
@@ -84,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
 
     from pdk.limits import MIN_BIAS_CURRENT
     settings["min_bias"] = MIN_BIAS_CURRENT / args.unit_current
+    if hardware:
+        options = {"unit_current": args.unit_current, "diode_units": args.diode_units}
+        if args.margin is not None:
+            options["margin"] = args.margin
+        settings["hardware"] = train.Hardware(**options)
     if args.task == "kws":
         params, metrics = _train_kws(args, settings, log, held_out)
     else:
@@ -122,7 +145,11 @@ def _train_kws(args: argparse.Namespace, settings: dict, log, held_out):
 def _header(args: argparse.Namespace, settings: dict, metrics: dict) -> str:
     """Comment lines recording how the file was made and how well it did (no timings:
     the same seed must give the same bytes)."""
-    options = " ".join(f"--{key} {value}" for key, value in settings.items() if key != "min_bias")
+    options = " ".join(f"--{key} {value}" for key, value in settings.items() if key not in ("min_bias", "hardware"))
+    hardware = settings.get("hardware")
+    if hardware is not None:
+        options += f" --hardware --margin {hardware.margin:.4g}" + (
+            f" --diode-units {hardware.diode_units}" if hardware.diode_units else "")
     source = f" --speech-commands {args.speech_commands}" if args.speech_commands else ""
     lines = [f"{TRAINED_BY[2:]} {args.task} -o {args.output} --seed {args.seed} "
              f"{options}{source}"]

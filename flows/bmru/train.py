@@ -28,6 +28,10 @@ INIT_HIGH_QUANTILE = 0.97
 LIVENESS_WEIGHT = 1.0
 LIVENESS_QUANTILE = 0.001
 LIVENESS_MARGIN = 0.0
+#: Hardware-aware phase (`Hardware`): weight of the threshold-margin term, and the default
+#: margin in σ of the drive-to-threshold distance that mismatch spreads (`spreads`).
+MARGIN_WEIGHT = 1.0
+MARGIN_SIGMAS = 2.0
 
 
 @dataclass
@@ -99,6 +103,74 @@ class Params:
         return cls(specs, input_size, values)
 
 
+def spreads() -> dict[str, float]:
+    """Relative σ that mismatch gives each kind of parameter, from the characterization:
+    BMRU α, β_lo, β_hi from cells/corrections.yaml (the cell's goldens); dense weights and
+    biases from the dense block's golden (σ of an output at x = (1, 1) nA, M = 4, largest
+    over its outputs, taken relative to 1 nA)."""
+    import yaml
+
+    from cells import corrections
+    from cells.dense import GOLDEN
+
+    sigma = corrections.load()["mismatch_sigma"]
+    bands = yaml.safe_load(GOLDEN.read_text())["specs"]["mismatch_sigma"]["bands"]
+    dense = max(band["typ"] for band in bands.values()) / 100
+    return {"weight": dense, "bias": dense, "alpha": sigma["bmru_alpha"],
+            "beta_lo": sigma["bmru_switch_down"], "beta_hi": sigma["bmru_switch_up"]}
+
+
+def default_margin() -> float:
+    """MARGIN_SIGMAS × the σ of a drive's distance to its threshold (threshold and drive
+    spreads in quadrature), as a fraction of the threshold."""
+    s = spreads()
+    return MARGIN_SIGMAS * math.hypot(max(s["beta_lo"], s["beta_hi"]), s["weight"])
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Hardware-aware training (`bmru train --hardware`), for the epochs from QUANTISE_FROM:
+    the forward pass runs on the values the compiled circuit realises (`realised`), each
+    mini-batch draws a mismatch sample of every parameter from the characterized `spreads`,
+    and `margin_penalty` pushes every BMRU drive at least `margin` (a fraction of the
+    threshold) away from β_lo and β_hi."""
+
+    unit_current: float = 1e-9
+    diode_units: int | None = None
+    margin: float = field(default_factory=default_margin)
+    mismatch: bool = True
+
+
+def realised(params: Params, unit_current: float = 1e-9, diode_units: int | None = None,
+             config=None) -> Params:
+    """`params` with the values `bmru compile` realises (flows.bmru.circuit.realised_network:
+    weights k/M at the macro's one M, biases and α/β as bias-unit counts); gradients pass
+    straight through."""
+    from flows.bmru.circuit import realised_network
+    from flows.bmru.network import network_from_arrays
+
+    network = network_from_arrays(params.input_size, params.to_layer_dicts(), "training", unit_current)
+    mapped = realised_network(network, config, diode_units)
+    layers = [{key: value + (torch.as_tensor(np.array(getattr(layer, key)), dtype=value.dtype) - value).detach()
+               for key, value in p.items()} for p, layer in zip(params.layers, mapped.layers)]
+    return Params(params.specs, params.input_size, layers)
+
+
+def with_mismatch(params: Params, generator: torch.Generator) -> Params:
+    """One mismatch sample: every parameter times (1 + σ·z), σ from `spreads`, z standard normal."""
+    sigma = spreads()
+    layers = [{key: value * (1 + sigma[key] * torch.randn(value.shape, generator=generator, dtype=value.dtype))
+               for key, value in p.items()} for p in params.layers]
+    return Params(params.specs, params.input_size, layers)
+
+
+def margin_penalty(pre: torch.Tensor, p: dict[str, torch.Tensor], margin: float) -> torch.Tensor:
+    """How deep the BMRU drives sit inside the bands of ±margin·β around β_lo and β_hi
+    (0 when every drive is clear), averaged over batch, time and units."""
+    drive = F.relu(pre)
+    return sum(F.relu(1 - (drive - p[key]).abs() / (margin * p[key])).mean() for key in ("beta_lo", "beta_hi"))
+
+
 class _Step(torch.autograd.Function):
     """Heaviside step (z > 0) forward; sigmoid-derivative surrogate backward."""
 
@@ -127,14 +199,17 @@ def hold_scan(hold: torch.Tensor, drive: torch.Tensor) -> torch.Tensor:
 
 
 def _layer(spec: LayerSpec, p: dict[str, torch.Tensor], y: torch.Tensor,
-           liveness: list | None = None) -> torch.Tensor:
+           liveness: list | None = None, margin: tuple[float, list] | None = None) -> torch.Tensor:
     """One layer's own output (before any skip) for inputs y (B, T, n). For a BMRU,
-    appends its `liveness_penalty` to `liveness` when given."""
+    appends its `liveness_penalty` to `liveness` and, with `margin` = (fraction, list),
+    its `margin_penalty` to the list."""
     pre = y @ p["weight"].T + p["bias"]
     if spec.kind == "dense":
         return F.relu(pre) if spec.activation == "relu" else pre
     if liveness is not None:
         liveness.append(liveness_penalty(pre, p))
+    if margin is not None:
+        margin[1].append(margin_penalty(pre, p, margin[0]))
     h_hat = F.relu(pre)
     high = _Step.apply(h_hat - p["beta_hi"])
     low = _Step.apply(p["beta_lo"] - h_hat)
@@ -152,12 +227,13 @@ def liveness_penalty(pre: torch.Tensor, p: dict[str, torch.Tensor]) -> torch.Ten
             + F.relu(bottom - p["beta_lo"] + LIVENESS_MARGIN)).sum()
 
 
-def run(params: Params, x: torch.Tensor, liveness: list | None = None) -> torch.Tensor:
+def run(params: Params, x: torch.Tensor, liveness: list | None = None,
+        margin: tuple[float, list] | None = None) -> torch.Tensor:
     """Outputs (B, T, m) of the network for inputs (B, T, n): §3 semantics exactly."""
     outputs: dict[int, torch.Tensor] = {-1: x}
     y = x
     for i, (spec, p) in enumerate(zip(params.specs, params.layers)):
-        y = _layer(spec, p, y, liveness)
+        y = _layer(spec, p, y, liveness, margin)
         if spec.skip_from is not None:
             y = y + outputs[spec.skip_from]
         outputs[i] = y
@@ -251,10 +327,12 @@ def setup_determinism(seed: int) -> None:
 
 
 def fit(net: FQNet, x: np.ndarray, target: np.ndarray, loss_fn, epochs: int, batch: int,
-        lr: float, seed: int, log=None) -> None:
+        lr: float, seed: int, log=None, hardware: Hardware | None = None) -> None:
     """Adam with cosine decay and clipped gradients over shuffled mini-batches;
-    projection after each step. The last epochs train through 1/8-rounded weights so that
-    the float network and its rounded version (the circuit's ratios) end up close."""
+    projection after each step. The last epochs (from QUANTISE_FROM) train through
+    1/8-rounded weights, or with `hardware` through the realised values with mismatch
+    samples and the margin term (`Hardware`), so that the float network and the circuit
+    end up close."""
     xt, tt = torch.from_numpy(x), torch.from_numpy(target)
     net.init_from_data(x[::max(1, len(x) // 512)])   # spread over the (ordered) set
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -264,12 +342,20 @@ def fit(net: FQNet, x: np.ndarray, target: np.ndarray, loss_fn, epochs: int, bat
     for epoch in range(epochs):
         order = torch.randperm(len(xt), generator=gen)
         total = 0.0
+        late = epoch >= QUANTISE_FROM * epochs
         for start in range(0, len(xt), batch):
             idx = order[start:start + batch]
             liveness: list[torch.Tensor] = []
-            rounded = epoch >= QUANTISE_FROM * epochs
-            loss = (loss_fn(net(xt[idx], liveness, rounded), tt[idx]) + L1_WEIGHT * net.l1()
-                    + LIVENESS_WEIGHT * sum(liveness))
+            margins: list[torch.Tensor] = []
+            if late and hardware is not None:
+                params = realised(net.params(), hardware.unit_current, hardware.diode_units)
+                if hardware.mismatch:
+                    params = with_mismatch(params, gen)
+                y = run(params, xt[idx], liveness, (hardware.margin, margins))
+            else:
+                y = net(xt[idx], liveness, late)
+            loss = (loss_fn(y, tt[idx]) + L1_WEIGHT * net.l1() + LIVENESS_WEIGHT * sum(liveness)
+                    + MARGIN_WEIGHT * sum(margins))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), GRAD_CLIP)
@@ -322,7 +408,7 @@ def kws_row_targets(labels: np.ndarray, onset: np.ndarray, offset: np.ndarray,
 def train_kws(train_x: np.ndarray, train_targets: np.ndarray, test_x: np.ndarray,
               test_y: np.ndarray, *, seed: int, epochs: int, hidden: int, state: int,
               batch: int = 64, lr: float = 0.002, min_bias: float = 0.02,
-              log=None) -> tuple[Params, dict]:
+              log=None, hardware: Hardware | None = None) -> tuple[Params, dict]:
     """Train the KWS classifier ("yes" = 0 vs other = 1) on per-row targets
     (`kws_row_targets`) plus the last row, which is the decision. Biases below `min_bias`
     units are zeroed; the metrics are those of the parameters as written."""
@@ -337,7 +423,7 @@ def train_kws(train_x: np.ndarray, train_targets: np.ndarray, test_x: np.ndarray
                                ignore_index=-100)
         return rows + F.cross_entropy(y[:, -1], target[:, -1], weight=weight)
 
-    fit(net, train_x, train_targets.astype(np.int64), loss_fn, epochs, batch, lr, seed, log)
+    fit(net, train_x, train_targets.astype(np.int64), loss_fn, epochs, batch, lr, seed, log, hardware)
     params = net.params().as_written(min_bias)
     metrics = {"train_accuracy": float((last_row_decisions(params, train_x) == train_y).mean())}
     metrics.update(classifier_metrics(params, test_x, test_y, "held_out"))
@@ -369,7 +455,7 @@ def flipflop_accuracy(params: Params, x: np.ndarray, labels: np.ndarray) -> floa
 
 def train_flipflop(*, seed: int, epochs: int, hidden: int, state: int, samples: int = 256,
                    steps: int = 30, batch: int = 32, lr: float = 0.03,
-                   min_bias: float = 0.02, log=None) -> tuple[Params, dict]:
+                   min_bias: float = 0.02, log=None, hardware: Hardware | None = None) -> tuple[Params, dict]:
     """Train dense(2→H, relu) → bmru(H→d) → dense(d→2) to tell the stored bit at every
     step (y0 = "on", y1 = "off", as `examples/flipflop.yaml`)."""
     setup_determinism(seed)
@@ -382,7 +468,7 @@ def train_flipflop(*, seed: int, epochs: int, hidden: int, state: int, samples: 
     def loss_fn(y, target):
         return F.cross_entropy(y.reshape(-1, 2), target.reshape(-1))
 
-    fit(net, train_x, train_t, loss_fn, epochs, batch, lr, seed, log)
+    fit(net, train_x, train_t, loss_fn, epochs, batch, lr, seed, log, hardware)
     params = net.params().as_written(min_bias)
     metrics = {"train_accuracy": flipflop_accuracy(params, train_x, train_t),
                "held_out_accuracy": flipflop_accuracy(params, test_x, test_t),
