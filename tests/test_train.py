@@ -104,16 +104,21 @@ def test_row_targets_score_after_the_keyword_only():
     assert targets.tolist() == [[1, 1, -100, -100, -100, 0, 0, 0], [1] * 8]
 
 
+def toy_keyword(seed: int, count: int, steps: int):
+    """A toy keyword task: a burst on input 3 somewhere in half the sequences (label 0)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 0.3, size=(count, steps, 13)).astype(np.float32)
+    labels = np.arange(count) % 2
+    onset = rng.integers(5, steps - 10, size=count)
+    for i in np.flatnonzero(labels == 0):
+        x[i, onset[i]:onset[i] + 5, 3] = 1.0
+    return x, labels, train.kws_row_targets(labels, onset, onset + 5, steps)
+
+
 def test_kws_training_runs_and_writes_a_valid_classifier(tmp_path):
     """Two epochs on a toy keyword (a burst on input 3 anywhere in the sequence): the
     pipeline runs end to end and the file is a valid 13→2 network."""
-    rng = np.random.default_rng(0)
-    x = rng.uniform(0, 0.3, size=(64, 40, 13)).astype(np.float32)
-    labels = np.arange(64) % 2
-    onset = rng.integers(5, 25, size=64)
-    for i in np.flatnonzero(labels == 0):
-        x[i, onset[i]:onset[i] + 5, 3] = 1.0
-    targets = train.kws_row_targets(labels, onset, onset + 5, 40)
+    x, labels, targets = toy_keyword(0, 64, 40)
     params, metrics = train.train_kws(x, targets, x, labels, seed=0, epochs=2, hidden=4, state=2)
     network = train.write_network(tmp_path / "k.yaml", "k", 1e-9, params)
     assert (network.input_size, network.output_size) == (13, 2)
@@ -165,3 +170,57 @@ def test_bad_options_exit_2(tmp_path, capsys, argv, field):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and field in err
     assert not out.exists()
+
+
+def test_margin_penalty_counts_drives_inside_the_band_only():
+    p = {"beta_lo": torch.tensor([1.0]), "beta_hi": torch.tensor([2.0])}
+    at_threshold = torch.tensor([[[2.0]]])
+    clear = torch.tensor([[[1.5], [2.5], [0.5]]])   # ≥ 10 % of each threshold away
+    assert train.margin_penalty(at_threshold, p, 0.1).item() == pytest.approx(1.0)
+    assert train.margin_penalty(clear, p, 0.1).item() == 0.0
+    halfway = torch.tensor([[[2.1]]])               # half the band from β_hi
+    assert train.margin_penalty(halfway, p, 0.1).item() == pytest.approx(0.5)
+
+
+def test_realised_parameters_are_the_compiled_circuits_values():
+    from flows.bmru.circuit import realised_network
+    from flows.bmru.network import network_from_arrays
+
+    net = random_network([train.LayerSpec("dense", 3), train.LayerSpec("bmru", 2),
+                          train.LayerSpec("dense", 2, activation="none")], 3, seed=5)
+    params = net.params()
+    expected = realised_network(network_from_arrays(3, params.to_layer_dicts(), "n", 1e-9))
+    for p, layer in zip(train.realised(params).layers, expected.layers):
+        for key, value in p.items():
+            np.testing.assert_allclose(value.detach().numpy(), getattr(layer, key), atol=1e-6)
+    # gradients pass straight through
+    loss = sum(v.sum() for p in train.realised(params).layers for v in p.values())
+    loss.backward()
+    assert all(m["weight"].grad is not None for m in net.raw)
+
+
+def test_hardware_training_runs_its_last_epochs_on_the_realised_grid(tmp_path):
+    x, labels, targets = toy_keyword(1, 32, 30)
+    params, metrics = train.train_kws(x, targets, x, labels, seed=0, epochs=5, hidden=4, state=2,
+                                      hardware=train.Hardware())
+    network = train.write_network(tmp_path / "k.yaml", "k", 1e-9, params)
+    assert network.output_size == 2 and 0.0 <= metrics["held_out_accuracy"] <= 1.0
+    assert 0.02 < train.default_margin() < 0.2   # 2 σ of a few-% mismatch spread
+    # the file holds the circuit's own grid: compiling maps it onto itself
+    from flows.bmru.circuit import realised_network
+
+    for layer, again in zip(network.layers, realised_network(network).layers):
+        np.testing.assert_allclose(layer.weight, again.weight, atol=1e-6)
+        np.testing.assert_allclose(layer.bias, again.bias, atol=1e-6)
+
+
+@pytest.mark.parametrize("argv, field", [
+    (["--no-hardware", "--margin", "0.05"], "--margin"),
+    (["--hardware", "--margin", "1.5"], "--margin"),
+    (["--no-hardware", "--diode-units", "8"], "--diode-units"),
+])
+def test_bad_hardware_options_exit_2(tmp_path, capsys, argv, field):
+    out = tmp_path / "n.yaml"
+    assert main(["train", "flipflop", "-o", str(out), "--seed", "0", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and field in err and not out.exists()

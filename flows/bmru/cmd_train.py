@@ -53,10 +53,12 @@ def _task_parser(p) -> None:
     p.add_argument("--held-out-audio", metavar="DIR", help="kws (espeak corpus): also write "
                    "--held-out-count held-out 'yes' clips and as many others as WAV files")
     p.add_argument("--held-out-count", type=int, default=5, metavar="N")
-    p.add_argument("--hardware", action=argparse.BooleanOptionalAction, default=None,
-                   help="hardware-aware last epochs (default for kws): train on the values the compiled "
-                        "circuit realises, with a mismatch sample of every parameter per mini-batch and a "
-                        "threshold-margin term (flows.bmru.train.Hardware)")
+    p.add_argument("--hardware", action=argparse.BooleanOptionalAction, default=False,
+                   help="hardware-aware second half of the epochs: train on the values the compiled circuit "
+                        "realises, with a mismatch sample of every parameter per mini-batch and a "
+                        "threshold-margin term, and write that grid (flows.bmru.train.Hardware). Measured on "
+                        "kws with --diode-units 8: transistor-level states ≥ 99 %% on 8 of the 10 shipped "
+                        "sequences (5 without), held-out accuracy 95.7 %% (97.2 %% without)")
     p.add_argument("--margin", type=float, default=None, metavar="FRACTION",
                    help="with --hardware: keep every BMRU drive this fraction of a threshold away from "
                         "β_lo and β_hi on the training data (default 2 σ of the drive-to-threshold distance "
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     positive(args, "unit_current", args.unit_current)
-    hardware = args.task == "kws" if args.hardware is None else args.hardware
+    hardware = args.hardware
     if not hardware and (args.margin is not None or args.diode_units is not None):
         raise InputError("command line", "--margin" if args.margin is not None else "--diode-units",
                          "needs --hardware")
