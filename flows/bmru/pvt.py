@@ -8,6 +8,9 @@ passes when the state of every BMRU cell agrees with the reference model on at l
 PASS_AGREEMENT of (steps × cells); yield counts passing runs. The goal is met when every
 PVT point passes and at least MC_YIELD_GOAL of the samples do.
 
+With `engine="model"` every run is judged by the circuit-aware model instead (`model_rows`),
+around one nominal transient: 10⁴ samples in seconds, no power.
+
 Jobs go to `pdk.ngspice.simulate_many`: a local pool, or a Dask cluster with `scheduler`.
 Decks carry absolute paths to the SKY130 model files, so a Dask worker needs ngspice and
 this package installed at the same paths (one image for all nodes). The files written
@@ -30,9 +33,9 @@ from pdk.ngspice import DEFAULT_TIMEOUT, Job, SimulationError, simulate_many
 
 #: The goal asks this fraction of mismatch samples to pass (issue 7).
 MC_YIELD_GOAL = 0.99
-#: What judges each run: a transient of the transistor-level macro, or the circuit-aware
-#: model around one nominal transient (flows.bmru.mismatch: the same per-device offsets).
-ENGINES = ("ngspice", "model")
+#: What judges each run (`PvtSpec.engine`), as pvt.md states it: a transient of the
+#: transistor-level macro, or the circuit-aware model around one nominal transient
+#: (flows.bmru.mismatch: the same per-device offsets).
 ENGINE_TEXT = {"ngspice": "ngspice transient of the transistor-level macro per run",
                "model": "circuit-aware model (flows/bmru/mismatch.py) around one nominal ngspice transient; "
                         "each mismatch sample carries the per-device offsets its seed gives the flat ngspice deck; "
@@ -64,7 +67,7 @@ class PvtSpec:
     timeout: float = DEFAULT_TIMEOUT
     #: flat decks (pdk/flat.py); False: the wheel's device subckts
     flat: bool = True
-    #: one of ENGINES
+    #: a key of ENGINE_TEXT
     engine: str = "ngspice"
 
 
