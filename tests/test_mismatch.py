@@ -132,3 +132,11 @@ def test_pvt_engine_model_refuses_a_scheduler(tmp_path):
                       "--engine", "model", "--scheduler", "tcp://localhost:8786")
     assert result.returncode == 2 and "--scheduler" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.ngspice
+def test_pvt_engine_model_refuses_an_uncharacterized_condition(tmp_path):
+    result = run_bmru("pvt", FLIPFLOP, "--inputs", ROOT / "examples" / "flipflop_mixed.csv", "-o", tmp_path / "o",
+                      "--engine", "model", "--corners", "tt", "--temps", "50", "--vdds", "1.8")
+    assert result.returncode == 2 and "no corrections for 'tt 50C 1.8V'" in result.stderr
+    assert result.stderr.count("\n") == 1 and not (tmp_path / "o").exists()

@@ -114,10 +114,7 @@ class MismatchModel:
                               conditions.corner, conditions.temp, conditions.vdd)
         self._layers = self._nominal(corr)
         self._build()
-        units = [None] * len(self._sets.used)
-        for key, i in self._sets.used.items():
-            units[i] = self._sets.members[key]
-        self._units = units
+        self._units = units = [self._sets.members[key] for key in self._sets.used]  # in index order
         flat_units = [u for members in units for u in members]
         self._keys = np.array([flat.path_key(u.path) for u in flat_units], dtype=np.uint64)
         self._sigma = np.array([flat.sigma(u.device, u.w, u.l) for u in flat_units])
@@ -135,7 +132,8 @@ class MismatchModel:
         units = self._sets.index(g, self._top(block, drain))
         diode = self._sets.index(g, g)
         if units is None or diode is None:
-            raise KeyError(f"{block}: no units {drain}←{gate} or no diode on {g}")
+            raise RuntimeError(f"{block}: no units {drain}←{gate} or no diode on {g}: the cell's "
+                               "topology is not the one this model reads")
         return ((units, 1), (diode, -1))
 
     def _line(self, line: str) -> tuple[tuple[int, int], ...]:
