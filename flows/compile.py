@@ -38,8 +38,32 @@ class CompileOptions:
 STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", "views", "manifest")
 
 
+#: row widths tried for the transistor cells, as fractions of the square root of the blocks'
+#: area at the default fold (None: that fold, `layouts.cell_layout.MAX_UNITS` a row)
+ROW_WIDTHS = (None, 1.0, 0.5, 0.25, 0.18)
+
+
 def draw_macro(circuit: Circuit):
-    """Layout of the macro from the same cell objects that produced the netlist."""
+    """Layout of the macro from the same cell objects that produced the netlist.
+
+    The floorplan (`layouts.macro.plan`) packs blocks into columns; how well depends on the
+    cells' width, so every transistor cell is drawn at each of `ROW_WIDTHS` and the
+    smallest macro within `layouts.macro.MAX_ASPECT` is kept (the squarest if none is)."""
+    from layouts.macro import MAX_ASPECT
+
+    first = _draw_macro(circuit, None)
+    blocks = sum(first.areas[cell.name] for cell in circuit.cells() if cell.name in first.areas)
+    macros = [first] + [_draw_macro(circuit, f * blocks ** 0.5) for f in ROW_WIDTHS if f is not None]
+
+    def aspect(macro) -> float:
+        box = macro.top.dbbox()
+        return max(box.width() / box.height(), box.height() / box.width())
+
+    fitting = [m for m in macros if aspect(m) <= MAX_ASPECT]
+    return min(fitting, key=lambda m: m.area_um2) if fitting else min(macros, key=aspect)
+
+
+def _draw_macro(circuit: Circuit, row_width: float | None):
     from cells.netlist import Device
     from layouts.cell_layout import draw_cell
     from layouts.macro import Instance, assemble
@@ -48,8 +72,9 @@ def draw_macro(circuit: Circuit):
 
     def draw(cell):
         devices = cell.devices()
-        drawer = draw_cell if all(isinstance(d, Device) for d in devices) else draw_passive_cell
-        return drawer(cell.name, circuit.ports_of(cell), devices, ly)
+        if all(isinstance(d, Device) for d in devices):
+            return draw_cell(cell.name, circuit.ports_of(cell), devices, ly, row_width=row_width)
+        return draw_passive_cell(cell.name, circuit.ports_of(cell), devices, ly)
 
     ly = pcells.new_layout()
     drawn = {cell.name: draw(cell) for cell in circuit.cells()}

@@ -41,6 +41,8 @@ class CellLayout:
     netlist: str
     order: dict[str, list[str]] = field(default_factory=dict)  # row → device names (+ DUMMY)
     pins: dict[str, db.Box] = field(default_factory=dict)  # port → its labelled met3 track
+    #: no met3 of the cell left of a pin track either, so a macro may mirror it
+    mirrorable: bool = True
 
     @property
     def area_um2(self) -> float:
@@ -83,9 +85,11 @@ def subckt_text(name: str, ports, devices) -> str:
 
 
 def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
-              max_units: int = MAX_UNITS) -> CellLayout:
+              max_units: int = MAX_UNITS, row_width: float | None = None) -> CellLayout:
     """Place and route `devices` (unit transistors, one finger each) as cell `name` with pins
-    `ports`; a polarity with more than `max_units` devices folds into several rows. Raises ValueError for device lists it cannot draw (mixed body nets per row,
+    `ports`. Each polarity folds into as few rows as keep every row within `row_width` µm of
+    units (None: at most `max_units` devices a row), so a macro can give all its cells one
+    width. Raises ValueError for device lists it cannot draw (mixed body nets per row,
     gate length too short for the stub pitch, a port no device touches)."""
     ly = ly or pcells.new_layout()
     top = ly.create_cell(name)
@@ -115,11 +119,7 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
     def via1(at: db.Point) -> None:  # its met2 landing is the stub drawn with the channels
         pcells.box(top, "via", db.Box(at, at).enlarged(v1, v1))
 
-    chunks = {}
-    for pol, devs in rows.items():
-        seq = interdigitate(devs)
-        n = max(1, -(-len(seq) // max_units)) if seq else 0
-        chunks[pol] = [seq[i::n] for i in range(n)]  # every chunk keeps the interleave
+    chunks = {pol: _fold(ly, interdigitate(devs), max_units, row_width) for pol, devs in rows.items()}
     n_slices = max(len(chunks["n"]), len(chunks["p"]))
     m3w = u(0.38)
     pitch = m3w + u(R("m3.2"))
@@ -218,6 +218,26 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
         pcells.label(top, p, db.Point(snap_down((min(xs) + max(xs)) // 2), tracks[key][p]))
         pins[p] = track_box[(key, p)]
     return CellLayout(ly, top, subckt_text(name, ports, devices), order, pins)
+
+
+def _fold(ly: db.Layout, seq: list, max_units: int, row_width: float | None) -> list[list]:
+    """The interleaved sequence dealt into rows (every row keeps the interleave): the fewest
+    rows of at most `max_units` devices, or, with `row_width`, the fewest whose units and
+    end dummies span at most that many µm (one device a row at the least)."""
+    if not seq:
+        return []
+
+    def span(row: list) -> int:
+        units = [row[0], *row, row[-1]]
+        return sum(pcells.fet(ly, d.device, d.w, d.l, nf=1, tap=False, well=False).bbox.width()
+                   + u(UNIT_GAP) for d in units)
+
+    n = max(1, -(-len(seq) // max_units))
+    if row_width is not None:
+        n = 1
+        while n < len(seq) and max(span(seq[i::n]) for i in range(n)) > u(row_width):
+            n += 1
+    return [seq[i::n] for i in range(n)]
 
 
 def _plan_row(ly: db.Layout, seq: list, body: str):

@@ -396,4 +396,5 @@ def draw_passive_cell(name: str, ports, devices, ly: db.Layout | None = None,
     if outline is not None and (bb.width() > outline[0] or bb.height() > outline[1]):
         raise ValueError(f"{name}: drawn {bb.width():.1f} × {bb.height():.1f} µm, "
                          f"beyond the outline {outline[0]:g} × {outline[1]:g} µm")
-    return CellLayout(ly, top, subckt(name, ports, devices), order, {p: pins[p] for p in ports})
+    return CellLayout(ly, top, subckt(name, ports, devices), order, {p: pins[p] for p in ports},
+                      mirrorable=False)

@@ -6,7 +6,7 @@ import klayout.db as db
 import pytest
 
 from layouts.cell_layout import draw_cell
-from layouts.macro import Instance, assemble
+from layouts.macro import MAX_ASPECT, Instance, assemble, plan
 from pdk import drc, layers, lvs, pcells
 from tests.test_cell_layouts import bias_like, hysteretic_like
 
@@ -89,3 +89,34 @@ def test_unconnected_pin_is_refused():
     bias = draw_cell("bias_like", bp, bd, ly=ly)
     with pytest.raises(ValueError, match="not connected"):
         assemble("m", ("vdd",), [Instance("b", bias, {"vdd": "vdd"})], ly)
+
+
+def test_many_blocks_fill_paired_columns_within_the_aspect(tmp_path):
+    """Forty-one cells (one column would be 1 : 10) fold into several column pairs: the
+    macro stays within 2 : 1, blocks right of a channel are mirrored, nets that span two
+    channels are joined by trunks, and the result is DRC- and LVS-clean."""
+    ly = pcells.new_layout()
+    bp, bd = bias_like()
+    hp, hd = hysteretic_like()
+    bias = draw_cell("bias_like", bp, bd, ly=ly)
+    hyst = draw_cell("hyst_like", hp, hd, ly=ly)
+    n = 40
+    insts = [Instance("bias", bias, {"vdd": "vdd", "vss": "vss", "iref": "iref", "bn": "bn",
+                                     "bp": "bp", "o0": "t0", "o1": "w0"})]
+    insts += [Instance(f"h{i}", hyst, {"vdd": "vdd", "vss": "vss", "bt": "t0", "bw": "w0", "bg": "bp",
+                                       "in": f"in{i}", "out": f"out{i}"}) for i in range(n)]
+    ports = ("vdd", "vss", "iref", *(f"in{i}" for i in range(n)), *(f"out{i}" for i in range(n)))
+    columns = plan(insts).columns
+    assert len(columns) >= 3  # two channels at least, so trunks join them
+    m = assemble("many", ports, insts, ly)
+    box = m.top.dbbox()
+    assert max(box.width() / box.height(), box.height() / box.width()) <= MAX_ASPECT
+    stacked = sum(i.cell.top.dbbox().height() for i in insts)
+    assert box.height() < stacked / 2  # not one column
+    mirrored = [inst for inst in m.top.each_inst() if inst.trans.is_mirror()]
+    assert mirrored and all(inst.cell.name == "hyst_like" for inst in mirrored)
+    m.save(tmp_path / "many.gds", tmp_path / "many.spice")
+    res = drc.run_own(tmp_path / "many.gds")
+    assert res.total == 0, res.summary()
+    cmp = lvs.compare(tmp_path / "many.gds", tmp_path / "many.spice")
+    assert cmp.match, cmp.summary()
