@@ -3,16 +3,18 @@ generated from), so layout, netlist and LVS can never disagree.
 
 Floorplan, bottom to top:
 
-    N channel   met3 tracks, one per net that touches an nfet (or the substrate ring)
+    N channel   met3 tracks of the nfet row's nets that do not fit over it (none if all do)
     p+ ring     substrate guard ring around the nfet row (body net of the nfets)
-    nfet row    unit devices, dummies at both ends
-    pfet row    unit devices, dummies at both ends, in one nwell
+    nfet row    unit devices, dummies at both ends, under met3 tracks, one per net that
+                touches an nfet (or the substrate ring), as many as fit over the units
+    pfet row    the same in one nwell
     n+ ring     well guard ring (body net of the pfets)
-    P channel   met3 tracks for nets that touch a pfet
+    P channel   the pfet row's tracks that do not fit over it
 
 Every device terminal (met1 pad of the pcell) gets a via1 and a vertical met2 stub straight
 to its net's met3 track (via2); stubs are the only met2 inside the rows and each has its own
-x, so no two nets can meet. A net in both channels is joined by a met2 spine right of the
+x, so no two nets can meet (the units hold nothing above met1, so tracks run over them:
+two channels a slice took as much height as the rows). A net in both channels is joined by a met2 spine right of the
 rows. Pins are labels on their met3 track (`pdk.layers.PIN_LABEL_LAYER`).
 
 Matching: devices of one `group` are identical units; every group is spread evenly along its
@@ -126,6 +128,8 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
     ring_w = u(2 * R("licon.7") + R("licon.1"))
     terms: dict[tuple[str, int], list[tuple[str, int, int]]] = {}
     ring_boxes: dict[tuple[str, int], db.Box] = {}
+    row_boxes: dict[tuple[str, int], db.Box] = {}  # the units of a row
+    over_row: dict[tuple[str, int], int] = {}  # how many of its tracks run over the units
     order: dict[str, list[str]] = {}
     cursor = 0
     for k in range(n_slices):
@@ -135,12 +139,16 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
             key = (pol, k)
             plan, rel = _plan_row(ly, chunks[pol][k], body[pol])
             nets = {net for (_blk, _x, nm, tn) in plan for net in tn.values()} | {body[pol]}
+            over_row[key] = min(len(nets), (rel.height() - m3w) // pitch + 1)
+            channel = len(nets) - over_row[key]  # tracks that do not fit over the row
             if pol == "n":  # room for the N channel below the ring
-                bottom = cursor + ring_w + u(RING_GAP + 0.81) + (len(nets) - 1) * pitch + m3w
+                bottom = cursor + ring_w + u(RING_GAP + 0.81) + (channel - 1) * pitch + m3w if channel \
+                    else cursor + ring_w + u(RING_GAP + 0.5)
             else:
                 bottom = cursor + ring_w + u(RING_GAP) + u(ROW_GAP if key[0] == "p" and
                                                             ("n", k) in ring_boxes else 0.5)
             y0 = snap_up(bottom - rel.bottom + u(0.02))
+            row_boxes[key] = rel.moved(0, y0)
             terms[key] = []
             rb = db.Box()
             for blk, x, nm, tn in plan:
@@ -165,7 +173,7 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
             terms[key].append((body[pol], c.x, c.y))
             cursor = ring.cell.bbox().top
             if pol == "p":  # the P channel above, then the next slice
-                cursor += u(0.8) + len(nets) * pitch + u(1.0)
+                cursor += (u(0.8) + channel * pitch if channel else 0) + u(1.0)
 
     # channels: one met3 track per net, below each n ring / above each p ring
     xs_all = [x for tl in terms.values() for (_n, x, _y) in tl]
@@ -174,13 +182,16 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
     for key, tl in terms.items():
         nets = sorted({n for (n, _x, _y) in tl},
                       key=lambda n: (n not in ports, ports.index(n) if n in ports else 0, n))
-        rbx = ring_boxes[key]
+        rbx, units = ring_boxes[key], row_boxes[key]
         tracks[key] = {}
         for i, net in enumerate(nets):
-            if key[0] == "n":
-                y = rbx.bottom - u(0.8) - i * pitch - m3w // 2
+            j = i - over_row[key]
+            if j < 0:  # over the units: only stubs (met2) and pads (met1) below met3 there
+                y = units.bottom + m3w // 2 + i * pitch
+            elif key[0] == "n":
+                y = rbx.bottom - u(0.8) - j * pitch - m3w // 2
             else:
-                y = rbx.top + u(0.8) + i * pitch + m3w // 2
+                y = rbx.top + u(0.8) + j * pitch + m3w // 2
             tracks[key][net] = snap_down(y)
     chans: dict[str, list[tuple[str, int]]] = {}
     for key, tl in tracks.items():
