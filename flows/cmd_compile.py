@@ -16,6 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_arguments(p)
     p.add_argument("--no-check", action="store_true", help="skip DRC and LVS")
     p.add_argument("--deck", action="store_true", help="also run the external SKY130 DRC runset (slow)")
+    from pdk.tinytapeout import TEMPLATES
+    p.add_argument("--target", choices=sorted(TEMPLATES), default=None,
+                   help="also wrap the macro into this Tiny Tapeout analog tile: DIR/tt/ holds its GDS, "
+                        "pin-only LEF, Verilog stub and info.yaml (inputs, outputs, then iref on ua[0]…)")
     _family_options(p, "compile")
     p.set_defaults(handler=_compile)
 
@@ -71,7 +75,7 @@ def _compile(args: argparse.Namespace) -> int:
     build = family.build_options(args)
     output = OutputDir.check(args.output, "compile", force=args.force, inputs=[args.network])
     family.load_network(args.network)  # bad input is refused before any work
-    options = CompileOptions(check=not args.no_check, deck=args.deck, build=build)
+    options = CompileOptions(check=not args.no_check, deck=args.deck, build=build, target=args.target)
     with output.write() as out:
         manifest = compile_network(args.network, out, options, progress=_progress(len(STEPS)))
     family.compiled(manifest)

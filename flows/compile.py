@@ -33,6 +33,7 @@ class CompileOptions:
     check: bool = True
     deck: bool = False
     build: object = None
+    target: str | None = None  # a `pdk.tinytapeout.TEMPLATES` key: also wrap the macro into that tile
 
 
 STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", "views", "manifest")
@@ -131,6 +132,8 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     network = family.load_network(path)
     circuit = family.build_circuit(network, options.build)
     timing = family.timing(circuit)
+    if options.target is not None:
+        _tile_fits_pins(path, circuit.ports, options.target)
     done("map")
     name = network.name
     spice = out / f"{name}.spice"
@@ -156,6 +159,10 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
                 checks = {**_drc_summary([front.result(), back.result()]), **checks}
         if options.deck:
             checks.update(_deck(gds))
+        tile = {}
+        if options.target is not None:
+            tile, tile_checks = _tiny_tapeout(out, name, macro, list(circuit.ports), options)
+            checks.update(tile_checks)
         done("drc")
         idle = power.result()
     integration = _integration_views(out, name, list(circuit.ports), macro.area_um2, idle["total_W"])
@@ -178,6 +185,7 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
                  "cells_um2": {k: round(v, 3) for k, v in sorted(macro.areas.items())}},
         "checks": checks,
         "timing": timing,
+        **({"tile": tile} if tile else {}),
     }
     done("manifest")
     manifest["timings_s"] = timings  # written last so it covers every step
@@ -257,6 +265,54 @@ def _integration_views(out: Path, name: str, ports: list[str], area_um2: float, 
     (out / files["liberty"]).write_text(views.liberty(name, ports, area_um2, static_W))
     (out / files["verilog"]).write_text(views.verilog(name, ports))
     return files
+
+
+def _tile_fits_pins(path: Path, ports, target: str) -> None:
+    from flows.errors import InputError
+    from layouts.tiny_tapeout import analog_order
+    from pdk.tinytapeout import TEMPLATES
+
+    signals = analog_order(ports)
+    if len(signals) > TEMPLATES[target].analog_usable:
+        raise InputError(path, "--target", f"the macro needs {len(signals)} analog pins "
+                         f"({', '.join(signals)}); {target} bonds {TEMPLATES[target].analog_usable}")
+
+
+def _tiny_tapeout(out: Path, name: str, macro, ports: list[str], options: CompileOptions) -> tuple[dict, dict]:
+    """The macro in the Tiny Tapeout tile, as a submission's folders lay it out: tt/gds,
+    tt/lef (pin-only abstract), tt/src/project.v and tt/info.yaml; its DRC like the macro's."""
+    import re
+
+    from layouts.abstract import lef
+    from layouts.tiny_tapeout import wrap
+    from pdk import drc, pcells
+    from pdk.tinytapeout import TEMPLATES
+
+    template = TEMPLATES[options.target]
+    top_name = "tt_um_" + re.sub(r"[^a-z0-9_]", "_", name.lower())
+    tile = wrap(macro, ports, top_name, template)
+    folder = out / "tt"
+    for sub in ("gds", "lef", "src"):
+        (folder / sub).mkdir(parents=True)
+    gds = folder / "gds" / f"{top_name}.gds"
+    pcells.save_gds(macro.layout, gds, tile.top)
+    direction = {p.name: p.direction for p in template.pins}
+
+    def role(pin: str) -> tuple[str, str]:
+        return {"VDPWR": ("INOUT", "POWER"), "VGND": ("INOUT", "GROUND")}.get(pin, (direction.get(pin), "SIGNAL"))
+
+    (folder / "lef" / f"{top_name}.lef").write_text(lef(gds, "met4_label", "met4_pin", role, with_obstructions=False))
+    (folder / "src" / "project.v").write_text(views.tiny_tapeout_verilog(top_name, name))
+    (folder / "info.yaml").write_text(views.tiny_tapeout_info(top_name, name, template.name, tile.assignment))
+    checks = {}
+    if options.check:
+        checks["tile_drc_own"] = _drc_summary([drc.run_own(gds)])["drc_own"]
+    if options.deck:
+        checks["tile_drc_deck"] = _deck(gds)["drc_deck"]
+    files = {sub: str(p.relative_to(out)) for sub, p in
+             (("gds", gds), ("lef", folder / "lef" / f"{top_name}.lef"), ("verilog", folder / "src" / "project.v"),
+              ("info", folder / "info.yaml"))}
+    return {"template": template.name, "top_cell": top_name, "pins": tile.assignment, "files": files}, checks
 
 
 def _views(family, circuit: Circuit, out: Path, step: float) -> tuple[list[str], list[str]]:

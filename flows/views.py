@@ -52,3 +52,35 @@ def verilog(name: str, ports: list[str]) -> str:
     return (f"// {name}: analog current-mode macro written by bmru-sky130 (blackbox: the circuit is\n"
             f"// the SPICE netlist and GDS beside this file). Currents in software units x unit_current.\n"
             f"(* blackbox *)\nmodule {name} ({', '.join(ports)});\n{body}endmodule\n")
+
+
+def tiny_tapeout_verilog(top_name: str, network: str) -> str:
+    """The Tiny Tapeout blackbox stub (`src/project.v`): the template's ports, Verilog-1995
+    declarations as `verilog` writes them."""
+    ports = (("input", "", "VGND"), ("input", "", "VDPWR"), ("input", "[7:0] ", "ui_in"),
+             ("output", "[7:0] ", "uo_out"), ("input", "[7:0] ", "uio_in"), ("output", "[7:0] ", "uio_out"),
+             ("output", "[7:0] ", "uio_oe"), ("inout", "[7:0] ", "ua"), ("input", "", "ena"),
+             ("input", "", "clk"), ("input", "", "rst_n"))
+    body = "".join(f"  {kind} {width}{name};\n" for kind, width, name in ports)
+    return (f"// {top_name}: the bmru-sky130 macro of network {network!r} in a Tiny Tapeout analog tile\n"
+            "// (blackbox: the circuit is the GDS; ua pins carry currents, see info.yaml).\n"
+            f"(* blackbox *)\nmodule {top_name} ({', '.join(p[2] for p in ports)});\n{body}endmodule\n")
+
+
+def tiny_tapeout_info(top_name: str, network: str, template: str, assignment: dict[str, str]) -> str:
+    """`info.yaml` of the submission: the project fields to fill in, the tile size and the
+    analog pinout (each used ua pin and the macro port on it)."""
+    import yaml
+
+    analog = {f"ua[{i}]": "" for i in range(8)}
+    for ua, port in assignment.items():
+        analog[ua] = ("iref: reference current in (1 unit, manifest.json)" if port == "iref" else
+                      f"{port}: current {'out' if port.startswith('out') else 'in'}")
+    info = {"project": {"title": f"{network} (bmru-sky130)", "author": "", "discord": "",
+                        "description": f"analog network {network} compiled by bmru-sky130",
+                        "language": "Analog", "clock_hz": 0, "tiles": template.removeprefix("tt-analog-"),
+                        "analog_pins": len(assignment), "uses_3v3": False, "top_module": top_name},
+            "pinout": {**{f"ui[{i}]": "" for i in range(8)}, **{f"uo[{i}]": "" for i in range(8)},
+                       **{f"uio[{i}]": "" for i in range(8)}, **analog},
+            "yaml_version": 6}
+    return yaml.safe_dump(info, sort_keys=False, allow_unicode=True)

@@ -37,11 +37,14 @@ def pin_role(name: str) -> tuple[str, str]:
     return "INPUT", "ANALOG"  # iref and in<i>: currents flowing into the macro
 
 
-def read_pins(ly: db.Layout, top: db.Cell) -> list[Pin]:
-    """Every pin label of the top cell and the rectangle of the pin metal it sits on."""
-    label = ly.layer(*layers.gds(layers.PIN_LABEL_LAYER))
-    metal_name = layers.PIN_LABEL_LAYER.removesuffix("_label")
-    metal = db.Region(top.begin_shapes_rec(ly.layer(*layers.gds(metal_name)))).merged()
+def read_pins(ly: db.Layout, top: db.Cell, label_layer: str = layers.PIN_LABEL_LAYER,
+              shape_layer: str | None = None, role=pin_role) -> list[Pin]:
+    """Every pin label of the top cell on `label_layer` and the rectangle under it: of the
+    pin metal (the drawn metal merged) or, with `shape_layer`, of the pin-purpose shape."""
+    label = ly.layer(*layers.gds(label_layer))
+    metal_name = label_layer.removesuffix("_label")
+    metal = db.Region(top.begin_shapes_rec(ly.layer(*layers.gds(shape_layer or metal_name))))
+    metal = metal if shape_layer else metal.merged()
     pins = []
     for shape in top.shapes(label).each():
         if not shape.is_text():
@@ -50,9 +53,9 @@ def read_pins(ly: db.Layout, top: db.Cell) -> list[Pin]:
         probe = db.Region(db.Box(at.x - 1, at.y - 1, at.x + 1, at.y + 1))
         under = metal.interacting(probe)
         if under.is_empty():
-            raise ValueError(f"pin label {shape.text.string!r} at {at} is not on {metal_name}")
+            raise ValueError(f"pin label {shape.text.string!r} at {at} is not on {shape_layer or metal_name}")
         box = next(iter(under.each())).bbox().to_dtype(ly.dbu)
-        pins.append(Pin(shape.text.string, metal_name, box, *pin_role(shape.text.string)))
+        pins.append(Pin(shape.text.string, metal_name, box, *role(shape.text.string)))
     return sorted(pins, key=lambda p: p.name)
 
 
@@ -78,14 +81,17 @@ def _min_spacing(layer: str) -> float:
     return max(r.value for r in RULES if r.kind == "space" and r.layer == layer)
 
 
-def lef(gds: str | Path) -> str:
-    """LEF 5.8 text of the single top cell of `gds` (CLASS BLOCK, origin 0 0)."""
+def lef(gds: str | Path, label_layer: str = layers.PIN_LABEL_LAYER, shape_layer: str | None = None,
+        role=pin_role, with_obstructions: bool = True) -> str:
+    """LEF 5.8 text of the single top cell of `gds` (CLASS BLOCK, origin 0 0); the pins as
+    `read_pins` finds them; OBS from the drawn metal unless not `with_obstructions` (the
+    pin-only abstract a Tiny Tapeout submission asks for)."""
     from pdk.drc import load
 
     ly, top = load(gds)
     box = top.dbbox()
-    pins = read_pins(ly, top)
-    obs = obstructions(ly, top, pins)
+    pins = read_pins(ly, top, label_layer, shape_layer, role)
+    obs = obstructions(ly, top, pins) if with_obstructions else {}
 
     def rect(b: db.DBox) -> str:
         return (f"RECT {b.left - box.left:.3f} {b.bottom - box.bottom:.3f} "
@@ -99,9 +105,11 @@ def lef(gds: str | Path) -> str:
         lines += [f"  PIN {pin.name}", f"    DIRECTION {pin.direction} ;", f"    USE {pin.use} ;",
                   "    PORT", f"      LAYER {layers.LEF_LAYER[pin.layer]} ;", f"        {rect(pin.box)}",
                   "    END", f"  END {pin.name}"]
-    lines.append("  OBS")
-    for name, boxes in obs.items():
-        lines.append(f"    LAYER {layers.LEF_LAYER[name]} ;")
-        lines += [f"      {rect(b)}" for b in boxes]
-    lines += ["  END", f"END {top.name}", "", "END LIBRARY", ""]
+    if obs:
+        lines.append("  OBS")
+        for name, boxes in obs.items():
+            lines.append(f"    LAYER {layers.LEF_LAYER[name]} ;")
+            lines += [f"      {rect(b)}" for b in boxes]
+        lines.append("  END")
+    lines += [f"END {top.name}", "", "END LIBRARY", ""]
     return "\n".join(lines)
