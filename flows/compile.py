@@ -44,17 +44,18 @@ STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", 
 ROW_WIDTHS = (None, 1.0, 0.5, 0.25, 0.18)
 
 
-def draw_macro(circuit: Circuit):
+def draw_macro(circuit: Circuit, pad_pitch: float | None = None):
     """Layout of the macro from the same cell objects that produced the netlist.
 
     The floorplan (`layouts.macro.plan`) packs blocks into columns; how well depends on the
     cells' width, so every transistor cell is drawn at each of `ROW_WIDTHS` and the
-    smallest macro within `layouts.macro.MAX_ASPECT` is kept (the squarest if none is)."""
+    smallest macro within `layouts.macro.MAX_ASPECT` is kept (the squarest if none is).
+    `pad_pitch`: port pads in one row that far apart (`layouts.macro.assemble`)."""
     from layouts.macro import MAX_ASPECT
 
-    first = _draw_macro(circuit, None)
+    first = _draw_macro(circuit, None, pad_pitch)
     blocks = sum(first.areas[cell.name] for cell in circuit.cells() if cell.name in first.areas)
-    macros = [first] + [_draw_macro(circuit, f * blocks ** 0.5) for f in ROW_WIDTHS if f is not None]
+    macros = [first] + [_draw_macro(circuit, f * blocks ** 0.5, pad_pitch) for f in ROW_WIDTHS if f is not None]
 
     def aspect(macro) -> float:
         box = macro.top.dbbox()
@@ -64,7 +65,7 @@ def draw_macro(circuit: Circuit):
     return min(fitting, key=lambda m: m.area_um2) if fitting else min(macros, key=aspect)
 
 
-def _draw_macro(circuit: Circuit, row_width: float | None):
+def _draw_macro(circuit: Circuit, row_width: float | None, pad_pitch: float | None):
     from cells.netlist import Device
     from layouts.cell_layout import draw_cell
     from layouts.macro import Instance, assemble
@@ -81,7 +82,7 @@ def _draw_macro(circuit: Circuit, row_width: float | None):
     drawn = {cell.name: draw(cell) for cell in circuit.cells()}
     instances = [Instance(b.name, drawn[b.cell.name], {p: b.nets[p] for p in circuit.ports_of(b.cell)})
                  for b in circuit.blocks]
-    return assemble(circuit.network.name, circuit.ports, instances, ly)
+    return assemble(circuit.network.name, circuit.ports, instances, ly, pad_pitch)
 
 
 def _schematics(circuit: Circuit, directory: Path) -> list[str]:
@@ -144,7 +145,11 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     with ThreadPoolExecutor(max_workers=1) as power_lane, \
             _Background(_views, family, circuit, out, timing["step_s"]) as views:
         power = power_lane.submit(family.static_power, circuit, timing["step_s"])
-        macro = draw_macro(circuit)
+        if options.target is None:
+            macro = draw_macro(circuit)
+        else:  # the tile takes every pad up on a met4 line of its own
+            from layouts.tiny_tapeout import PAD_PITCH
+            macro = draw_macro(circuit, pad_pitch=PAD_PITCH)
         gds = out / f"{name}.gds"
         macro.save(gds)
         done("layout")

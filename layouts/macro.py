@@ -13,8 +13,10 @@ that gives the smallest macro within `MAX_ASPECT` (`plan`); power (vdd, vss) is 
 any other net: the currents are nanoamperes.
 
 Macro pins (`vdd vss iref in<i> out<j>` or whatever the caller names) get a met3 pad at the
-top of their leftmost spine, above the trunks, labelled on `pdk.layers.PIN_LABEL_LAYER`, in
-one row (port spines are `PORT_PITCH` apart). The top cell takes the macro name.
+top of their leftmost spine, above the trunks, labelled on `pdk.layers.PIN_LABEL_LAYER`; pads
+alternate between two heights so neighbouring spines can sit at minimum pitch, or, with a
+`pad_pitch`, sit in one row with the port spines that far apart (a wrapper that takes each
+pad up on a met4 line of its own needs that room). The top cell takes the macro name.
 """
 from __future__ import annotations
 
@@ -29,9 +31,6 @@ from pdk.pcells import R, snap_down, snap_up, u
 MAX_ASPECT = 2.0  # the floorplan's limit on width : height either way
 BLOCK_GAP = 2.0  # µm between stacked blocks: above every well and metal spacing
 SPINE_PITCH = 0.62  # µm: 0.32 met2 spine + spacing, and room for the via2 landing on met3
-#: µm between port spines: their pads sit in one row, and a wrapper can take each pad up on
-#: a via3 and a met4 line of its own (0.33 µm landings at met4 spacing)
-PORT_PITCH = 1.2
 
 
 @dataclass
@@ -126,13 +125,14 @@ def _fill(instances, boxes, height: int) -> Plan:
         width += u(2.0) + sum(len(n) for n in spine_sets[-len(pair):]) * u(SPINE_PITCH) + u(BLOCK_GAP)
     trunks = sum(1 for n in set().union(*spine_sets) if sum(n in c for c in spine_sets) > 1)
     top = max(sum(boxes[i].height() + u(BLOCK_GAP) for i in c) for c in columns if c)
-    top += u(1.0) + trunks * u(0.38 + R("m3.2")) + u(1.0) + u(pcells.pin_pad_size())
+    top += u(1.0) + trunks * u(0.38 + R("m3.2")) + u(1.0) + 2 * u(pcells.pin_pad_size() + 0.4)
     while not columns[-1]:
         columns.pop()
     return Plan(tuple(tuple(sorted(c)) for c in columns), (width, top))
 
 
-def assemble(name: str, ports, instances: list[Instance], ly: db.Layout) -> MacroLayout:
+def assemble(name: str, ports, instances: list[Instance], ly: db.Layout,
+             pad_pitch: float | None = None) -> MacroLayout:
     """Place `instances` (all drawn into `ly`) by `plan` and route them; `ports` become
     macro pins."""
     ports = tuple(ports)
@@ -172,7 +172,7 @@ def assemble(name: str, ports, instances: list[Instance], ly: db.Layout) -> Macr
             found = spine_nets.get((k, side), [])
             for n in [p for p in ports if p in found] + [n for n in found if n not in ports]:
                 spine_x[(k, side, n)] = xs
-                xs += u(PORT_PITCH if n in ports else SPINE_PITCH)
+                xs += u(pad_pitch if pad_pitch and n in ports else SPINE_PITCH)
         x_right = snap_up(xs + u(1.0))
         for side, members in (("left", left), ("right", right)):
             y = 0
@@ -219,15 +219,18 @@ def assemble(name: str, ports, instances: list[Instance], ly: db.Layout) -> Macr
             trunk_y += m3w + u(R("m3.2"))
 
     psz = pcells.pin_pad_size()
-    pad_y = snap_up(trunk_y + u(1.0))
+    pad_base = snap_up(trunk_y + u(1.0))
+    pad_rows = (pad_base, pad_base if pad_pitch else snap_up(pad_base + u(psz + 0.4)))
     pad_at = {p: min(x for key, x in spine_x.items() if key[2] == p) for p in ports}
+    pad_xs = sorted(pad_at.values())
     for (k, side, net), sx in spine_x.items():
         ys = reach[(k, side, net)]
         if net in ports and pad_at[net] == sx:
-            ys.append(pad_y)
+            py = pad_rows[pad_xs.index(sx) % 2]
+            ys.append(py)
             pad = pcells.via_stack(ly, "met2", "met3", psz, psz)
-            top.insert(db.CellInstArray(pad.cell.cell_index(), db.Trans(sx, pad_y)))
-            pcells.label(top, net, db.Point(sx, pad_y))
+            top.insert(db.CellInstArray(pad.cell.cell_index(), db.Trans(sx, py)))
+            pcells.label(top, net, db.Point(sx, py))
         pcells.box(top, "met2", db.Box(sx - half, min(ys) - u(0.185), sx + half, max(ys) + u(0.185)))
 
     areas = {}

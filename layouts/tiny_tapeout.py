@@ -1,6 +1,7 @@
 """A macro wrapped into a Tiny Tapeout analog tile (`pdk.tinytapeout`).
 
-The macro is turned 180° so its pad row faces the `ua` pins on the bottom edge. Each signal
+The macro, drawn with its port pads in one row `PAD_PITCH` apart, is turned 180° so that
+row faces the `ua` pins on the bottom edge. Each signal
 pad goes up a via3 onto a met4 line of its own, down to a met3 track in the channel under
 the macro, along it and up a via3 onto the `ua` pin's met4 (inputs, outputs, then iref, in
 order); vdd and vss go the same way to the VDPWR and VGND stripes, which run the tile's
@@ -20,6 +21,9 @@ from pdk.pcells import R, snap_up, u
 from pdk.tinytapeout import PIN_LAYER, POWER_NETS, STRIPE_EDGE, TIED_OUTPUTS, Template
 
 STRIPE_WIDTH = 1.6  # µm, above the template's 1.2 µm minimum
+#: µm between the macro's port pads, drawn for the tile (`layouts.macro.assemble` pad_pitch):
+#: 0.4 µm met4 lines (via3 landings) at met4 spacing
+PAD_PITCH = 1.2
 STRIPE_X = {"VGND": 1.5, "VDPWR": 4.5}  # µm, left edges
 TRACK_PITCH = 0.8  # µm between channel tracks (0.5 µm met3)
 MACRO_LEFT = 7.5  # µm: right of the stripes
@@ -50,6 +54,10 @@ def wrap(macro: MacroLayout, ports, top_name: str, template: Template) -> Tile:
     assignment = {f"ua[{i}]": port for i, port in enumerate(order)}
     routes = order + ["vdd", "vss"]
     pads = _pads(macro)
+    xs = sorted(p.x for p in pads.values())
+    if any(b - a < u(PAD_PITCH) for a, b in zip(xs, xs[1:])):
+        raise ValueError(f"{macro.top.name}: its pads are closer than {PAD_PITCH} µm "
+                         "(draw it with layouts.macro.assemble pad_pitch=PAD_PITCH)")
     mb = macro.top.bbox()
     bottom = u(2.0 + TRACK_PITCH * len(routes) + 2.0)
     width, height = u(template.width), u(template.height)
