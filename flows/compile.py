@@ -39,8 +39,9 @@ class CompileOptions:
 STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", "views", "manifest")
 
 
-#: row widths tried for the transistor cells, as fractions of the square root of the blocks'
-#: area at the default fold (None: that fold, `layouts.cell_layout.MAX_UNITS` a row)
+#: row widths tried for the transistor cells, as fractions of the square root of the summed
+#: area of the distinct cells (each counted once) at the default fold (None: that fold,
+#: `layouts.cell_layout.MAX_UNITS` a row)
 ROW_WIDTHS = (None, 1.0, 0.5, 0.25, 0.18)
 
 
@@ -56,13 +57,8 @@ def draw_macro(circuit: Circuit, pad_pitch: float | None = None):
     first = _draw_macro(circuit, None, pad_pitch)
     blocks = sum(first.areas[cell.name] for cell in circuit.cells() if cell.name in first.areas)
     macros = [first] + [_draw_macro(circuit, f * blocks ** 0.5, pad_pitch) for f in ROW_WIDTHS if f is not None]
-
-    def aspect(macro) -> float:
-        box = macro.top.dbbox()
-        return max(box.width() / box.height(), box.height() / box.width())
-
-    fitting = [m for m in macros if aspect(m) <= MAX_ASPECT]
-    return min(fitting, key=lambda m: m.area_um2) if fitting else min(macros, key=aspect)
+    fitting = [m for m in macros if m.aspect <= MAX_ASPECT]
+    return min(fitting, key=lambda m: m.area_um2) if fitting else min(macros, key=lambda m: m.aspect)
 
 
 def _draw_macro(circuit: Circuit, row_width: float | None, pad_pitch: float | None):
@@ -277,10 +273,10 @@ def _tile_fits_pins(path: Path, ports, target: str) -> None:
     from layouts.tiny_tapeout import analog_order
     from pdk.tinytapeout import TEMPLATES
 
-    signals = analog_order(ports)
-    if len(signals) > TEMPLATES[target].analog_usable:
-        raise InputError(path, "--target", f"the macro needs {len(signals)} analog pins "
-                         f"({', '.join(signals)}); {target} bonds {TEMPLATES[target].analog_usable}")
+    try:
+        analog_order(ports, TEMPLATES[target])
+    except ValueError as exc:
+        raise InputError(path, "--target", str(exc)) from None
 
 
 def _tiny_tapeout(out: Path, name: str, macro, ports: list[str], options: CompileOptions) -> tuple[dict, dict]:
@@ -301,12 +297,8 @@ def _tiny_tapeout(out: Path, name: str, macro, ports: list[str], options: Compil
         (folder / sub).mkdir(parents=True)
     gds = folder / "gds" / f"{top_name}.gds"
     pcells.save_gds(macro.layout, gds, tile.top)
-    direction = {p.name: p.direction for p in template.pins}
-
-    def role(pin: str) -> tuple[str, str]:
-        return {"VDPWR": ("INOUT", "POWER"), "VGND": ("INOUT", "GROUND")}.get(pin, (direction.get(pin), "SIGNAL"))
-
-    (folder / "lef" / f"{top_name}.lef").write_text(lef(gds, "met4_label", "met4_pin", role, with_obstructions=False))
+    (folder / "lef" / f"{top_name}.lef").write_text(
+        lef(gds, "met4_label", "met4_pin", template.pin_role, with_obstructions=False))
     (folder / "src" / "project.v").write_text(views.tiny_tapeout_verilog(top_name, name))
     (folder / "info.yaml").write_text(views.tiny_tapeout_info(top_name, name, template.name, tile.assignment))
     checks = {}

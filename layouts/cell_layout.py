@@ -13,9 +13,9 @@ Floorplan, bottom to top:
 
 Every device terminal (met1 pad of the pcell) gets a via1 and a vertical met2 stub straight
 to its net's met3 track (via2); stubs are the only met2 inside the rows and each has its own
-x, so no two nets can meet (the units hold nothing above met1, so tracks run over them:
-two channels a slice took as much height as the rows). A net in both channels is joined by a met2 spine right of the
-rows. Pins are labels on their met3 track (`pdk.layers.PIN_LABEL_LAYER`).
+x, so no two nets can meet. The units hold nothing above met1, so tracks run over them
+(channels beside the rows took as much height as the rows). A net in both channels is
+joined by a met2 spine right of the rows. Pins are labels on their met3 track (`pdk.layers.PIN_LABEL_LAYER`).
 
 Matching: devices of one `group` are identical units; every group is spread evenly along its
 row (interdigitated, so group centroids sit near the row centre), and a dummy unit tied to
@@ -148,7 +148,6 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
                 bottom = cursor + ring_w + u(RING_GAP) + u(ROW_GAP if key[0] == "p" and
                                                             ("n", k) in ring_boxes else 0.5)
             y0 = snap_up(bottom - rel.bottom + u(0.02))
-            row_boxes[key] = rel.moved(0, y0)
             terms[key] = []
             rb = db.Box()
             for blk, x, nm, tn in plan:
@@ -160,6 +159,7 @@ def draw_cell(name: str, ports, devices, ly: db.Layout | None = None,
                     c = pp[term].center
                     terms[key].append((tn[term], c.x, c.y))
                     via1(c)
+            row_boxes[key] = rb
             order[f"{pol}{k}"] = [nm for (_b, _x, nm, _t) in plan]
             ring = pcells.guard_ring(ly, rb, "p" if pol == "n" else "n", f"{name}_ring_{pol}{k}",
                                      gap=RING_GAP, well=(pol == "p"))

@@ -52,6 +52,12 @@ class MacroLayout:
     def area_um2(self) -> float:
         return self.areas[self.top.name]
 
+    @property
+    def aspect(self) -> float:
+        """Width : height or height : width, whichever is ≥ 1."""
+        box = self.top.dbbox()
+        return max(box.width() / box.height(), box.height() / box.width())
+
     def save(self, gds_path, spice_path=None) -> None:
         pcells.save_gds(self.layout, gds_path, self.top)
         if spice_path is not None:
@@ -187,7 +193,10 @@ def assemble(name: str, ports, instances: list[Instance], ly: db.Layout,
                 y += bb.height() + u(BLOCK_GAP)
         right_w = max((instances[i].cell.top.bbox().width() for i in right), default=0)
         x = snap_up(x_right + right_w + u(BLOCK_GAP)) if right else snap_up(x_right + u(BLOCK_GAP))
-    blocks_top = max(b.transformed(t).top for inst, t, _s, _k in placed for b in [inst.cell.top.bbox()])
+    blocks_top = max(inst.cell.top.bbox().transformed(t).top for inst, t, *_side in placed)
+    spines_of: dict[str, list[tuple[int, str, str]]] = {}  # net → its spines, left to right
+    for key in sorted(spine_x, key=spine_x.get):
+        spines_of.setdefault(key[2], []).append(key)
 
     half = u(0.32) // 2
     v2 = u(R("via2.1a"))
@@ -208,8 +217,7 @@ def assemble(name: str, ports, instances: list[Instance], ly: db.Layout,
             reach[(k, side, inst.nets[pin])].append(b.center().y)
     m3w = u(0.38)
     trunk_y = snap_up(blocks_top + u(1.0)) + m3w // 2
-    for net in sorted(reached, key=lambda n: min(x for key, x in spine_x.items() if key[2] == n)):
-        keys = sorted((key for key in spine_x if key[2] == net), key=spine_x.get)
+    for keys in spines_of.values():  # in the order of each net's leftmost spine
         if len(keys) > 1:
             pcells.box(top, "met3", db.Box(spine_x[keys[0]] - u(0.25), trunk_y - m3w // 2,
                                            spine_x[keys[-1]] + u(0.25), trunk_y + m3w // 2))
@@ -221,7 +229,7 @@ def assemble(name: str, ports, instances: list[Instance], ly: db.Layout,
     psz = pcells.pin_pad_size()
     pad_base = snap_up(trunk_y + u(1.0))
     pad_rows = (pad_base, pad_base if pad_pitch else snap_up(pad_base + u(psz + 0.4)))
-    pad_at = {p: min(x for key, x in spine_x.items() if key[2] == p) for p in ports}
+    pad_at = {p: spine_x[spines_of[p][0]] for p in ports}
     pad_xs = sorted(pad_at.values())
     for (k, side, net), sx in spine_x.items():
         ys = reach[(k, side, net)]

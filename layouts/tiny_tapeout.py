@@ -36,21 +36,23 @@ class Tile:
     assignment: dict[str, str]  # ua pin → macro port
 
 
-def analog_order(ports) -> list[str]:
-    """The macro's signal ports in `ua` order: inputs, outputs, then iref."""
+def analog_order(ports, template: Template) -> list[str]:
+    """The macro's signal ports in `ua` order: inputs, outputs, then iref. Raises
+    ValueError when there are more than the template bonds."""
     signals = [p for p in ports if p not in ("vdd", "vss")]
-    return ([p for p in signals if p.startswith("in")] + [p for p in signals if p.startswith("out")]
-            + [p for p in signals if not p.startswith(("in", "out"))])
+    order = ([p for p in signals if p.startswith("in")] + [p for p in signals if p.startswith("out")]
+             + [p for p in signals if not p.startswith(("in", "out"))])
+    if len(order) > template.analog_usable:
+        raise ValueError(f"the macro needs {len(order)} analog pins ({', '.join(order)}); "
+                         f"{template.name} bonds {template.analog_usable} (ua[0]…ua[{template.analog_usable - 1}])")
+    return order
 
 
 def wrap(macro: MacroLayout, ports, top_name: str, template: Template) -> Tile:
     """Draw cell `top_name` in the macro's layout: the template's pins, power stripes, the
     macro and its routes. Raises ValueError when the macro or its pins do not fit."""
     ly = macro.layout
-    order = analog_order(ports)
-    if len(order) > template.analog_usable:
-        raise ValueError(f"the macro has {len(order)} signal pins ({', '.join(order)}); "
-                         f"{template.name} bonds {template.analog_usable} (ua[0]…ua[{template.analog_usable - 1}])")
+    order = analog_order(ports, template)
     assignment = {f"ua[{i}]": port for i, port in enumerate(order)}
     routes = order + ["vdd", "vss"]
     pads = _pads(macro)

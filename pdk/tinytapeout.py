@@ -41,6 +41,12 @@ class Template:
     def pin(self, name: str) -> TemplatePin:
         return next(p for p in self.pins if p.name == name)
 
+    def pin_role(self, name: str) -> tuple[str, str]:
+        """LEF DIRECTION and USE of a tile pin: the stripes power and ground, the rest as
+        the DEF declares them."""
+        power = {"VDPWR": ("INOUT", "POWER"), "VGND": ("INOUT", "GROUND")}
+        return power[name] if name in power else (self.pin(name).direction, "SIGNAL")
+
 
 PIN_LAYER = "met4"
 POWER_NETS = ("VDPWR", "VGND")
