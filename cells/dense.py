@@ -227,12 +227,15 @@ def deck(block: DenseBlock, cond: Conditions, tree: BiasTree = TREE) -> str:
     return "\n".join(lines) + "\n"
 
 
-def step_deck(cond: Conditions, block: DenseBlock = STEP_BLOCK, tree: BiasTree = TREE) -> str:
+def step_deck(cond: Conditions, block: DenseBlock = STEP_BLOCK, tree: BiasTree = TREE,
+              hold: float = STEP_HOLD, scale: float = 1.0) -> str:
     """The block between stacked input diodes and stacked output diodes of M units (the next
     layer's ReLU/BMRU input diode); each output is read as the channel current of a copy of
     its bottom unit with the drain held at the gate line (`Vm<i>`): the current the next
     cell's mirrors see, without the node's charging current. The inputs step through
-    STEP_ROWS. Identical parallel units are merged (`m=`: exact without mismatch)."""
+    STEP_ROWS, each held `hold`; `scale` multiplies iref and every input (the settling
+    time ∝ 1/scale: tests/test_frame_rate.py). Identical parallel units are merged (`m=`:
+    exact without mismatch)."""
     m = block.input_units
     loads = []
     for j in range(block.n_in):
@@ -244,16 +247,16 @@ def step_deck(cond: Conditions, block: DenseBlock = STEP_BLOCK, tree: BiasTree =
     load_ports = (("vss", "vdd") + tuple(p for j in range(block.n_in) for p in (f"in{j}", f"ing{j}"))
                   + tuple(p for i in range(block.n_out) for p in (f"out{i}", f"outg{i}", f"s{i}")))
     lines = [cond.lines(), tree.subckt(), merged_subckt(block.name, block.ports, block.devices()),
-             merged_subckt("step_loads", load_ports, loads), "Vdd vdd 0 {supply}", f"Iref vdd iref {IREF:g}",
+             merged_subckt("step_loads", load_ports, loads), "Vdd vdd 0 {supply}", f"Iref vdd iref {IREF * scale:g}",
              f"Xtree vdd 0 iref bn bp {tree.name}", f"Xl 0 {' '.join(load_ports[1:])} step_loads"]
     for j in range(block.n_in):
-        points = [(0.0, STEP_ROWS[0][j])]
+        points = [(0.0, STEP_ROWS[0][j] * scale)]
         for k in range(1, len(STEP_ROWS)):
-            points += [(k * STEP_HOLD, STEP_ROWS[k - 1][j]), (k * STEP_HOLD + STEP_EDGE, STEP_ROWS[k][j])]
+            points += [(k * hold, STEP_ROWS[k - 1][j] * scale), (k * hold + STEP_EDGE, STEP_ROWS[k][j] * scale)]
         lines.append(f"Ix{j} 0 in{j} PWL(" + " ".join(f"{t:.9g} {v:.9g}" for t, v in points) + ")")
     lines.append(instance(block))
     lines += [f"E{i} h{i} 0 outg{i} 0 1\nVm{i} h{i} s{i} 0" for i in range(block.n_out)]
-    end = len(STEP_ROWS) * STEP_HOLD
+    end = len(STEP_ROWS) * hold
     lines += [".option abstol=1e-15 reltol=1e-4 method=gear",
               ".save " + " ".join(f"i(vm{i})" for i in range(block.n_out)),
               f".tran 2u {end * 1.0001:.9g} 0 20u"]

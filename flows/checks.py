@@ -33,6 +33,12 @@ def seconds(option: str, value: float | None) -> float | None:
     return value
 
 
+def frame_rate(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        _fail("--frame-rate", f"{value:g} must be a positive number of rows (frames) per second")
+    return value
+
+
 def seed(option: str, value: int | None) -> int | None:
     low, high = limits.SEED_RANGE
     if value is not None and not low <= value <= high:

@@ -195,6 +195,7 @@ def _plots(manifest: dict, simulations: list[Simulation], out: Path, build: Path
         fig.savefig(paths["power"], dpi=100)
         plt.close(fig)
 
+    paths.update(family.report_plots(manifest, out))
     gds = manifest.get("files", {}).get("gds")
     if gds and (build / gds).is_file():
         paths.update(render_layout(build / gds, out, family.report_zoom(manifest)))
@@ -232,6 +233,7 @@ def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Pat
         rows = [[engine, result.get("violations", ""), "clean" if result.get("clean") else "NOT CLEAN"]
                 for engine, result in checks.items()]
         lines += table(["check", "violations / mismatches", "result"], rows)
+    lines += family.report_timing(manifest, rel)
     lines += ["", "## Mapping", ""]
     lines += family.report_mapping(manifest)
     lines += ["", f"![mapping errors]({rel['mapping']})"]

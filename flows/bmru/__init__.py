@@ -20,9 +20,11 @@ import numpy as np
 @dataclass(frozen=True)
 class BuildOptions:
     """diode_units: M of every signal diode, weights realised as k/M (None: the mapping's
-    error budget decides); mapping: the mapping's knobs (None: its defaults)."""
+    error budget decides); frame_rate: input rows per second, which sets the unit current
+    (None: the network's own); mapping: the mapping's knobs (None: its defaults)."""
 
     diode_units: int | None = None
+    frame_rate: float | None = None
     mapping: object = field(default=None)
 
 
@@ -31,6 +33,11 @@ def diode_units_argument(parser: argparse.ArgumentParser) -> None:
                         help="BMRU networks: unit devices of every signal diode, weights become k/M "
                              "(default: the mapping's error budget decides; fewer units settle "
                              "faster, more are more precise)")
+    parser.add_argument("--frame-rate", type=float, default=None, metavar="HZ",
+                        help="BMRU networks: input rows per second; the unit current (iref, the whole "
+                             "bias tree and every signal scale with it) becomes the lowest that settles "
+                             "within one row at the worst PVT point, so power follows the task (default: "
+                             "the network's unit_current, rows held for the datasheet step)")
 
 
 class BmruFamily:
@@ -38,7 +45,7 @@ class BmruFamily:
     title = "FQ-BMRU recurrent network"
     commands = ("flows.bmru.cmd_features", "flows.bmru.cmd_sweep", "flows.bmru.cmd_noise",
                 "flows.bmru.cmd_pvt")
-    options = ("diode_units",)
+    options = ("diode_units", "frame_rate")
 
     def load_network(self, path: Path):
         from flows.bmru.network import load_network
@@ -68,13 +75,14 @@ class BmruFamily:
         from flows import checks
 
         checks.diode_units(args.diode_units)
-        return BuildOptions(diode_units=args.diode_units)
+        checks.frame_rate(args.frame_rate)
+        return BuildOptions(diode_units=args.diode_units, frame_rate=args.frame_rate)
 
     def build_circuit(self, network, options: BuildOptions | None = None):
         from flows.bmru.circuit import build_circuit
 
         options = options or BuildOptions()
-        return build_circuit(network, options.mapping, options.diode_units)
+        return build_circuit(network, options.mapping, options.diode_units, options.frame_rate)
 
     def timing(self, circuit) -> dict:
         from flows.bmru.timing import macro_timing
@@ -122,7 +130,7 @@ class BmruFamily:
         conditions = Conditions(args.corner, temp=args.temp, vdd=args.vdd, mismatch=args.seed is not None,
                                 seed=args.seed)
         return run(SimulationRun(args.network, args.inputs, conditions, args.step, options.diode_units,
-                                 post_layout=args.post_layout), out)
+                                 options.frame_rate, post_layout=args.post_layout), out)
 
     def headline(self, summary: dict) -> str:
         from flows.bmru.simulate import headline
@@ -161,6 +169,16 @@ class BmruFamily:
         from flows.bmru.report import pvt_section
 
         return pvt_section(directory)
+
+    def report_plots(self, manifest: dict, out: Path) -> dict[str, Path]:
+        from flows.bmru.report import unit_current_plot
+
+        return unit_current_plot(manifest, out)
+
+    def report_timing(self, manifest: dict, figures: dict[str, str]) -> list[str]:
+        from flows.bmru.report import timing_section
+
+        return timing_section(manifest, figures)
 
 
 FAMILY = BmruFamily()

@@ -22,7 +22,7 @@ a current needs more than MAX_UNITS_PER_RATIO fine units, the coarse lines (bp2,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -174,9 +174,13 @@ def _bias_units(mapping: NetworkMapping, index: int, size: int) -> tuple[int, ..
 
 
 def build_circuit(network: Network, config: MappingConfig | None = None,
-                  diode_units: int | None = None) -> Circuit:
+                  diode_units: int | None = None, frame_rate: float | None = None) -> Circuit:
     """Choose every cell of the macro and wire it (see the module docstring). `diode_units`
-    fixes M (weights realised as k/M); by default the mapping's error budget chooses it."""
+    fixes M (weights realised as k/M); by default the mapping's error budget chooses it.
+    `frame_rate` (rows per second) replaces the network's unit current by the one that
+    settles within a frame (`frame_rate_circuit`)."""
+    if frame_rate is not None:
+        return frame_rate_circuit(network, config, diode_units, frame_rate)
     mapping = _uniform_mapping(network, config or MappingConfig(), diode_units)
     m = mapping.layers[0].weight_diode_units
     d = max(layer.bias_diode_units for layer in mapping.layers) or 1
@@ -251,6 +255,64 @@ def build_circuit(network: Network, config: MappingConfig | None = None,
              "bias_unit_current": network.unit_current / d,
              "bias_lines": bias_lines(tree, bias_ratios, network.unit_current)}
     return Circuit(network, mapping, tuple(blocks), ports, notes)
+
+
+def _two_digits_up(value: float) -> float:
+    """`value` rounded up to two significant digits (0.3871 nA → 0.39 nA)."""
+    grid = 10.0 ** (math.floor(math.log10(value)) - 1)
+    return float(f"{math.ceil(value / grid - 1e-9) * grid:.2g}")
+
+
+def frame_rate_circuit(network: Network, config: MappingConfig | None, diode_units: int | None,
+                       frame_rate: float) -> Circuit:
+    """The circuit at the lowest unit current (two significant digits) that settles within
+    one frame at the worst PVT point (`macro_timing` settling_s ≤ 1 / frame_rate): power
+    ∝ unit current, settling ∝ 1 / unit current. A lower unit current leaves the bias tree
+    fewer units above the leakage floor (D ≤ iref / MIN_BIAS_CURRENT); a current whose
+    coarser biases miss by more than the error budget (or than at the network's own current)
+    is raised until they do not, and the frame is then longer than the settling. Refused
+    (InputError on --frame-rate) when the frame needs more current than the mapping allows
+    (weak-inversion limit)."""
+    from flows.bmru.timing import macro_timing
+
+    frame = 1.0 / frame_rate
+    own = network.unit_current
+    reference = build_circuit(network, config, diode_units)
+    budget = (config or MappingConfig()).error_budget
+    allowed = [max(budget, layer.bias_error_max) + 1e-12 for layer in reference.mapping.layers]
+
+    def build(current: float) -> Circuit | None:
+        """The circuit at `current` per unit; None when its biases miss by more than allowed."""
+        try:
+            circuit = build_circuit(replace(network, unit_current=current), config, diode_units)
+        except InputError as error:
+            if current > own:
+                raise InputError("command line", "--frame-rate",
+                                 f"{frame_rate:g} frames/s needs {current:.3g} A per unit, more than this "
+                                 f"network allows ({error.field}: {error.problem})") from None
+            return None
+        errors = [layer.bias_error_max for layer in circuit.mapping.layers]
+        return circuit if all(e <= a for e, a in zip(errors, allowed)) else None
+
+    current = _two_digits_up(own * macro_timing(reference)["settling_s"] / frame)
+    circuit, limited_by = build(current), "settling"
+    if circuit is None:  # the lowest current the mapping takes, between `current` and `own`
+        low, high, limited_by = current, own, "leakage floor"
+        while high > _two_digits_up(low * 1.0001):
+            middle = _two_digits_up(math.sqrt(low * high))
+            middle = middle if middle < high else _two_digits_up(low * 1.0001)
+            if build(middle) is None:
+                low = middle
+            else:
+                high = middle
+        current, circuit = high, build(high)
+    while (settling := macro_timing(circuit)["settling_s"]) > frame * (1 + 1e-9):
+        current = max(_two_digits_up(current * settling / frame), _two_digits_up(current * 1.0001))
+        circuit = build(current)
+    circuit.notes["frame_rate"] = {"frame_rate_hz": frame_rate, "frame_s": frame, "unit_current_A": current,
+                                   "network_unit_current_A": own, "settling_s": settling,
+                                   "limited_by": limited_by}
+    return circuit
 
 
 def _input_nets(nets: list[str]) -> dict[str, str]:

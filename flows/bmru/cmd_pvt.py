@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds per input row (default as bmru simulate: the circuit's settling step)")
     p.add_argument("--diode-units", type=int, default=None, metavar="M",
                    help="unit devices of every signal diode, as bmru compile/simulate")
+    p.add_argument("--frame-rate", type=float, default=None, metavar="HZ",
+                   help="input rows per second, as bmru compile/simulate: sets the unit current and the step")
     p.add_argument("--engine", choices=("ngspice", "model"), default="ngspice",
                    help="what judges each run: ngspice (default), or the circuit-aware model around one nominal "
                         "ngspice transient (flows/bmru/mismatch.py: every unit device's offset as the flat deck "
@@ -89,6 +91,7 @@ def _pvt(args: argparse.Namespace) -> int:
     checks.seconds("--step", args.step)
     checks.seconds("--timeout", args.timeout)
     checks.diode_units(args.diode_units)
+    checks.frame_rate(args.frame_rate)
     if args.engine == "model" and args.scheduler:
         raise InputError("command line", "--scheduler", "runs ngspice jobs; --engine model runs one transient locally")
     if args.scheduler is not None and not args.scheduler.strip():
@@ -96,7 +99,7 @@ def _pvt(args: argparse.Namespace) -> int:
     output = OutputDir.check(args.output, "pvt", force=args.force, inputs=[args.network, args.inputs])
     load_sequence(args.inputs, load_network(args.network).input_size)  # bad input before any work
     spec = pvt.PvtSpec(args.network, args.inputs, corners, temps, vdds, mc=args.mc, seed=args.seed,
-                       step=args.step, diode_units=args.diode_units, workers=args.workers,
+                       step=args.step, diode_units=args.diode_units, frame_rate=args.frame_rate, workers=args.workers,
                        scheduler=args.scheduler, timeout=args.timeout or DEFAULT_TIMEOUT, engine=args.engine)
     with output.write() as out:
         result = pvt.run(spec, out)

@@ -60,6 +60,8 @@ class PvtSpec:
     seed: int = 1
     step: float | None = None
     diode_units: int | None = None
+    #: rows per second (build_circuit frame_rate); None: the network's unit current
+    frame_rate: float | None = None
     workers: int | None = None
     scheduler: str | None = None
     progress: bool | None = None
@@ -160,7 +162,8 @@ def summarize(network: str, steps: int, cells: int, rows: list[dict], spec: PvtS
 
 def run(spec: PvtSpec, out: Path) -> dict:
     """Run every job, write pvt.json, pvt.md and the plots into `out`; return pvt.json's data."""
-    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units, spec.flat or spec.engine == "model")
+    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units, spec.flat or spec.engine == "model",
+                       spec.frame_rate)
     cells = len(bench.cells())
     if not cells:
         raise InputError(spec.network, "layers", "has no bmru layer: PVT yield is the agreement of BMRU "

@@ -1,11 +1,17 @@
-"""The BMRU family's sections of `bmru report`: the verdict on BMRU states, the unit-device
-mapping table, the layout cells worth a zoom, and the PVT study."""
+"""The BMRU family's sections of `bmru report`: the verdict on BMRU states, the unit current
+against settling and power, the unit-device mapping table, the layout cells worth a zoom,
+and the PVT study."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from flows.report import Simulation, table
+import numpy as np
+
+from flows.report import Simulation, power_text, table
+
+#: The unit-current plot spans this factor either side of the macro's own.
+CURRENT_SPAN = 8.0
 
 
 def mapping_lines(manifest: dict) -> list[str]:
@@ -77,3 +83,74 @@ def pvt_section(directory: Path) -> list[str]:
     return lines
 
 
+
+
+def _has_timing(manifest: dict) -> bool:
+    return "unit_current_A" in manifest.get("timing", {}).get("derivation", {}) and \
+        manifest.get("power", {}).get("static")
+
+
+def unit_current_plot(manifest: dict, out: Path) -> dict[str, Path]:
+    """Settling time and idle power against the unit current (flows.bmru.timing
+    at_unit_current), the macro's own current marked, and the frame when it has one."""
+    if not _has_timing(manifest):
+        return {}
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from flows.bmru.timing import at_unit_current
+
+    timing, static = manifest["timing"], manifest["power"]["static"]["total_W"]
+    own = timing["derivation"]["unit_current_A"]
+    currents = np.geomspace(own / CURRENT_SPAN, own * CURRENT_SPAN, 50)
+    settling, power = np.array([at_unit_current(timing, static, c) for c in currents]).T
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    ax.loglog(currents * 1e9, settling * 1e3, color="#3b6ea8", label="settling, worst PVT point")
+    ax.plot([own * 1e9], [timing["settling_s"] * 1e3], "s", color="#3b6ea8", ms=9)
+    frame = timing.get("frame_rate")
+    if frame:
+        ax.axhline(frame["frame_s"] * 1e3, color="#999999", ls="--", lw=1,
+                   label=f"frame, {frame['frame_rate_hz']:g} rows/s")
+    ax.set_xlabel("unit current (nA)")
+    ax.set_ylabel("settling time (ms)", color="#3b6ea8")
+    right = ax.twinx()
+    right.loglog(currents * 1e9, power * 1e9, color="#c0392b", label="idle power")
+    right.plot([own * 1e9], [static * 1e9], "o", color="#c0392b")
+    right.set_ylabel("idle power (nW)", color="#c0392b")
+    plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+    for axis in (ax.xaxis, ax.yaxis, right.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, fontsize=8, loc="upper center")
+    ax.set_title(f"{manifest['network']}: this macro at {own * 1e9:.3g} nA per unit (dots)", fontsize=9)
+    fig.tight_layout()
+    path = out / "unit_current.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return {"unit_current": path}
+
+
+def timing_section(manifest: dict, figures: dict[str, str]) -> list[str]:
+    """The unit current the macro runs at, why, and what it costs."""
+    if not _has_timing(manifest):
+        return []
+    timing = manifest["timing"]
+    frame = timing.get("frame_rate")
+    if frame:
+        why = (f"{frame['frame_rate_hz']:g} rows/s (`--frame-rate`): the lowest unit current that settles "
+               f"within a frame" + (", raised to keep the bias currents within the error budget above the "
+                                    "leakage floor" if frame["limited_by"] == "leakage floor" else "")
+               + f" (the network file says {frame['network_unit_current_A']:g} A)")
+    else:
+        why = "the network file's `unit_current`; rows held for the datasheet step (`--frame-rate` sets both)"
+    rows = [["unit current", f"{timing['derivation']['unit_current_A']:g} A: {why}"],
+            ["settling, worst PVT point", f"{timing['settling_s'] * 1e3:.2f} ms ({timing['corner']})"],
+            ["row held (timing.step_s)", f"{timing['step_s'] * 1e3:g} ms"],
+            ["idle power", power_text(manifest["power"]["static"]["total_W"])]]
+    lines = ["", "## Timing and power", ""] + table(["quantity", "value"], rows)
+    if "unit_current" in figures:
+        lines += ["", "Every current scales with the unit current: settling ∝ 1 / current, power ∝ "
+                      "current (the mapping held fixed).", "",
+                  f"![unit current against settling and power]({figures['unit_current']})"]
+    return lines

@@ -38,6 +38,8 @@ class SimulationRun:
     step: float | None = None
     #: None: the mapping chooses M (see build_circuit)
     diode_units: int | None = None
+    #: None: the network's unit current; otherwise rows per second (build_circuit frame_rate)
+    frame_rate: float | None = None
     #: add every net's wiring capacitance, extracted from the drawn layout (flows.postlayout)
     post_layout: bool = False
     #: flat deck (pdk/flat.py: one model card per device geometry); False: the wheel's subckts
@@ -63,16 +65,18 @@ class Bench:
 
     @classmethod
     def load(cls, network_path: Path, inputs_path: Path, step: float | None = None,
-             diode_units: int | None = None, flat: bool = True) -> "Bench":
+             diode_units: int | None = None, flat: bool = True, frame_rate: float | None = None) -> "Bench":
         """Validate both files (InputError on bad input) and build the circuit."""
         network = load_network(network_path)
-        return cls.of(network, load_sequence(inputs_path, network.input_size), step, diode_units, flat)
+        return cls.of(network, load_sequence(inputs_path, network.input_size), step, diode_units, flat,
+                      frame_rate)
 
     @classmethod
     def of(cls, network: Network, inputs: np.ndarray, step: float | None = None,
-           diode_units: int | None = None, flat: bool = True) -> "Bench":
+           diode_units: int | None = None, flat: bool = True, frame_rate: float | None = None) -> "Bench":
         """The bench of a network and sequence already in memory (validated)."""
-        return cls.around(build_circuit(network, diode_units=diode_units), inputs, step, flat)
+        return cls.around(build_circuit(network, diode_units=diode_units, frame_rate=frame_rate), inputs,
+                          step, flat)
 
     @classmethod
     def around(cls, circuit: Circuit, inputs: np.ndarray, step: float | None = None,
@@ -232,7 +236,7 @@ def headline(summary: dict) -> str:
 def run(spec: SimulationRun, out: Path) -> dict:
     """Simulate one input sequence; write circuit.csv, software.csv, summary.json and the
     deck (testbench.spice) into `out`; return the summary."""
-    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units, spec.flat)
+    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units, spec.flat, spec.frame_rate)
     post_layout = None
     if spec.post_layout:
         from flows import postlayout

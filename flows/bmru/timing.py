@@ -14,7 +14,13 @@ Derived from the characterized cells, not from a simulation of the macro:
   0.25 nA at the defaults) × 0.25 / TIMING_MARGIN: the drive passes a threshold by at least
   the margin the inputs keep.
 
-step_s is that sum rounded up to 0.5 ms: the shortest time one input row may be held.
+Every current scales with the unit current (`iref`), so every time scales with
+dense.IREF / unit_current (a node's C·n·U_T/I, deep in weak inversion; measured in
+tests/test_frame_rate.py).
+
+step_s is that sum rounded up to 0.5 ms: the shortest time one input row may be held. A
+macro compiled for a frame rate (`--frame-rate`, flows.bmru.circuit.frame_rate_circuit)
+holds each row one frame instead: step_s = 1 / frame rate ≥ settling_s.
 """
 from __future__ import annotations
 
@@ -61,12 +67,27 @@ def macro_timing(circuit) -> dict:
     lows = [float(min(layer.beta_lo)) for layer in circuit.mapping.mapped.layers if isinstance(layer, BmruLayer)]
     level = min([STEP_LOW] + lows)
     stages = len(circuit.network.layers) + any(b.name == "output_stage" for b in circuit.blocks)
-    per_stage = stage_ms * 1e-3 * (m / dense.STEP_M) * (STEP_LOW / level)
-    switch = switch_us * 1e-6 * BMRU_OVERDRIVE / TIMING_MARGIN if lows else 0.0
+    current = dense.IREF / circuit.network.unit_current
+    per_stage = stage_ms * 1e-3 * (m / dense.STEP_M) * (STEP_LOW / level) * current
+    switch = switch_us * 1e-6 * BMRU_OVERDRIVE / TIMING_MARGIN * current if lows else 0.0
     settling = stages * per_stage + switch
-    step = round(math.ceil(settling / STEP_GRID - 1e-9) * STEP_GRID, 6)
+    frame = circuit.notes.get("frame_rate")
+    if frame:
+        step = 1.0 / frame["frame_rate_hz"]
+    else:
+        step = round(math.ceil(settling / STEP_GRID - 1e-9) * STEP_GRID, 6)
     return {"step_s": step, "settling_s": settling, "max_input_rate_hz": 1.0 / step, "corner": corner,
+            **({"frame_rate": frame} if frame else {}),
             "derivation": {"stages": stages, "stage_settling_s": per_stage, "bmru_switching_s": switch,
-                           "diode_units": m, "settle_level_units": level, "margin_units": TIMING_MARGIN,
+                           "diode_units": m, "unit_current_A": circuit.network.unit_current,
+                           "settle_level_units": level, "margin_units": TIMING_MARGIN,
                            "characterized": {"dense_step_settling_ms": stage_ms, "dense_step_m": dense.STEP_M,
                                              "dense_step_low_units": STEP_LOW, "condition": stage_label}}}
+
+
+def at_unit_current(timing: dict, static_W: float, current: float) -> tuple[float, float]:
+    """(settling s, idle power W) of the macro of `timing` (macro_timing) and `static_W` at
+    another unit current: every current scales with iref, so settling ∝ 1/current and
+    power ∝ current (the mapping held fixed; tests/test_frame_rate.py measures both)."""
+    ratio = current / timing["derivation"]["unit_current_A"]
+    return timing["settling_s"] / ratio, static_W * ratio

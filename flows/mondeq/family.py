@@ -190,6 +190,12 @@ class MondeqFamily:
     def report_studies(self, directory: Path) -> list[str]:
         return []
 
+    def report_plots(self, manifest: dict, out: Path) -> dict[str, Path]:
+        return {}
+
+    def report_timing(self, manifest: dict, figures: dict[str, str]) -> list[str]:
+        return []
+
 
 def predicted_error(circuit) -> dict:
     """How far the mapped network (conductances as drawn, the circuit's diode ReLU) is from

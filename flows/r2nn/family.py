@@ -170,5 +170,11 @@ class R2nnFamily:
     def report_studies(self, directory: Path) -> list[str]:
         return []
 
+    def report_plots(self, manifest: dict, out: Path) -> dict[str, Path]:
+        return {}
+
+    def report_timing(self, manifest: dict, figures: dict[str, str]) -> list[str]:
+        return []
+
 
 FAMILY = R2nnFamily()
