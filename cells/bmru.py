@@ -176,20 +176,26 @@ def sweep_deck(cell: BmruCell, cond: Conditions, up: bool, tree: BiasTree = TREE
     return "\n".join(lines) + "\n"
 
 
-def step_deck(cell: BmruCell, cond: Conditions, tree: BiasTree = TREE, iref: float = IREF) -> str:
-    """I_in steps from β_lo/2 to β_hi + (β_hi − β_lo)/2 and back (a 1 nA step at defaults)."""
+def step_deck(cell: BmruCell, cond: Conditions, tree: BiasTree = TREE, iref: float = IREF,
+              loads: dict[str, float] | None = None) -> str:
+    """I_in steps from β_lo/2 to β_hi + (β_hi − β_lo)/2 and back (a 1 nA step at defaults).
+    `loads`: a capacitor (F) from each named node of the cell to ground (its wiring)."""
     unit = iref * tree.pmos_unit_ratio()
     lo = cell.beta_lo(unit) / 2
     hi = cell.beta_hi(unit) + (cell.beta_hi(unit) - cell.beta_lo(unit)) / 2
     t1, t2, tend = STEP_AT, STEP_AT + STEP_HOLD, STEP_AT + 2 * STEP_HOLD
     lines = _bench(cell, tree, cond, f"PWL(0 {lo:g} {t1:g} {lo:g} {t1 + 1e-6:g} {hi:g} {t2:g} {hi:g} "
                                        f"{t2 + 1e-6:g} {lo:g})")
+    lines += [f"Cload{k} xcell.{node} 0 {farad:.4g}" for k, (node, farad) in enumerate(sorted((loads or {}).items()))]
     # gear: trapezoidal integration rings (±0.3 nA) in the current through the output source
     lines.append(".option method=gear")
     lines.append(f".tran 2u {tend:g} 0 5u")
     return "\n".join(lines) + "\n"
 
 
+#: Nodes a switching cell charges with its bias currents (comparison node, inverter
+#: output): their capacitance sets t_up / t_down (flows.bmru.timing post-layout).
+SWITCHING_NODES = ("v0", "q")
 STEP_AT = 50e-6
 STEP_HOLD = 2e-3
 
@@ -251,14 +257,19 @@ def measure(cell: BmruCell, cond: Conditions, up_plots, down_plots, step_plots=N
         "power_low": p_low, "power_high": p_high, "power_cell": max(c_low, c_high),
     }
     if step_plots is not None:
-        tr = step_plots[0]
-        t, o = tr["time"], tr["i(vout)"]
-        t_on = first_crossing(t, o, alpha / 2)
-        later = t > STEP_AT + STEP_HOLD
-        t_off = first_crossing(t[later], o[later], alpha / 2, rising=False)
-        out["t_up"] = (t_on - STEP_AT) * 1e6 if t_on else math.nan
-        out["t_down"] = (t_off - STEP_AT - STEP_HOLD) * 1e6 if t_off else math.nan
+        t_up, t_down = switching_times(step_plots[0], alpha)
+        out["t_up"], out["t_down"] = t_up * 1e6, t_down * 1e6
     return out
+
+
+def switching_times(plot, alpha: float) -> tuple[float, float]:
+    """(t_up, t_down) in s of a `step_deck` run: from each input step to the output
+    crossing α/2 (nan when it never does)."""
+    t, o = plot["time"], plot["i(vout)"]
+    t_on = first_crossing(t, o, alpha / 2)
+    later = t > STEP_AT + STEP_HOLD
+    t_off = first_crossing(t[later], o[later], alpha / 2, rising=False)
+    return (t_on - STEP_AT if t_on else math.nan), (t_off - STEP_AT - STEP_HOLD if t_off else math.nan)
 
 
 def jobs_for(cell: BmruCell, conds: list[Conditions], step: bool = True) -> list[Job]:

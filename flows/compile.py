@@ -1,11 +1,13 @@
 """`bmru compile`: one network file to every view of its macro.
 
-Steps, in order: validate → map → netlist → layout (GDS) → DRC and LVS → schematics →
-testbenches → manifest. Three lanes share the cores: schematics and testbenches need only
-the circuit, so a child process draws them while this one draws the layout; once the GDS
-is saved two more children run the own-engine DRC (the longest step), one half of the rule
-table each (`pdk.drc.part_of`), while this one runs LVS. The compile waits for all of them
-before the manifest. Everything is
+Steps, in order: validate → map → netlist → layout (GDS) → DRC and LVS → post-layout timing
+→ schematics → testbenches → manifest. Once the GDS is saved two children run the own-engine
+DRC (the longest step), one half of the rule table each (`pdk.drc.part_of`), while this
+process runs LVS and extracts every net's wiring capacitance from the same comparison: the
+family's timing comes from the drawn macro (and a BMRU macro compiled for a frame rate
+takes the unit current its wiring needs), so the schematics and testbenches (a third
+child) and the idle power (an ngspice job) start after it. The compile waits for all of
+them before the manifest. Everything is
 written into a temporary sibling of the output directory and renamed into place at the end,
 so a failure leaves nothing behind.
 """
@@ -36,7 +38,7 @@ class CompileOptions:
     target: str | None = None  # a `pdk.tinytapeout.TEMPLATES` key: also wrap the macro into that tile
 
 
-STEPS = ("map", "netlist", "layout", "lvs", "schematics", "testbenches", "drc", "views", "manifest")
+STEPS = ("map", "netlist", "layout", "lvs", "post-layout", "schematics", "testbenches", "drc", "views", "manifest")
 
 
 #: row widths tried for the transistor cells, as fractions of the square root of the summed
@@ -128,44 +130,49 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     family = family_of(path)
     network = family.load_network(path)
     circuit = family.build_circuit(network, options.build)
-    timing = family.timing(circuit)
     if options.target is not None:
         _tile_fits_pins(path, circuit.ports, options.target)
     done("map")
     name = network.name
     spice = out / f"{name}.spice"
-    spice.write_text(circuit.netlist())
+    netlist = circuit.netlist()
+    spice.write_text(netlist)
     done("netlist")
-    # the idle macro's supply power for the Liberty view: an ngspice job, so a thread waits
-    # for it while this process draws (pdk.processes stops it on an interrupt)
-    with ThreadPoolExecutor(max_workers=1) as power_lane, \
-            _Background(_views, family, circuit, out, timing["step_s"]) as views:
-        power = power_lane.submit(family.static_power, circuit, timing["step_s"])
-        if options.target is None:
-            macro = draw_macro(circuit)
-        else:  # the tile takes every pad up on a met4 line of its own
-            from layouts.tiny_tapeout import PAD_PITCH
-            macro = draw_macro(circuit, pad_pitch=PAD_PITCH)
-        gds = out / f"{name}.gds"
-        macro.save(gds)
-        done("layout")
-        with _Background(_own_drc, gds, "front", enabled=options.check) as front, \
-                _Background(_own_drc, gds, "back", enabled=options.check) as back:
-            checks = _lvs(gds, spice) if options.check else {}
-            done("lvs")
+    if options.target is None:
+        macro = draw_macro(circuit)
+    else:  # the tile takes every pad up on a met4 line of its own
+        from layouts.tiny_tapeout import PAD_PITCH
+        macro = draw_macro(circuit, pad_pitch=PAD_PITCH)
+    gds = out / f"{name}.gds"
+    macro.save(gds)
+    done("layout")
+    with _Background(_own_drc, gds, "front", enabled=options.check) as front, \
+            _Background(_own_drc, gds, "back", enabled=options.check) as back:
+        comparison = _Comparison(gds, spice)
+        checks = comparison.lvs() if options.check else {}
+        done("lvs")
+        circuit, timing = family.post_layout(circuit, comparison.wiring)
+        if circuit.netlist() != netlist:  # the same devices at another unit current
+            spice.write_text(circuit.netlist())
+        done("post-layout")
+        # the idle macro's supply power for the Liberty view: an ngspice job, so a thread waits
+        # for it while the views are drawn (pdk.processes stops it on an interrupt)
+        with ThreadPoolExecutor(max_workers=1) as power_lane, \
+                _Background(_views, family, circuit, out, timing["step_s"]) as views:
+            power = power_lane.submit(family.static_power, circuit, timing["step_s"])
             schematics, benches = views.result()
             done("schematics")
             done("testbenches")
             if options.check:
                 checks = {**_drc_summary([front.result(), back.result()]), **checks}
-        if options.deck:
-            checks.update(_deck(gds))
-        tile = {}
-        if options.target is not None:
-            tile, tile_checks = _tiny_tapeout(out, name, macro, list(circuit.ports), options)
-            checks.update(tile_checks)
-        done("drc")
-        idle = power.result()
+            if options.deck:
+                checks.update(_deck(gds))
+            tile = {}
+            if options.target is not None:
+                tile, tile_checks = _tiny_tapeout(out, name, macro, list(circuit.ports), options)
+                checks.update(tile_checks)
+            done("drc")
+            idle = power.result()
     integration = _integration_views(out, name, list(circuit.ports), macro.area_um2, idle["total_W"])
     done("views")
     manifest = {
@@ -334,12 +341,32 @@ def _drc_summary(parts: list) -> dict:
                         "rules_checked": len(own.counts), "seconds": round(own.seconds, 3)}}
 
 
-def _lvs(gds: Path, spice: Path) -> dict:
-    from pdk import lvs
+class _Comparison:
+    """The layout-against-schematic comparison, made once when LVS or the wiring asks."""
 
-    compared = lvs.compare(gds, spice)
-    return {"lvs": {"violations": len(compared.problems), "clean": bool(compared.match),
-                    "problems": list(compared.problems)[:50]}}
+    def __init__(self, gds: Path, spice: Path):
+        self.gds, self.spice, self.started, self._compared = gds, spice, 0.0, None
+
+    def compared(self):
+        from pdk import lvs
+
+        if self._compared is None:
+            self.started = time.monotonic()
+            self._compared = lvs.compared(self.gds, self.spice)
+        return self._compared
+
+    def lvs(self) -> dict:
+        from pdk import lvs
+
+        result = lvs.result_of(self.compared(), self.started)
+        return {"lvs": {"violations": len(result.problems), "clean": bool(result.match),
+                        "problems": list(result.problems)[:50]}}
+
+    def wiring(self) -> dict[str, float]:
+        """Every net's wiring capacitance (F), `pdk.parasitics`."""
+        from pdk import parasitics
+
+        return parasitics.net_capacitances(*parasitics.net_regions(self.compared()))
 
 
 def _deck(gds: Path) -> dict:

@@ -12,7 +12,7 @@ import argparse
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -81,6 +81,10 @@ class Family(Protocol):
         """The circuit of a validated network (options None: the family's defaults)."""
     def timing(self, circuit: Circuit) -> dict:
         """The manifest's datasheet timing (ARCHITECTURE §4 `timing`)."""
+    def post_layout(self, circuit: Circuit, wiring: Callable[[], dict[str, float]]) -> tuple[Circuit, dict]:
+        """The circuit and its timing for the drawn layout (`wiring()`: net → extracted
+        capacitance, F, called only by a family whose timing uses it); the circuit may take
+        another unit current, never other devices."""
     def static_power(self, circuit: Circuit, step: float) -> dict:
         """Idle supply power (`total_W`, …) for the Liberty view and `power.static`."""
     def testbenches(self, circuit: Circuit, directory: Path, step: float) -> list[str]:

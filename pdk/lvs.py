@@ -430,7 +430,11 @@ def compare(gds: str | os.PathLike, spice: str | os.PathLike,
             circuit: str | None = None) -> LvsResult:
     """LVS of the top cell of `gds` against the subckt of the same name (or `circuit`)."""
     t0 = time.monotonic()
-    c = compared(gds, spice, circuit)
+    return result_of(compared(gds, spice, circuit), t0)
+
+
+def result_of(c: Compared, t0: float) -> LvsResult:
+    """The LVS verdict of a comparison (`compared`) started at `t0` (time.monotonic)."""
     lvs, lc, rc = c.lvs, c.layout_circuit, c.schematic_circuit
     lay, ref = lc.netlist(), rc.netlist()
     problems = _describe(lvs, lc, rc)

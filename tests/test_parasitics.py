@@ -7,7 +7,7 @@ from pathlib import Path
 import klayout.db as db
 import pytest
 
-from pdk import layers, parasitics
+from pdk import layers, lvs, parasitics
 from pdk.parasitics import AF, Coefficients, net_capacitances
 from tests.conftest import run_bmru
 
@@ -60,7 +60,7 @@ def test_every_net_of_a_compiled_macro_gets_its_wiring(tmp_path):
     assert all(1e-15 < c < 5e-12 for c in caps.values()), caps  # fF … pF: wires of µm to mm
     assert max(caps, key=caps.get) in ("vdd", "vss")  # the rails reach every block
     # the nets' shapes are all the drawn wiring: flattening the netlist lost none
-    regions, dbu = parasitics.net_regions(out / "flipflop.gds", out / "flipflop.spice")
+    regions, dbu = parasitics.net_regions(lvs.compared(out / "flipflop.gds", out / "flipflop.spice"))
     ly = db.Layout()
     ly.read(str(out / "flipflop.gds"))
     top = ly.top_cells()[0]

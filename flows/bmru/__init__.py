@@ -89,6 +89,14 @@ class BmruFamily:
 
         return macro_timing(circuit)
 
+    def post_layout(self, circuit, wiring):
+        from flows.bmru.circuit import post_layout_circuit
+        from flows.bmru.timing import macro_timing
+
+        extracted = wiring()
+        circuit = post_layout_circuit(circuit, extracted)
+        return circuit, macro_timing(circuit, extracted)
+
     def static_power(self, circuit, step: float) -> dict:
         from flows.bmru.simulate import static_power
 

@@ -182,6 +182,7 @@ class Bench:
             "step_s": self.plan.step,
             "agreement": agreement,
             "states": states,
+            "settling": testbench.settling(plot, self.network, len(self.inputs), self.plan),
             "power": {"total_W": testbench.supply_power(plot),
                       "reference_W": self.network.unit_current * vdd,
                       "by_block": by_block},
@@ -240,9 +241,13 @@ def run(spec: SimulationRun, out: Path) -> dict:
     post_layout = None
     if spec.post_layout:
         from flows import postlayout
+        from flows.bmru.circuit import post_layout_circuit
 
         wiring = postlayout.wiring(bench.circuit)
-        bench = replace(bench, wiring=postlayout.capacitor_lines(bench.circuit, wiring))
+        # the drawn macro's datasheet step (and, for a frame rate, the unit current it needs)
+        circuit = post_layout_circuit(bench.circuit, wiring)
+        bench = Bench.around(circuit, bench.inputs, spec.step or macro_timing(circuit, wiring)["step_s"], spec.flat)
+        bench = replace(bench, wiring=postlayout.capacitor_lines(circuit, wiring))
         post_layout = {"nets": len(wiring), "total_F": sum(wiring.values()), "largest_F": max(wiring.values())}
     deck = bench.deck(spec.conditions)
     (out / "testbench.spice").write_text(deck)

@@ -117,6 +117,31 @@ def outputs(plot: Plot, network: Network, steps: int, plan: TransientPlan) -> np
                      for j in range(network.output_size)], axis=1)
 
 
+#: An output has settled once it stays within this fraction of its range of its row's end value.
+SETTLE_TOLERANCE = 0.01
+
+
+def settling(plot: Plot, network: Network, steps: int, plan: TransientPlan) -> dict:
+    """How long each row took to settle, measured on the output waveforms: the last time in
+    the row an output was more than SETTLE_TOLERANCE of its range (over the sequence's row
+    ends) from its value at the row's end, from the row's start. The largest over rows is
+    what a datasheet step must cover."""
+    t = plot["time"]
+    ends = outputs(plot, network, steps, plan)
+    span = ends.max(axis=0) - ends.min(axis=0)
+    rows = np.zeros(steps)
+    for j in np.flatnonzero(span > 0):
+        y = plot[f"i(vout{j})"] / network.unit_current
+        for k in range(steps):
+            start, end = k * plan.step, (k + 1) * plan.step - plan.sample_before_end
+            inside = (t > start) & (t <= end)
+            away = np.flatnonzero(np.abs(y[inside] - ends[k, j]) > SETTLE_TOLERANCE * span[j])
+            if away.size:
+                rows[k] = max(rows[k], float(t[inside][away[-1]] - start))
+    return {"max_s": float(rows.max()), "median_s": float(np.median(rows)), "rows_s": rows.tolist(),
+            "tolerance_of_range": SETTLE_TOLERANCE}
+
+
 def supply_power(plot: Plot) -> float:
     """Average power drawn from the supply over the run (W)."""
     t = plot["time"]

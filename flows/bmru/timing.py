@@ -18,6 +18,14 @@ Every current scales with the unit current (`iref`), so every time scales with
 dense.IREF / unit_current (a node's C·n·U_T/I, deep in weak inversion; measured in
 tests/test_frame_rate.py).
 
+Post-layout (`wiring`: every net's extracted capacitance, flows.postlayout): a node's time
+constant grows with its capacitance, so each stage's time is multiplied by (device +
+wiring) / device capacitance summed over its gate lines (`stage_factors`; the device part
+is the transistors' terminal capacitances, `device_capacitance`), and the BMRU switching
+time by the slowdown the cells' wiring gives the characterized cell in ngspice
+(`switching_factor`: a switching node's capacitance in the circuit is several times what
+its transistors show alone).
+
 step_s is that sum rounded up to 0.5 ms: the shortest time one input row may be held. A
 macro compiled for a frame rate (`--frame-rate`, flows.bmru.circuit.frame_rate_circuit)
 holds each row one frame instead: step_s = 1 / frame rate ≥ settling_s.
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 from cells import bmru, dense
 from flows.bmru.network import BmruLayer
@@ -59,8 +68,111 @@ def _characterized() -> tuple[float, str, float]:
     return stage_ms, stage_label, switch_us
 
 
-def macro_timing(circuit) -> dict:
-    """manifest.json `timing` of a built circuit (flows.bmru.circuit.Circuit)."""
+def device_capacitance(circuit) -> dict[str, float]:
+    """The transistors' capacitance (F) on every net of the macro (pdk.parasitics
+    terminal_capacitances), by the flattened name the extracted wiring uses: a port's net,
+    or `<instance>.<net>` inside a block, lower case."""
+    caps: dict[str, float] = {}
+    for block, device, terminal in _placed_devices(circuit):
+        if device.d == device.g:
+            _add(caps, block, device.g, terminal.diode)
+        else:
+            _add(caps, block, device.g, terminal.gate)
+            _add(caps, block, device.d, terminal.drain)
+        _add(caps, block, device.s, terminal.drain)
+    return caps
+
+
+def _placed_devices(circuit):
+    """(block, device, its TerminalCapacitance) of every transistor of the macro."""
+    from cells.netlist import Device
+    from pdk.parasitics import terminal_capacitances
+
+    placed = [(block, device) for block in circuit.blocks for device in block.cell.devices()
+              if isinstance(device, Device)]
+    measured = terminal_capacitances(tuple(sorted({(d.device, d.w, d.l) for _, d in placed})))
+    return [(block, device, measured[(device.device, device.w, device.l)]) for block, device in placed]
+
+
+def _net_name(block, net: str) -> str:
+    return (block.nets[net] if net in block.nets else f"{block.name}.{net}").lower()
+
+
+def _add(caps: dict[str, float], block, net: str, farad: float) -> None:
+    name = _net_name(block, net)
+    caps[name] = caps.get(name, 0.0) + farad
+
+
+def gate_lines(circuit) -> set[str]:
+    """The nets whose charging sets a stage's time: the unit devices' gate lines (a stage's
+    time ∝ its unit gates, the M / STEP_M scaling)."""
+    from pdk.unit import NMOS
+
+    return {_net_name(block, device.g) for block, device, _ in _placed_devices(circuit)
+            if device.w * device.l >= NMOS.w * NMOS.l}
+
+
+def _stage_of(net: str, stages: int) -> int | None:
+    """The stage whose settling charges `net`: layer L's blocks and signals are stage L, the
+    macro inputs stage 0, the output stage and pins the last; None for supplies and the
+    bias tree's lines, which are held."""
+    layer = re.match(r"l(\d+)_", net)
+    if layer:
+        return int(layer.group(1))
+    if re.match(r"d?in\d+", net):
+        return 0
+    if re.match(r"(output_stage\.|out\d+$)", net):
+        return stages - 1
+    return None
+
+
+def stage_factors(circuit, wiring: dict[str, float], stages: int) -> list[float]:
+    """Each stage's (device + wiring) / device capacitance over its gate lines."""
+    device = device_capacitance(circuit)
+    totals = [[0.0, 0.0] for _ in range(stages)]
+    for net in gate_lines(circuit):
+        stage = _stage_of(net, stages)
+        if stage is not None:
+            totals[stage][0] += device.get(net, 0.0)
+            totals[stage][1] += wiring.get(net, 0.0)
+    return [1.0 + wire / dev if dev > 0 else 1.0 for dev, wire in totals]
+
+
+def switching_factor(circuit, wiring: dict[str, float]) -> float:
+    """How much slower the slowest-switching BMRU cell is with its wiring: the characterized
+    cell's step (`cells.bmru.step_deck`) at the golden's slowest t_up and t_down points, with
+    and without each cell's extracted wiring on its SWITCHING_NODES, in ngspice; the largest
+    ratio of either time. Measured because gain (Miller) makes a switching node's
+    capacitance several times what its transistors show alone."""
+    from cells.bmru import IREF, SWITCHING_NODES, TREE, BmruCell, step_deck, switching_times
+    from pdk.models import Conditions
+    from pdk.ngspice import Job, simulate_many
+
+    loads = sorted({tuple(wiring.get(f"{b.name}.{n}".lower(), 0.0) for n in SWITCHING_NODES)
+                    for b in circuit.blocks if isinstance(b.cell, BmruCell)})
+    if not loads:
+        return 1.0
+    cell = load_golden(bmru.GOLDEN)
+    points = {spec: _slowest(cell, spec)[1] for spec in ("t_up", "t_down")}
+    jobs = []
+    for spec, label in points.items():
+        corner, temp, vdd = label.split()
+        condition = Conditions(corner, temp=float(temp[:-1]), vdd=float(vdd[:-1]))
+        for k, load in enumerate([(0.0,) * len(SWITCHING_NODES)] + loads):
+            jobs.append(Job(f"switch_{spec}_{k}", step_deck(BmruCell(), condition,
+                                                            loads=dict(zip(SWITCHING_NODES, load)))))
+    plots = simulate_many(jobs, progress=False)
+    alpha = BmruCell().alpha(IREF * TREE.pmos_unit_ratio())
+    factor = 1.0
+    for index, spec in enumerate(points):
+        times = [switching_times(plots[f"switch_{spec}_{k}"][0], alpha)[index] for k in range(len(loads) + 1)]
+        factor = max([factor] + [t / times[0] for t in times[1:]])
+    return factor
+
+
+def macro_timing(circuit, wiring: dict[str, float] | None = None) -> dict:
+    """manifest.json `timing` of a built circuit (flows.bmru.circuit.Circuit), post-layout
+    when `wiring` (net → extracted capacitance, F) is given."""
     stage_ms, stage_label, switch_us = _characterized()
     corner = " ".join(stage_label.split()[2:])  # "out0 common2 ss -40C 1.8V" → the PVT point
     m = circuit.notes["weight_diode_units"]
@@ -71,13 +183,20 @@ def macro_timing(circuit) -> dict:
     per_stage = stage_ms * 1e-3 * (m / dense.STEP_M) * (STEP_LOW / level) * current
     switch = switch_us * 1e-6 * BMRU_OVERDRIVE / TIMING_MARGIN * current if lows else 0.0
     settling = stages * per_stage + switch
+    post_layout = None
+    if wiring is not None:
+        factors, cell_factor = stage_factors(circuit, wiring, stages), switching_factor(circuit, wiring) if lows else 1.0
+        post_layout = {"pre_layout_settling_s": settling, "stage_factors": factors, "bmru_factor": cell_factor,
+                       "nets": len(wiring),
+                       "wiring_F": sum(c for net, c in wiring.items() if _stage_of(net, stages) is not None)}
+        settling = per_stage * sum(factors) + switch * cell_factor
     frame = circuit.notes.get("frame_rate")
     if frame:
         step = 1.0 / frame["frame_rate_hz"]
     else:
         step = round(math.ceil(settling / STEP_GRID - 1e-9) * STEP_GRID, 6)
     return {"step_s": step, "settling_s": settling, "max_input_rate_hz": 1.0 / step, "corner": corner,
-            **({"frame_rate": frame} if frame else {}),
+            **({"frame_rate": frame} if frame else {}), **({"post_layout": post_layout} if post_layout else {}),
             "derivation": {"stages": stages, "stage_settling_s": per_stage, "bmru_switching_s": switch,
                            "diode_units": m, "unit_current_A": circuit.network.unit_current,
                            "settle_level_units": level, "margin_units": TIMING_MARGIN,

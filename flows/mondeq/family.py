@@ -58,6 +58,11 @@ class MondeqFamily:
 
         return settling(circuit)
 
+    def post_layout(self, circuit, wiring):
+        """The pre-layout timing: derived from the resistor network's time constants,
+        without the wiring."""
+        return circuit, self.timing(circuit)
+
     def static_power(self, circuit, step: float) -> dict:
         from flows.mondeq.bench import operating_points
 

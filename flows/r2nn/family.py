@@ -72,6 +72,11 @@ class R2nnFamily:
                 "method": "continuous-time lattice: drive `in` with the waveform sampled at the network's "
                           "rate (first-order hold); the outputs are the displacements at the same instants"}
 
+    def post_layout(self, circuit, wiring):
+        """The pre-layout timing: a continuous-time lattice driven at its sample rate, whose
+        step the wiring does not set."""
+        return circuit, self.timing(circuit)
+
     def static_power(self, circuit, step: float) -> dict:
         from flows.r2nn.bench import idle_power
 
