@@ -36,8 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--vdd", type=float, default=1.8,
                    help=f"supply, V, {SUPPLY_RANGE_V[0]:g} … {SUPPLY_RANGE_V[1]:g} (default 1.8)")
     s.add_argument("--step", type=float, default=None,
-                   help="seconds per input row (default: the macro's datasheet step, manifest "
-                        "timing.step_s, from the characterized settling at the worst PVT point)")
+                   help="seconds per input row (default: the datasheet step from the characterized "
+                        "settling at the worst PVT point: the schematic's, or with --post-layout the drawn "
+                        "macro's, manifest timing.step_s; 1 / --frame-rate when given)")
     s.add_argument("--seed", type=int, default=None, help="turn on mismatch with this seed")
     s.add_argument("--post-layout", action="store_true",
                    help="draw the layout and add every net's extracted wiring capacitance to the testbench")

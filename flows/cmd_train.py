@@ -28,15 +28,15 @@ def positive(args: argparse.Namespace, name: str, value) -> None:
         raise InputError("command line", f"--{name.replace('_', '-')}", f"{value} must be > 0")
 
 
-def check_output(output: Path, force: bool) -> Path:
-    """A network file is replaced only when an earlier `bmru train` wrote it (its first line
-    says so) or under --force."""
+def check_output(output: Path, force: bool, marker: str = TRAINED_BY, command: str = "bmru train") -> Path:
+    """A network file is replaced only when an earlier `command` wrote it (its first line is
+    `marker`) or under --force."""
     if output.is_dir():
         raise InputError(output, None, "is a directory; give a file name such as net.yaml")
     if output.exists() and not force:
         with open(output, "rb") as f:
             first = f.readline()
-        if not first.startswith(TRAINED_BY.encode()):
-            raise InputError(output, None, "exists and was not written by 'bmru train'; give a new "
+        if not first.startswith(marker.encode()):
+            raise InputError(output, None, f"exists and was not written by '{command}'; give a new "
                                            "file name, or --force to replace it")
     return output

@@ -114,9 +114,10 @@ class Family(Protocol):
         """Markdown lines of the family's studies found in the build (e.g. DIR/pvt)."""
     def report_plots(self, manifest: dict, out: Path) -> dict[str, Path]:
         """The family's own figures, drawn into `out` (key → file)."""
-    def report_timing(self, manifest: dict, figures: dict[str, str]) -> list[str]:
-        """Markdown lines of the Timing and power section; `figures` maps report_plots'
-        keys to paths relative to the report."""
+    def report_timing(self, manifest: dict, simulations: list, figures: dict[str, str]) -> list[str]:
+        """Markdown lines of the Timing and power section (with the simulations before and
+        after layout side by side); `figures` maps report_plots' keys to paths relative
+        to the report."""
 
 
 def family_of(path: str | Path) -> Family:

@@ -233,7 +233,7 @@ def markdown(manifest: dict, simulations: list[Simulation], plots: dict[str, Pat
         rows = [[engine, result.get("violations", ""), "clean" if result.get("clean") else "NOT CLEAN"]
                 for engine, result in checks.items()]
         lines += table(["check", "violations / mismatches", "result"], rows)
-    lines += family.report_timing(manifest, rel)
+    lines += family.report_timing(manifest, simulations, rel)
     lines += ["", "## Mapping", ""]
     lines += family.report_mapping(manifest)
     lines += ["", f"![mapping errors]({rel['mapping']})"]

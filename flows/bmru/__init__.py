@@ -44,7 +44,7 @@ class BmruFamily:
     schema = "bmru-network/1"
     title = "FQ-BMRU recurrent network"
     commands = ("flows.bmru.cmd_features", "flows.bmru.cmd_sweep", "flows.bmru.cmd_noise",
-                "flows.bmru.cmd_pvt")
+                "flows.bmru.cmd_pvt", "flows.bmru.cmd_finetune")
     options = ("diode_units", "frame_rate")
 
     def load_network(self, path: Path):
@@ -183,10 +183,10 @@ class BmruFamily:
 
         return unit_current_plot(manifest, out)
 
-    def report_timing(self, manifest: dict, figures: dict[str, str]) -> list[str]:
-        from flows.bmru.report import timing_section
+    def report_timing(self, manifest: dict, simulations: list, figures: dict[str, str]) -> list[str]:
+        from flows.bmru.report import layout_comparison, timing_section
 
-        return timing_section(manifest, figures)
+        return timing_section(manifest, figures) + layout_comparison(simulations)
 
 
 FAMILY = BmruFamily()

@@ -198,7 +198,7 @@ class MondeqFamily:
     def report_plots(self, manifest: dict, out: Path) -> dict[str, Path]:
         return {}
 
-    def report_timing(self, manifest: dict, figures: dict[str, str]) -> list[str]:
+    def report_timing(self, manifest: dict, simulations: list, figures: dict[str, str]) -> list[str]:
         return []
 
 

@@ -1,0 +1,123 @@
+"""`bmru finetune`: the network moved onto what its compiled macro computes.
+
+A trained network's drives pass close to its thresholds, so the macro's rounding (weights
+k/M, bias-unit counts) and the cells' characterized errors (mirror gains, threshold
+offsets, leakage: the circuit-aware model of `flows.bmru.circuit_model`) move states that
+then persist in hold. The fine-tuned network takes exactly those values: the software
+model then predicts the macro in DIR instead of an idealised one. Every value stays inside
+the rounding interval of the unit count the macro built for it, so mapped with the macro's
+M and D it gives the same devices; whether its own compile does is checked and said. Agreement is measured, before
+and after, against ngspice transients of that macro.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from cells import corrections
+from flows.bmru.circuit import Circuit, build_circuit
+from flows.bmru.circuit_model import corrected_network
+from flows.bmru.mapping import NetworkMapping, map_network
+from flows.bmru.network import Network
+from flows.errors import InputError
+from pdk.models import Conditions
+
+#: How far inside a unit count's rounding interval a held value sits (fraction of one unit).
+_INSIDE = 0.01
+
+
+def compiled_macro(network: Network, build: Path) -> Circuit:
+    """The circuit of `network` as the compile in `build` built it (its M and unit current),
+    refused unless its mapping is the manifest's unit for unit."""
+    path = build / "manifest.json"
+    if not path.is_file():
+        raise InputError(build, None, "no manifest.json: give the directory 'bmru compile' wrote")
+    manifest = json.loads(path.read_text())
+    if manifest.get("family") != "bmru-network/1":
+        raise InputError(path, "family", f"{manifest.get('family')!r}: finetune takes BMRU macros")
+    circuit = build_circuit(replace(network, unit_current=manifest["unit_current"]),
+                            diode_units=manifest["mapping"]["weight_diode_units"])
+    built = {row["parameter"]: row["units"] for row in manifest["mapping"]["table"]}
+    for row in circuit.mapping.table():
+        if built.get(row["parameter"]) != row["units"]:
+            raise InputError(path, "mapping.table", f"{row['parameter']} is {built.get(row['parameter'])} "
+                             f"units there and {row['units']} for {network.source}: DIR was compiled from "
+                             "another network")
+    return circuit
+
+
+@dataclass(frozen=True)
+class Finetuned:
+    network: Network
+    #: parameters whose circuit value lies outside their unit count's rounding interval,
+    #: held at its edge
+    held: tuple[str, ...]
+    #: compiling `network` with the macro's M gives the macro's devices: its values also fit
+    #: the macro's D; its own compile may choose a coarser tree, which fits them too
+    same_devices: bool
+
+
+def _units_of(mapping: NetworkMapping) -> dict[str, tuple[int, int, str]]:
+    return {r.parameter: (r.units, r.diode_units, r.direction) for layer in mapping.layers for r in layer.ratios}
+
+
+def _set(network: Network, parameter: str, value: float) -> Network:
+    """`network` with one mapping parameter ('layers[i].weight[r][c]', '….beta_hi[j]',
+    '….beta_hi[j]-beta_lo[j]' (the width: β_lo moves), …) set to `value`."""
+    width = re.fullmatch(r"layers\[(\d+)\]\.beta_hi\[(\d+)\]-beta_lo\[\d+\]", parameter)
+    match = width or re.fullmatch(r"layers\[(\d+)\]\.(\w+)\[(\d+)\](?:\[(\d+)\])?", parameter)
+    index = int(match.group(1))
+    layer = network.layers[index]
+    if width:
+        unit = int(width.group(2))
+        field, values = "beta_lo", layer.beta_lo.copy()
+        values[unit] = layer.beta_hi[unit] - value
+    else:
+        field, values = match.group(2), getattr(layer, match.group(2)).copy()
+        position = (int(match.group(3)),) + ((int(match.group(4)),) if match.group(4) else ())
+        values[position] = value
+    layers = list(network.layers)
+    layers[index] = replace(layer, **{field: values})
+    return replace(network, layers=tuple(layers))
+
+
+def _value(network: Network, parameter: str) -> float:
+    width = re.fullmatch(r"layers\[(\d+)\]\.beta_hi\[(\d+)\]-beta_lo\[\d+\]", parameter)
+    if width:
+        layer, unit = network.layers[int(width.group(1))], int(width.group(2))
+        return float(layer.beta_hi[unit] - layer.beta_lo[unit])
+    match = re.fullmatch(r"layers\[(\d+)\]\.(\w+)\[(\d+)\](?:\[(\d+)\])?", parameter)
+    values = getattr(network.layers[int(match.group(1))], match.group(2))
+    return float(values[(int(match.group(3)),) + ((int(match.group(4)),) if match.group(4) else ())])
+
+
+def finetune(circuit: Circuit, corr: dict[str, float] | None = None) -> Finetuned:
+    """The network the macro of `circuit` computes with the corrections `corr` (default:
+    the characterized ones at tt 27 °C 1.8 V, `cells.corrections`) on its realised values,
+    each value held inside the rounding interval of the unit count the macro has for it."""
+    if corr is None:
+        nominal = Conditions()
+        corr = corrections.at(corrections.load(), nominal.corner, nominal.temp, nominal.vdd)
+    tuned = replace(corrected_network(circuit.mapping.mapped, corr), source=circuit.network.source)
+    built = _units_of(circuit.mapping)
+    forced = circuit.mapping.config
+    held: list[str] = []
+    for _ in range(4):  # holding a width moves β_lo only; a second pass catches nothing new
+        moved = [p for p, u in _units_of(map_network(tuned, forced)).items() if u != built[p]]
+        if not moved:
+            break
+        for parameter in moved:
+            units, diode, direction = built[parameter]
+            value = _value(tuned, parameter)
+            sign = -1.0 if direction == "sink" or (direction == "none" and value < 0) else 1.0
+            low, high = max(units - 0.5 + _INSIDE, 0.0) / diode, (units + 0.5 - _INSIDE) / diode
+            tuned = _set(tuned, parameter, sign * float(np.clip(abs(value), low, high)))
+            held.append(parameter)
+    own = build_circuit(tuned, diode_units=circuit.notes["weight_diode_units"])
+    same = _units_of(own.mapping) == built and own.notes["bias_diode_units"] == circuit.notes["bias_diode_units"]
+    return Finetuned(tuned, tuple(dict.fromkeys(held)), same)
+
