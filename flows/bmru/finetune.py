@@ -21,7 +21,7 @@ import numpy as np
 from cells import corrections
 from flows.bmru.circuit import Circuit, build_circuit
 from flows.bmru.circuit_model import corrected_network
-from flows.bmru.mapping import NetworkMapping, map_network
+from flows.bmru.mapping import MappingConfig, NetworkMapping, map_network
 from flows.bmru.network import Network
 from flows.errors import InputError
 from pdk.models import Conditions
@@ -31,15 +31,18 @@ _INSIDE = 0.01
 
 
 def compiled_macro(network: Network, build: Path) -> Circuit:
-    """The circuit of `network` as the compile in `build` built it (its M and unit current),
-    refused unless its mapping is the manifest's unit for unit."""
+    """The circuit of `network` as the compile in `build` built it (its M, D and unit
+    current), refused unless its mapping is the manifest's unit for unit."""
     path = build / "manifest.json"
     if not path.is_file():
         raise InputError(build, None, "no manifest.json: give the directory 'bmru compile' wrote")
     manifest = json.loads(path.read_text())
     if manifest.get("family") != "bmru-network/1":
         raise InputError(path, "family", f"{manifest.get('family')!r}: finetune takes BMRU macros")
+    trees = {layer["index"]: layer["bias_diode_units"] for layer in manifest["mapping"]["summary"]
+             if layer["bias_diode_units"]}
     circuit = build_circuit(replace(network, unit_current=manifest["unit_current"]),
+                            MappingConfig(bias_diode_units=trees),
                             diode_units=manifest["mapping"]["weight_diode_units"])
     built = {row["parameter"]: row["units"] for row in manifest["mapping"]["table"]}
     for row in circuit.mapping.table():
