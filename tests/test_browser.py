@@ -42,8 +42,9 @@ def test_reports_and_schematics_render_whole(builds):
     assert [r["url"] for r in results] == [p.resolve().as_uri() for p in pages]
     assert {r["url"]: r["problems"] for r in results if r["problems"]} == {}
     reports = {r["url"]: r for r in results if r["url"].endswith("report.html")}
-    # flipflop: mapping, trace, power and 4 layout views; kws_d4 without a simulation: mapping and 4 layout views
-    assert [reports[(b / "report.html").resolve().as_uri()]["images"] for b in builds] == [7, 5]
+    # flipflop: unit current, mapping, trace, power and 4 layout views; kws_d4 without a
+    # simulation: unit current, mapping and 4 layout views
+    assert [reports[(b / "report.html").resolve().as_uri()]["images"] for b in builds] == [8, 6]
     assert all(r["size"][0] > 0 for r in results if "size" in r)
 
 
