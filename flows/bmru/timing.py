@@ -139,35 +139,34 @@ def stage_factors(circuit, wiring: dict[str, float], stages: int) -> list[float]
 
 
 def switching_factor(circuit, wiring: dict[str, float]) -> float:
-    """How much slower the slowest-switching BMRU cell is with its wiring: the characterized
-    cell's step (`cells.bmru.step_deck`) at the golden's slowest t_up and t_down points, with
-    and without each cell's extracted wiring on its SWITCHING_NODES, in ngspice; the largest
-    ratio of either time. Measured because gain (Miller) makes a switching node's
+    """How much slower BMRU switching is with the cells' wiring: the characterized cell's step
+    (`cells.bmru.step_deck`) at the golden's slowest t_up and t_down points, with and without
+    the largest wiring any cell has on each of its SWITCHING_NODES, in ngspice; the larger
+    ratio of the two times. Measured because gain (Miller) makes a switching node's
     capacitance several times what its transistors show alone."""
     from cells.bmru import IREF, SWITCHING_NODES, TREE, BmruCell, step_deck, switching_times
     from pdk.models import Conditions
     from pdk.ngspice import Job, simulate_many
 
-    loads = sorted({tuple(wiring.get(f"{b.name}.{n}".lower(), 0.0) for n in SWITCHING_NODES)
-                    for b in circuit.blocks if isinstance(b.cell, BmruCell)})
-    if not loads:
+    cells = [b.name for b in circuit.blocks if isinstance(b.cell, BmruCell)]
+    if not cells:
         return 1.0
+    load = {n: max(wiring.get(f"{cell}.{n}".lower(), 0.0) for cell in cells) for n in SWITCHING_NODES}
     cell = load_golden(bmru.GOLDEN)
     points = {spec: _slowest(cell, spec)[1] for spec in ("t_up", "t_down")}
     jobs = []
     for spec, label in points.items():
         corner, temp, vdd = label.split()
         condition = Conditions(corner, temp=float(temp[:-1]), vdd=float(vdd[:-1]))
-        for k, load in enumerate([(0.0,) * len(SWITCHING_NODES)] + loads):
-            jobs.append(Job(f"switch_{spec}_{k}", step_deck(BmruCell(), condition,
-                                                            loads=dict(zip(SWITCHING_NODES, load)))))
+        for wired in (False, True):
+            jobs.append(Job(f"switch_{spec}_{wired}", step_deck(BmruCell(), condition, loads=load if wired else None)))
     plots = simulate_many(jobs, progress=False)
     alpha = BmruCell().alpha(IREF * TREE.pmos_unit_ratio())
-    factor = 1.0
+    ratios = []
     for index, spec in enumerate(points):
-        times = [switching_times(plots[f"switch_{spec}_{k}"][0], alpha)[index] for k in range(len(loads) + 1)]
-        factor = max([factor] + [t / times[0] for t in times[1:]])
-    return factor
+        bare, wired = (switching_times(plots[f"switch_{spec}_{w}"][0], alpha)[index] for w in (False, True))
+        ratios.append(wired / bare)
+    return max(1.0, *ratios)
 
 
 def macro_timing(circuit, wiring: dict[str, float] | None = None) -> dict:
