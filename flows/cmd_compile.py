@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", choices=sorted(TEMPLATES), default=None,
                    help="also wrap the macro into this Tiny Tapeout analog tile: DIR/tt/ holds its GDS, "
                         "pin-only LEF, Verilog stub and info.yaml (inputs, outputs, then iref on ua[0]…)")
+    p.add_argument("--outline", metavar="W,H", default=None,
+                   help="width and height (µm) the macro must fit in: the smallest floorplan inside it "
+                        "(default: the smallest within 2 : 1)")
     _family_options(p, "compile")
     p.set_defaults(handler=_compile)
 
@@ -66,6 +69,24 @@ def _progress(total: int):
     return step
 
 
+def _outline(text: str | None) -> tuple[float, float] | None:
+    """`--outline W,H` as (width, height) µm, both positive."""
+    import math
+
+    from flows.errors import InputError
+
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 2 or not all(math.isfinite(v) and v > 0 for v in values):
+        raise InputError("command line", "--outline", f"{text!r}: give width and height in µm as W,H (e.g. 300,150)")
+    return values
+
+
 def _compile(args: argparse.Namespace) -> int:
     from flows.compile import STEPS, CompileOptions, compile_network
     from flows.families import family_of, refuse_foreign_options
@@ -76,7 +97,8 @@ def _compile(args: argparse.Namespace) -> int:
     build = family.build_options(args)
     output = OutputDir.check(args.output, "compile", force=args.force, inputs=[args.network])
     family.load_network(args.network)  # bad input is refused before any work
-    options = CompileOptions(check=not args.no_check, deck=args.deck, build=build, target=args.target)
+    options = CompileOptions(check=not args.no_check, deck=args.deck, build=build, target=args.target,
+                             outline=_outline(args.outline))
     with output.write() as out:
         manifest = compile_network(args.network, out, options, progress=_progress(len(STEPS)))
     family.compiled(manifest)

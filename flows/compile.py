@@ -21,7 +21,7 @@ from pathlib import Path
 
 
 from flows import views
-from flows.errors import CheckFailed
+from flows.errors import CheckFailed, InputError
 from flows.families import Circuit, family_of
 from pdk import processes
 
@@ -36,6 +36,7 @@ class CompileOptions:
     deck: bool = False
     build: object = None
     target: str | None = None  # a `pdk.tinytapeout.TEMPLATES` key: also wrap the macro into that tile
+    outline: tuple[float, float] | None = None  # (width, height) µm the macro must fit in
 
 
 STEPS = ("map", "netlist", "layout", "lvs", "post-layout", "schematics", "testbenches", "drc", "views", "manifest")
@@ -47,23 +48,37 @@ STEPS = ("map", "netlist", "layout", "lvs", "post-layout", "schematics", "testbe
 ROW_WIDTHS = (None, 1.0, 0.5, 0.25, 0.18)
 
 
-def draw_macro(circuit: Circuit, pad_pitch: float | None = None):
+def draw_macro(circuit: Circuit, pad_pitch: float | None = None, outline: tuple[float, float] | None = None):
     """Layout of the macro from the same cell objects that produced the netlist.
 
     The floorplan (`layouts.macro.plan`) packs blocks into columns; how well depends on the
     cells' width, so every transistor cell is drawn at each of `ROW_WIDTHS` and the
-    smallest macro within `layouts.macro.MAX_ASPECT` is kept (the squarest if none is).
-    `pad_pitch`: port pads in one row that far apart (`layouts.macro.assemble`)."""
+    smallest macro within `layouts.macro.MAX_ASPECT` is kept (the squarest if none is), or
+    with an `outline` (width, height µm) the smallest inside it (ValueError naming the
+    smallest box drawn when none fits). `pad_pitch`: port pads in one row that far apart
+    (`layouts.macro.assemble`)."""
     from layouts.macro import MAX_ASPECT
 
-    first = _draw_macro(circuit, None, pad_pitch)
+    first = _draw_macro(circuit, None, pad_pitch, outline)
     blocks = sum(first.areas[cell.name] for cell in circuit.cells() if cell.name in first.areas)
-    macros = [first] + [_draw_macro(circuit, f * blocks ** 0.5, pad_pitch) for f in ROW_WIDTHS if f is not None]
+    macros = [first] + [_draw_macro(circuit, f * blocks ** 0.5, pad_pitch, outline)
+                        for f in ROW_WIDTHS if f is not None]
+    if outline is not None:
+        inside = [m for m in macros if m.top.dbbox().width() <= outline[0] + 1e-9
+                  and m.top.dbbox().height() <= outline[1] + 1e-9]
+        if not inside:
+            boxes = sorted((m.top.dbbox() for m in macros), key=lambda b: max(b.width() / outline[0],
+                                                                               b.height() / outline[1]))
+            drawn = ", ".join(f"{b.width():.0f} × {b.height():.0f}" for b in boxes[:3])
+            raise ValueError(f"no floorplan fits {outline[0]:g} × {outline[1]:g} µm; the closest drawn are "
+                             f"{drawn} µm (width × height)")
+        return min(inside, key=lambda m: m.area_um2)
     fitting = [m for m in macros if m.aspect <= MAX_ASPECT]
     return min(fitting, key=lambda m: m.area_um2) if fitting else min(macros, key=lambda m: m.aspect)
 
 
-def _draw_macro(circuit: Circuit, row_width: float | None, pad_pitch: float | None):
+def _draw_macro(circuit: Circuit, row_width: float | None, pad_pitch: float | None,
+                outline: tuple[float, float] | None = None):
     from cells.netlist import Device
     from layouts.cell_layout import draw_cell
     from layouts.macro import Instance, assemble
@@ -80,7 +95,7 @@ def _draw_macro(circuit: Circuit, row_width: float | None, pad_pitch: float | No
     drawn = {cell.name: draw(cell) for cell in circuit.cells()}
     instances = [Instance(b.name, drawn[b.cell.name], {p: b.nets[p] for p in circuit.ports_of(b.cell)})
                  for b in circuit.blocks]
-    return assemble(circuit.network.name, circuit.ports, instances, ly, pad_pitch)
+    return assemble(circuit.network.name, circuit.ports, instances, ly, pad_pitch, outline)
 
 
 def _schematics(circuit: Circuit, directory: Path) -> list[str]:
@@ -138,11 +153,14 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     netlist = circuit.netlist()
     spice.write_text(netlist)
     done("netlist")
-    if options.target is None:
-        macro = draw_macro(circuit)
-    else:  # the tile takes every pad up on a met4 line of its own
-        from layouts.tiny_tapeout import PAD_PITCH
-        macro = draw_macro(circuit, pad_pitch=PAD_PITCH)
+    from layouts.tiny_tapeout import PAD_PITCH  # the tile takes every pad up on a met4 line of its own
+
+    try:
+        macro = draw_macro(circuit, PAD_PITCH if options.target else None, options.outline)
+    except ValueError as exc:
+        if options.outline is None:
+            raise
+        raise InputError("command line", "--outline", str(exc)) from None
     gds = out / f"{name}.gds"
     macro.save(gds)
     done("layout")
@@ -190,6 +208,8 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
                    for b in circuit.blocks],
         "devices": {"total": circuit.device_count()["total"]},
         "area": {"macro_um2": round(macro.area_um2, 3),
+                 "macro_um": [round(macro.top.dbbox().width(), 3), round(macro.top.dbbox().height(), 3)],
+                 **({"outline_um": list(options.outline)} if options.outline else {}),
                  "cells_um2": {k: round(v, 3) for k, v in sorted(macro.areas.items())}},
         "checks": checks,
         "timing": timing,

@@ -93,16 +93,23 @@ class Plan:
         return max(w / h, h / w)
 
 
-def plan(instances: list[Instance]) -> Plan:
+def plan(instances: list[Instance], outline: tuple[int, int] | None = None) -> Plan:
     """The column height (from a geometric range between the tallest block and one column of
-    all) whose filling gives the smallest area within `MAX_ASPECT`, else the squarest."""
+    all) whose filling gives the smallest area within `MAX_ASPECT`, else the squarest; with
+    an `outline` (width, height in dbu), the smallest within it, else the one that misses it
+    by the least factor."""
     boxes = [inst.cell.top.bbox() for inst in instances]
     tallest = max(b.height() for b in boxes)
     total = sum(b.height() + u(BLOCK_GAP) for b in boxes)
     steps = 48
     plans = [_fill(instances, boxes, int(tallest * (total / tallest) ** (k / steps)))
              for k in range(steps + 1)]
-    fitting = [p for p in plans if p.aspect <= MAX_ASPECT]
+    if outline is not None:
+        fitting = [p for p in plans if p.size[0] <= outline[0] and p.size[1] <= outline[1]]
+        if not fitting:
+            return min(plans, key=lambda p: max(p.size[0] / outline[0], p.size[1] / outline[1]))
+    else:
+        fitting = [p for p in plans if p.aspect <= MAX_ASPECT]
     if fitting:
         return min(fitting, key=lambda p: (p.size[0] * p.size[1], p.aspect))
     return min(plans, key=lambda p: p.aspect)
@@ -138,9 +145,9 @@ def _fill(instances, boxes, height: int) -> Plan:
 
 
 def assemble(name: str, ports, instances: list[Instance], ly: db.Layout,
-             pad_pitch: float | None = None) -> MacroLayout:
-    """Place `instances` (all drawn into `ly`) by `plan` and route them; `ports` become
-    macro pins."""
+             pad_pitch: float | None = None, outline: tuple[float, float] | None = None) -> MacroLayout:
+    """Place `instances` (all drawn into `ly`) by `plan` (within `outline`, width and height
+    in µm, when given) and route them; `ports` become macro pins."""
     ports = tuple(ports)
     if ly.has_cell(name):
         raise ValueError(f"cell name {name!r} is already used in the layout")
@@ -150,7 +157,7 @@ def assemble(name: str, ports, instances: list[Instance], ly: db.Layout,
         missing = [p for p in inst.cell.pins if p not in inst.nets]
         if missing:
             raise ValueError(f"{inst.name}: pin(s) {', '.join(missing)} not connected")
-    columns = plan(instances).columns
+    columns = plan(instances, None if outline is None else (u(outline[0]), u(outline[1]))).columns
     channels = (len(columns) + 1) // 2
     top = ly.create_cell(name)
 

@@ -173,3 +173,38 @@ def test_shipped_macros_pass_the_mpw_precheck_deck(tmp_path, network, options):
     deck = json.loads((tmp_path / "out" / "manifest.json").read_text())["checks"]["drc_deck"]
     assert deck["deck"] == "mpw" and deck["clean"] and deck["violations"] == 0, deck
     assert deck["rules_checked"] > 250
+
+
+@pytest.mark.parametrize("seed, stretch", [(None, (2.0, 0.58)), (None, (1.05, 1.4)), (4, (2.0, 0.8))])
+def test_outline_gives_the_smallest_floorplan_inside_it(tmp_path, seed, stretch):
+    """--outline W,H: the flip-flop (and a user-shaped network) in a wide-and-short or a
+    tall outline against its default floorplan lands inside it, DRC and LVS clean; the
+    manifest states both boxes. (No cell folds narrower than its widest unit row allows:
+    the flip-flop's floorplans are all ≥ 145 µm wide.)"""
+    from flows.bmru.random_networks import random_user_case
+
+    network = FLIPFLOP
+    if seed is not None:
+        network = tmp_path / "user.yaml"
+        network.write_text(random_user_case(seed).network.to_yaml())
+    default = tmp_path / "default"
+    assert run_bmru("compile", network, "--no-check", "-o", default).returncode == 0
+    width, height = json.loads((default / "manifest.json").read_text())["area"]["macro_um"]
+    outline = (round(width * stretch[0]), round(height * stretch[1]))
+    out = tmp_path / "outlined"
+    done = run_bmru("compile", network, "--outline", f"{outline[0]},{outline[1]}", "-o", out)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    drawn = manifest["area"]["macro_um"]
+    assert drawn[0] <= outline[0] and drawn[1] <= outline[1] and manifest["area"]["outline_um"] == list(outline)
+    assert manifest["checks"]["drc_own"]["clean"] and manifest["checks"]["lvs"]["clean"]
+
+
+@pytest.mark.parametrize("value, problem", [("100,100", "no floorplan fits 100 × 100 µm"), ("abc", "give width and height"),
+                                            ("5,-1", "give width and height"), ("1,2,3", "give width and height")])
+def test_an_outline_nothing_fits_is_refused_in_one_line(tmp_path, value, problem):
+    out = tmp_path / "out"
+    done = run_bmru("compile", FLIPFLOP, "--no-check", "--outline", value, "-o", out)
+    line = done.stderr.strip()
+    assert done.returncode == 2 and not out.exists() and "\n" not in line
+    assert "--outline" in line and problem in line and "Traceback" not in line
