@@ -41,6 +41,10 @@ class TransientPlan:
     #: go_en-us-nyc 22829 → 15784) with the same BMRU states and outputs within 0.04-0.12 %
     #: of full scale; 1/5 has fewer points but more rejected ones (24278 on go_en-us-nyc).
     max_step: float = 0.1
+    #: ... and never above this (s): with 10 ms rows, a 1 ms cap left kws_d4 at 2 nA per unit
+    #: (yes_en-klatt2_s154_p60_0, --frame-rate 100) stuck at t = 0.556 ms for 15 minutes; the
+    #: same deck ran in 50 s at 0.4 ms (37 s at 0.2 ms, 52 s at 0.1 ms).
+    max_step_s: float = 0.4e-3
     #: ngspice's relative tolerance (Newton convergence and truncation error). Measured on
     #: the flat kws_d4 deck (noise_50, 98 steps): 1e-3 takes 1.88x fewer Newton iterations
     #: than the former 1e-4 (18712 → 9943; 26.0 → 13.8 s CPU) with the same BMRU states and
@@ -99,7 +103,7 @@ def build(macro: Path | str, network: Network, inputs: np.ndarray, plan: Transie
     lines.append(".save " + " ".join(saved))
     if initial:
         lines.append(".ic " + " ".join(f"v({node})={value}" for node, value in initial.items()))
-    lines.append(f".tran {plan.step * plan.max_step:.6g} {steps * plan.step:.6g}")
+    lines.append(f".tran {min(plan.step * plan.max_step, plan.max_step_s):.6g} {steps * plan.step:.6g}")
     deck = "\n".join(lines) + "\n.end\n"
     return flat_models.flatten(deck, flat_models.seed_of(conditions), conditions.temp)[0] if flat else deck
 
