@@ -153,14 +153,20 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     netlist = circuit.netlist()
     spice.write_text(netlist)
     done("netlist")
-    from layouts.tiny_tapeout import PAD_PITCH  # the tile takes every pad up on a met4 line of its own
+    from layouts.tiny_tapeout import PAD_PITCH, macro_room  # the tile takes every pad up on a met4 line of its own
+    from pdk.tinytapeout import TEMPLATES
 
+    outline = options.outline
+    if outline is None and options.target is not None:  # the floorplan that fits the tile
+        outline = macro_room(circuit.ports, TEMPLATES[options.target])
     try:
-        macro = draw_macro(circuit, PAD_PITCH if options.target else None, options.outline)
+        macro = draw_macro(circuit, PAD_PITCH if options.target else None, outline)
     except ValueError as exc:
-        if options.outline is None:
+        if outline is None:
             raise
-        raise InputError("command line", "--outline", str(exc)) from None
+        option = "--outline" if options.outline else "--target"
+        raise InputError("command line", option, str(exc) if options.outline else
+                         f"{options.target} leaves {outline[0]:.1f} × {outline[1]:.1f} µm for the macro: {exc}") from None
     gds = out / f"{name}.gds"
     macro.save(gds)
     done("layout")
@@ -318,7 +324,10 @@ def _tiny_tapeout(out: Path, name: str, macro, ports: list[str], options: Compil
 
     template = TEMPLATES[options.target]
     top_name = "tt_um_" + re.sub(r"[^a-z0-9_]", "_", name.lower())
-    tile = wrap(macro, ports, top_name, template)
+    try:
+        tile = wrap(macro, ports, top_name, template)
+    except ValueError as exc:
+        raise InputError("command line", "--target", str(exc)) from None
     folder = out / "tt"
     for sub in ("gds", "lef", "src"):
         (folder / sub).mkdir(parents=True)

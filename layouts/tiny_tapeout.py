@@ -48,6 +48,17 @@ def analog_order(ports, template: Template) -> list[str]:
     return order
 
 
+def _channel_top(ports, template: Template) -> float:
+    """Top (µm) of the met3 channel below the macro: one track per routed pin and supply."""
+    return 2.0 + TRACK_PITCH * (len(analog_order(ports, template)) + 2) + 2.0
+
+
+def macro_room(ports, template: Template) -> tuple[float, float]:
+    """Width and height (µm) the tile leaves the macro: right of the stripes, above the
+    channel, below the tie bar (`wrap` may still move it right, clear of the ua pins)."""
+    return template.width - MACRO_LEFT - 1.0, TIE_Y - 2.0 - _channel_top(ports, template)
+
+
 def wrap(macro: MacroLayout, ports, top_name: str, template: Template) -> Tile:
     """Draw cell `top_name` in the macro's layout: the template's pins, power stripes, the
     macro and its routes. Raises ValueError when the macro or its pins do not fit."""
@@ -61,7 +72,7 @@ def wrap(macro: MacroLayout, ports, top_name: str, template: Template) -> Tile:
         raise ValueError(f"{macro.top.name}: its pads are closer than {PAD_PITCH} µm "
                          "(draw it with layouts.macro.assemble pad_pitch=PAD_PITCH)")
     mb = macro.top.bbox()
-    bottom = u(2.0 + TRACK_PITCH * len(routes) + 2.0)
+    bottom = u(_channel_top(ports, template))
     width, height = u(template.width), u(template.height)
     x_left = _clear_of_pins(u(MACRO_LEFT), pads, mb, template, width)
     t = db.Trans(db.Trans.R180, x_left + mb.right, bottom + mb.top)

@@ -161,3 +161,18 @@ def test_too_many_analog_pins_are_refused(tmp_path):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--target" in result.stderr and "analog pins" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_macro_too_big_for_the_tile_is_refused_in_one_line(tmp_path):
+    """A user-shaped network with few pins whose every floorplan is wider than the tile
+    leaves (152.5 µm): one line naming --target, the room and the closest boxes, nothing
+    written."""
+    from flows.bmru.random_networks import random_user_case
+
+    network = tmp_path / "user.yaml"
+    network.write_text(random_user_case(4, max_inputs=3, max_units=2).network.to_yaml())
+    out = tmp_path / "out"
+    done = run_bmru("compile", network, "--target", "tt-analog-1x2", "--no-check", "-o", out)
+    line = done.stderr.strip()
+    assert done.returncode == 2 and not out.exists() and "\n" not in line and "Traceback" not in line
+    assert "--target" in line and "tt-analog-1x2 leaves 152.5 ×" in line and "no floorplan fits" in line
