@@ -108,12 +108,11 @@ class R2nnFamily:
     def simulate(self, args: argparse.Namespace, options, out: Path) -> dict:
         from flows.r2nn.simulate import run
 
-        for flag, value in (("--seed", args.seed), ("--post-layout", args.post_layout or None),
-                            ("--step", args.step)):
+        for flag, value in (("--seed", args.seed), ("--step", args.step)):
             if value is not None:
                 raise InputError("command line", flag, "not available for R²NN lattices yet (a lattice "
-                                 "runs at its network's sample rate; mismatch and wiring are not modelled)")
-        return run(args.network, args.inputs, options, args.corner, args.temp, args.vdd, out)
+                                 "runs at its network's sample rate; mismatch is not modelled)")
+        return run(args.network, args.inputs, options, args.corner, args.temp, args.vdd, out, args.post_layout)
 
     def headline(self, summary: dict) -> str:
         from flows.r2nn.simulate import headline

@@ -41,7 +41,7 @@ def mapped_outputs(circuit: Circuit, waveform: np.ndarray) -> np.ndarray:
     return model.respond(a, b, pick, waveform[None, :], circuit.network.dt)[0]
 
 
-def resonances(circuit: Circuit, conditions: Conditions) -> dict:
+def resonances(circuit: Circuit, conditions: Conditions, wiring: str = "") -> dict:
     """The lattice's .ac against the network's modes: each underdamped mode below Nyquist
     whose peak the input node's or an output node's velocity shows, matched to the
     circuit's nearest peak of the same node."""
@@ -50,7 +50,7 @@ def resonances(circuit: Circuit, conditions: Conditions) -> dict:
     if not modes:
         return {"modes": [], "error_max": 0.0}
     lo, hi = 0.7 * modes[0].frequency, min(1.3 * modes[-1].frequency, network.sample_rate / 2)
-    freq, volts = run_ac(circuit, lo, hi, AC_PER_DECADE, conditions)
+    freq, volts = run_ac(circuit, lo, hi, AC_PER_DECADE, conditions, wiring)
     reference = model.mobility(network, freq)
     found = []
     for i, node in enumerate(network.free):
@@ -75,13 +75,24 @@ def full_scale_gain(circuit: Circuit, waveform: np.ndarray) -> float:
     return circuit.mapping.options.input_peak / peak if peak > 0 else 1.0
 
 
-def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float, vdd: float, out: Path) -> dict:
+def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float, vdd: float, out: Path,
+        post_layout: bool = False) -> dict:
+    """`bmru simulate` of a lattice; `post_layout`: every net's capacitance extracted from the
+    drawn macro on its node (flows.postlayout), for the transient and the .ac."""
     network = load_network(network_path)
     waveform = load_inputs(inputs_path, network)[:, 0]
     circuit = build_circuit(network, options)
     conditions = Conditions(corner, temp=temp, vdd=vdd)
+    wiring, extracted = "", None
+    if post_layout:
+        from flows import postlayout
+
+        capacitances = postlayout.wiring(circuit)
+        wiring = postlayout.capacitor_lines(circuit, capacitances)
+        extracted = {"nets": len(capacitances), "total_F": sum(capacitances.values()),
+                     "largest_F": max(capacitances.values())}
     gain = full_scale_gain(circuit, waveform)
-    deck = transient_deck(circuit, gain * waveform, conditions)
+    deck = transient_deck(circuit, gain * waveform, conditions, wiring=wiring)
     (out / "testbench.spice").write_text(deck)
     (plot,) = ngspice.simulate(deck, f"{network.name}_tran")
     result = transient_result(circuit, plot, len(waveform), conditions)
@@ -91,7 +102,7 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
     write_trace_csv(out / "circuit.csv", circuit_y)
     write_trace_csv(out / "software.csv", software)
     write_trace_csv(out / "mapped.csv", mapped)
-    ac = resonances(circuit, conditions)
+    ac = resonances(circuit, conditions, wiring)
     scores = {label: model.decision(trace) for label, trace in
               (("circuit", circuit_y), ("network", software), ("mapped", mapped))}
     corr = output_correlation(circuit_y, software)
@@ -114,6 +125,7 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
         "resonances": ac,
         "rest_V": result["rest"],
         "power": {"total_W": result["power_W"]},
+        "post_layout": extracted,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
