@@ -91,11 +91,11 @@ class BmruFamily:
 
     def post_layout(self, circuit, wiring):
         from flows.bmru.circuit import post_layout_circuit
-        from flows.bmru.timing import macro_timing
+        from flows.bmru.timing import macro_timing, wiring_slowdown
 
-        extracted = wiring()
-        circuit = post_layout_circuit(circuit, extracted)
-        return circuit, macro_timing(circuit, extracted)
+        slowdown = wiring_slowdown(circuit, wiring())
+        circuit = post_layout_circuit(circuit, slowdown)
+        return circuit, macro_timing(circuit, slowdown)
 
     def static_power(self, circuit, step: float) -> dict:
         from flows.bmru.simulate import static_power

@@ -264,7 +264,7 @@ def _two_digits_up(value: float) -> float:
 
 
 def frame_rate_circuit(network: Network, config: MappingConfig | None, diode_units: int | None,
-                       frame_rate: float, wiring: dict[str, float] | None = None) -> Circuit:
+                       frame_rate: float, slowdown: dict | None = None) -> Circuit:
     """The circuit at the lowest unit current (two significant digits) that settles within
     one frame at the worst PVT point (`macro_timing` settling_s ≤ 1 / frame_rate): power
     ∝ unit current, settling ∝ 1 / unit current. A lower unit current leaves the bias tree
@@ -272,7 +272,8 @@ def frame_rate_circuit(network: Network, config: MappingConfig | None, diode_uni
     coarser biases miss by more than the error budget (or than at the network's own current)
     is raised until they do not, and the frame is then longer than the settling. Refused
     (InputError on --frame-rate) when the frame needs more current than the mapping allows
-    (weak-inversion limit). `wiring`: settle the post-layout macro (macro_timing)."""
+    (weak-inversion limit). `slowdown`: settle the post-layout macro (timing.wiring_slowdown of
+    its devices' layout)."""
     from flows.bmru.timing import macro_timing
 
     frame = 1.0 / frame_rate
@@ -294,7 +295,7 @@ def frame_rate_circuit(network: Network, config: MappingConfig | None, diode_uni
         errors = [layer.bias_error_max for layer in circuit.mapping.layers]
         return circuit if all(e <= a for e, a in zip(errors, allowed)) else None
 
-    current = _two_digits_up(own * macro_timing(reference, wiring)["settling_s"] / frame)
+    current = _two_digits_up(own * macro_timing(reference, slowdown)["settling_s"] / frame)
     circuit, limited_by = build(current), "settling"
     if circuit is None:  # the lowest current the mapping takes, between `current` and `own`
         low, high, limited_by = current, own, "leakage floor"
@@ -306,27 +307,27 @@ def frame_rate_circuit(network: Network, config: MappingConfig | None, diode_uni
             else:
                 high = middle
         current, circuit = high, build(high)
-    while (settling := macro_timing(circuit, wiring)["settling_s"]) > frame * (1 + 1e-9):
+    while (settling := macro_timing(circuit, slowdown)["settling_s"]) > frame * (1 + 1e-9):
         current = max(_two_digits_up(current * settling / frame), _two_digits_up(current * 1.0001))
         circuit = build(current)
     circuit.notes["frame_rate"] = {"frame_rate_hz": frame_rate, "frame_s": frame, "unit_current_A": current,
                                    "network_unit_current_A": own, "settling_s": settling,
-                                   "limited_by": limited_by, "post_layout": wiring is not None}
+                                   "limited_by": limited_by, "post_layout": slowdown is not None}
     return circuit
 
 
-def post_layout_circuit(circuit: Circuit, wiring: dict[str, float]) -> Circuit:
-    """The circuit for its drawn layout: one compiled for a frame rate that the wiring
-    (net → extracted capacitance) slows beyond a frame gets the unit current that settles
-    it, with M and D held so that its devices — and the layout — stay the same."""
+def post_layout_circuit(circuit: Circuit, slowdown: dict) -> Circuit:
+    """The circuit for its drawn layout: one compiled for a frame rate that its wiring
+    (`slowdown`, timing.wiring_slowdown) slows beyond a frame gets the unit current that
+    settles it, with M and D held so that its devices — and the layout — stay the same."""
     from flows.bmru.timing import macro_timing
 
     frame = circuit.notes.get("frame_rate")
-    if not frame or macro_timing(circuit, wiring)["settling_s"] <= frame["frame_s"] * (1 + 1e-9):
+    if not frame or macro_timing(circuit, slowdown)["settling_s"] <= frame["frame_s"] * (1 + 1e-9):
         return circuit
     network = replace(circuit.network, unit_current=frame["network_unit_current_A"])
     settled = frame_rate_circuit(network, circuit.mapping.config, circuit.notes["weight_diode_units"],
-                                 frame["frame_rate_hz"], wiring)
+                                 frame["frame_rate_hz"], slowdown)
     same = [[r.units for r in layer.ratios] for layer in settled.mapping.layers] == \
         [[r.units for r in layer.ratios] for layer in circuit.mapping.layers]
     assert same and settled.notes["bias_diode_units"] == circuit.notes["bias_diode_units"], "devices moved"

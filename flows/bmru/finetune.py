@@ -6,8 +6,8 @@ offsets, leakage: the circuit-aware model of `flows.bmru.circuit_model`) move st
 then persist in hold. The fine-tuned network takes exactly those values: the software
 model then predicts the macro in DIR instead of an idealised one. Every value stays inside
 the rounding interval of the unit count the macro built for it, so mapped with the macro's
-M and D it gives the same devices; whether its own compile does is checked and said. Agreement is measured, before
-and after, against ngspice transients of that macro.
+M and D it gives the same devices; whether its own compile does is checked and said.
+Agreement is measured, before and after, against ngspice transients of that macro.
 """
 from __future__ import annotations
 
@@ -68,34 +68,35 @@ def _units_of(mapping: NetworkMapping) -> dict[str, tuple[int, int, str]]:
     return {r.parameter: (r.units, r.diode_units, r.direction) for layer in mapping.layers for r in layer.ratios}
 
 
-def _set(network: Network, parameter: str, value: float) -> Network:
-    """`network` with one mapping parameter ('layers[i].weight[r][c]', '….beta_hi[j]',
-    '….beta_hi[j]-beta_lo[j]' (the width: β_lo moves), …) set to `value`."""
+def _locate(parameter: str) -> tuple[int, str, tuple[int, ...]]:
+    """(layer index, field, position) of a mapping parameter ('layers[i].weight[r][c]',
+    '….bias[j]', …); the width '….beta_hi[j]-beta_lo[j]' is field 'width'."""
     width = re.fullmatch(r"layers\[(\d+)\]\.beta_hi\[(\d+)\]-beta_lo\[\d+\]", parameter)
-    match = width or re.fullmatch(r"layers\[(\d+)\]\.(\w+)\[(\d+)\](?:\[(\d+)\])?", parameter)
-    index = int(match.group(1))
-    layer = network.layers[index]
     if width:
-        unit = int(width.group(2))
-        field, values = "beta_lo", layer.beta_lo.copy()
-        values[unit] = layer.beta_hi[unit] - value
-    else:
-        field, values = match.group(2), getattr(layer, match.group(2)).copy()
-        position = (int(match.group(3)),) + ((int(match.group(4)),) if match.group(4) else ())
-        values[position] = value
-    layers = list(network.layers)
-    layers[index] = replace(layer, **{field: values})
-    return replace(network, layers=tuple(layers))
+        return int(width.group(1)), "width", (int(width.group(2)),)
+    match = re.fullmatch(r"layers\[(\d+)\]\.(\w+)\[(\d+)\](?:\[(\d+)\])?", parameter)
+    return int(match.group(1)), match.group(2), tuple(int(g) for g in match.groups()[2:] if g is not None)
 
 
 def _value(network: Network, parameter: str) -> float:
-    width = re.fullmatch(r"layers\[(\d+)\]\.beta_hi\[(\d+)\]-beta_lo\[\d+\]", parameter)
-    if width:
-        layer, unit = network.layers[int(width.group(1))], int(width.group(2))
-        return float(layer.beta_hi[unit] - layer.beta_lo[unit])
-    match = re.fullmatch(r"layers\[(\d+)\]\.(\w+)\[(\d+)\](?:\[(\d+)\])?", parameter)
-    values = getattr(network.layers[int(match.group(1))], match.group(2))
-    return float(values[(int(match.group(3)),) + ((int(match.group(4)),) if match.group(4) else ())])
+    index, field, position = _locate(parameter)
+    layer = network.layers[index]
+    if field == "width":
+        return float(layer.beta_hi[position] - layer.beta_lo[position])
+    return float(getattr(layer, field)[position])
+
+
+def _set(network: Network, parameter: str, value: float) -> Network:
+    """`network` with one mapping parameter set to `value` (a width moves β_lo)."""
+    index, field, position = _locate(parameter)
+    layer = network.layers[index]
+    if field == "width":
+        field, value = "beta_lo", layer.beta_hi[position] - value
+    values = getattr(layer, field).copy()
+    values[position] = value
+    layers = list(network.layers)
+    layers[index] = replace(layer, **{field: values})
+    return replace(network, layers=tuple(layers))
 
 
 def finetune(circuit: Circuit, corr: dict[str, float] | None = None) -> Finetuned:

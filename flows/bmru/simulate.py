@@ -237,18 +237,23 @@ def headline(summary: dict) -> str:
 def run(spec: SimulationRun, out: Path) -> dict:
     """Simulate one input sequence; write circuit.csv, software.csv, summary.json and the
     deck (testbench.spice) into `out`; return the summary."""
-    bench = Bench.load(spec.network, spec.inputs, spec.step, spec.diode_units, spec.flat, spec.frame_rate)
-    post_layout = None
+    network = load_network(spec.network)
+    inputs = load_sequence(spec.inputs, network.input_size)
+    circuit = build_circuit(network, diode_units=spec.diode_units, frame_rate=spec.frame_rate)
+    step, capacitors, post_layout = spec.step, "", None
     if spec.post_layout:
         from flows import postlayout
         from flows.bmru.circuit import post_layout_circuit
+        from flows.bmru.timing import wiring_slowdown
 
-        wiring = postlayout.wiring(bench.circuit)
+        wiring = postlayout.wiring(circuit)
         # the drawn macro's datasheet step (and, for a frame rate, the unit current it needs)
-        circuit = post_layout_circuit(bench.circuit, wiring)
-        bench = Bench.around(circuit, bench.inputs, spec.step or macro_timing(circuit, wiring)["step_s"], spec.flat)
-        bench = replace(bench, wiring=postlayout.capacitor_lines(circuit, wiring))
+        slowdown = wiring_slowdown(circuit, wiring)
+        circuit = post_layout_circuit(circuit, slowdown)
+        step = step or macro_timing(circuit, slowdown)["step_s"]
+        capacitors = postlayout.capacitor_lines(circuit, wiring)
         post_layout = {"nets": len(wiring), "total_F": sum(wiring.values()), "largest_F": max(wiring.values())}
+    bench = replace(Bench.around(circuit, inputs, step, spec.flat), wiring=capacitors)
     deck = bench.deck(spec.conditions)
     (out / "testbench.spice").write_text(deck)
     plot = simulate(deck, f"{bench.network.name}_tran")[0]

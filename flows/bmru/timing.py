@@ -18,7 +18,7 @@ Every current scales with the unit current (`iref`), so every time scales with
 dense.IREF / unit_current (a node's C·n·U_T/I, deep in weak inversion; measured in
 tests/test_frame_rate.py).
 
-Post-layout (`wiring`: every net's extracted capacitance, flows.postlayout): a node's time
+Post-layout (`wiring_slowdown` of every net's extracted capacitance, flows.postlayout): a node's time
 constant grows with its capacitance, so each stage's time is multiplied by (device +
 wiring) / device capacitance summed over its gate lines (`stage_factors`; the device part
 is the transistors' terminal capacitances, `device_capacitance`), and the BMRU switching
@@ -169,26 +169,38 @@ def switching_factor(circuit, wiring: dict[str, float]) -> float:
     return max(1.0, *ratios)
 
 
-def macro_timing(circuit, wiring: dict[str, float] | None = None) -> dict:
+def _stages(circuit) -> int:
+    """Stages in series: one per layer, plus the output stage when the macro has one."""
+    return len(circuit.network.layers) + any(b.name == "output_stage" for b in circuit.blocks)
+
+
+def wiring_slowdown(circuit, wiring: dict[str, float]) -> dict:
+    """What the drawn wiring (net → extracted capacitance, F) does to the derivation:
+    `stage_factors`, `bmru_factor` (`switching_factor`), the extracted nets and the signal
+    wiring. Ratios of capacitances and of simulated times: independent of the unit current,
+    so one evaluation serves every current a macro with these devices is tried at."""
+    stages = _stages(circuit)
+    return {"stage_factors": stage_factors(circuit, wiring, stages), "bmru_factor": switching_factor(circuit, wiring),
+            "nets": len(wiring), "wiring_F": sum(c for net, c in wiring.items() if _stage_of(net, stages) is not None)}
+
+
+def macro_timing(circuit, slowdown: dict | None = None) -> dict:
     """manifest.json `timing` of a built circuit (flows.bmru.circuit.Circuit), post-layout
-    when `wiring` (net → extracted capacitance, F) is given."""
+    with the `slowdown` its drawn wiring gives (`wiring_slowdown`)."""
     stage_ms, stage_label, switch_us = _characterized()
     corner = " ".join(stage_label.split()[2:])  # "out0 common2 ss -40C 1.8V" → the PVT point
     m = circuit.notes["weight_diode_units"]
     lows = [float(min(layer.beta_lo)) for layer in circuit.mapping.mapped.layers if isinstance(layer, BmruLayer)]
     level = min([STEP_LOW] + lows)
-    stages = len(circuit.network.layers) + any(b.name == "output_stage" for b in circuit.blocks)
+    stages = _stages(circuit)
     current = dense.IREF / circuit.network.unit_current
     per_stage = stage_ms * 1e-3 * (m / dense.STEP_M) * (STEP_LOW / level) * current
     switch = switch_us * 1e-6 * BMRU_OVERDRIVE / TIMING_MARGIN * current if lows else 0.0
     settling = stages * per_stage + switch
     post_layout = None
-    if wiring is not None:
-        factors, cell_factor = stage_factors(circuit, wiring, stages), switching_factor(circuit, wiring) if lows else 1.0
-        post_layout = {"pre_layout_settling_s": settling, "stage_factors": factors, "bmru_factor": cell_factor,
-                       "nets": len(wiring),
-                       "wiring_F": sum(c for net, c in wiring.items() if _stage_of(net, stages) is not None)}
-        settling = per_stage * sum(factors) + switch * cell_factor
+    if slowdown is not None:
+        post_layout = {"pre_layout_settling_s": settling, **slowdown}
+        settling = per_stage * sum(slowdown["stage_factors"]) + switch * slowdown["bmru_factor"]
     frame = circuit.notes.get("frame_rate")
     if frame:
         step = 1.0 / frame["frame_rate_hz"]
