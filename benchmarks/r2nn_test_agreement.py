@@ -1,10 +1,11 @@
 """Issue 20's test-set measurement: how often an R²NN circuit's decision is its network's.
 
 The first `--per-class` test waveforms of each class of a shipped task (`flows.r2nn.tasks`,
-in order, not picked) are simulated at transistor level exactly as `bmru simulate` does
+in the data set's order, not picked) are simulated at transistor level exactly as `bmru simulate` does
 (the waveform at the macro's full-scale input, `simulate.full_scale_gain`; the transient
-from the operating point at rest, `bench.transient_deck`); for each, the circuit's decision (argmax of its
-output energies) against the network's and the label, and the per-output waveform
+from the operating point at rest, `bench.transient_deck`, flat); for each, the circuit's decision (argmax of its
+output energies) against the network's and the label, the network's score margin (largest normalised score − the next: a near tie
+flips on a small error), and the per-output waveform
 correlation. Prints one line per waveform and the totals.
 Usage: .venv/bin/python benchmarks/r2nn_test_agreement.py NET.yaml --task machine [--per-class 4]
        [--workers 2] [--corner tt] [--temp 27]
@@ -46,9 +47,11 @@ def main() -> int:
     circuit = build_circuit(network)
     conditions = Conditions(args.corner, temp=args.temp)
     x, labels = dataset(args.task, "test")
-    x, labels = x[:3 * args.per_class], labels[:3 * args.per_class]   # classes interleave
+    picked = [i for c in range(len(SPECS[args.task].classes)) for i in np.flatnonzero(labels == c)[:args.per_class]]
+    x, labels = x[picked], labels[picked]
     gains = [full_scale_gain(circuit, u) for u in x]
-    jobs = [Job(f"test{i}", transient_deck(circuit, g * u, conditions)) for i, (g, u) in enumerate(zip(gains, x))]
+    jobs = [Job(f"test{i}", transient_deck(circuit, g * u, conditions, flat=True))
+            for i, (g, u) in enumerate(zip(gains, x))]
     plots = simulate_many(jobs, workers=args.workers, desc=f"{network.name} test set", threads=1)
     rows = []
     for i, (u, label, gain) in enumerate(zip(x, labels, gains)):
@@ -56,13 +59,15 @@ def main() -> int:
         result = transient_result(circuit, plot, len(u), conditions)
         circuit_y = result["outputs"] / gain
         software = model.simulate(network, u[None, :])[0]
-        rows.append({"index": i, "label": int(label),
+        ranked = sorted(model.decision(software)["scores"], reverse=True)
+        rows.append({"index": int(picked[i]), "label": int(label), "margin": ranked[0] - ranked[1],
                      "network": model.decision(software)["decision"],
                      "circuit": model.decision(circuit_y)["decision"],
                      "correlation": output_correlation(circuit_y, software).tolist(),
                      "power_W": result["power_W"]})
         r = rows[-1]
-        print(f"test {i:3d} {SPECS[args.task].classes[label]:>9}: network {r['network']} circuit {r['circuit']} "
+        print(f"test {r['index']:3d} {SPECS[args.task].classes[label]:>9}: network {r['network']} (score margin "
+              f"{r['margin']:.3f}) circuit {r['circuit']} "
               f"{'agree' if r['network'] == r['circuit'] else 'DIFFER'}  correlation "
               + " ".join(f"{c:.4f}" for c in r["correlation"]) + f"  {r['power_W'] * 1e9:.1f} nW")
     n = len(rows)

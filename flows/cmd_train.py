@@ -33,6 +33,8 @@ def check_output(output: Path, force: bool, marker: str = TRAINED_BY, command: s
     `marker`) or under --force."""
     if output.is_dir():
         raise InputError(output, None, "is a directory; give a file name such as net.yaml")
+    if not output.parent.is_dir():
+        raise InputError(output, None, f"its directory {output.parent} does not exist")
     if output.exists() and not force:
         with open(output, "rb") as f:
             first = f.readline()

@@ -1,6 +1,7 @@
 """`bmru compile`: one network file to every view of its macro.
 
-Steps, in order: validate → map → netlist → layout (GDS) → DRC and LVS → post-layout timing
+Steps, in order: validate → map (a family whose values the wiring moves refits them to its
+own drawing, `Family.fit_to_layout`) → netlist → layout (GDS) → DRC and LVS → post-layout timing
 → schematics → testbenches → manifest. Once the GDS is saved two children run the own-engine
 DRC (the longest step), one half of the rule table each (`pdk.drc.part_of`), while this
 process runs LVS and extracts every net's wiring capacitance from the same comparison: the
@@ -148,25 +149,38 @@ def compile_network(path: Path, out: Path, options: CompileOptions = CompileOpti
     if options.target is not None:
         _tile_fits_pins(path, circuit.ports, options.target)
     done("map")
-    name = network.name
-    spice = out / f"{name}.spice"
-    netlist = circuit.netlist()
-    spice.write_text(netlist)
-    done("netlist")
+    from flows import postlayout
     from layouts.tiny_tapeout import PAD_PITCH, macro_room  # the tile takes every pad up on a met4 line of its own
     from pdk.tinytapeout import TEMPLATES
 
     outline = options.outline
     if outline is None and options.target is not None:  # the floorplan that fits the tile
         outline = macro_room(circuit.ports, TEMPLATES[options.target])
-    try:
-        macro = draw_macro(circuit, PAD_PITCH if options.target else None, outline)
-    except ValueError as exc:
-        if outline is None:
-            raise
-        option = "--outline" if options.outline else "--target"
-        raise InputError("command line", option, str(exc) if options.outline else
-                         f"{options.target} leaves {outline[0]:.1f} × {outline[1]:.1f} µm for the macro: {exc}") from None
+    drawings: dict[str, object] = {}
+
+    def drawn(c: Circuit):
+        """The macro of `c` (drawn once per netlist)."""
+        key = c.netlist()
+        if key not in drawings:
+            try:
+                drawings[key] = draw_macro(c, PAD_PITCH if options.target else None, outline)
+            except ValueError as exc:
+                if outline is None:
+                    raise
+                option = "--outline" if options.outline else "--target"
+                raise InputError("command line", option, str(exc) if options.outline else
+                                 f"{options.target} leaves {outline[0]:.1f} × {outline[1]:.1f} µm for the macro: "
+                                 f"{exc}") from None
+        return drawings[key]
+
+    circuit = family.fit_to_layout(circuit, lambda c: postlayout.wiring(c, drawn(c)))
+    name = network.name
+    spice = out / f"{name}.spice"
+    netlist = circuit.netlist()
+    spice.write_text(netlist)
+    done("netlist")
+    macro = drawn(circuit)
+    drawings.clear()
     gds = out / f"{name}.gds"
     macro.save(gds)
     done("layout")

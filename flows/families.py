@@ -81,6 +81,10 @@ class Family(Protocol):
         """The circuit of a validated network (options None: the family's defaults)."""
     def timing(self, circuit: Circuit) -> dict:
         """The manifest's datasheet timing (ARCHITECTURE §4 `timing`)."""
+    def fit_to_layout(self, circuit: Circuit, wiring_of: Callable[[Circuit], dict[str, float]]) -> Circuit:
+        """The circuit resized for the wiring its own drawing adds (`wiring_of(c)`: net →
+        extracted capacitance, F, of `c` drawn as the compile draws it), or `circuit` for a
+        family whose values the wiring does not move."""
     def post_layout(self, circuit: Circuit, wiring: Callable[[], dict[str, float]]) -> tuple[Circuit, dict]:
         """The circuit and its timing for the drawn layout (`wiring()`: net → extracted
         capacitance, F, called only by a family whose timing uses it); the circuit may take

@@ -22,14 +22,15 @@ def node_name(top_instance: str, net: str, ports: set[str]) -> str:
     return ".".join([top_instance, *(f"x{i}" for i in instances), local])
 
 
-def wiring(circuit: Circuit) -> dict[str, float]:
-    """Wiring capacitance (F) of every net of the macro drawn from `circuit`, by net name."""
+def wiring(circuit: Circuit, macro=None) -> dict[str, float]:
+    """Wiring capacitance (F) of every net of `macro` (default: the macro drawn from
+    `circuit` with the default floorplan), by net name."""
     from flows.compile import draw_macro
     from pdk import parasitics
 
     with tempfile.TemporaryDirectory(prefix="bmru-postlayout-") as tmp:
         gds, spice = Path(tmp) / "macro.gds", Path(tmp) / "macro.spice"
-        draw_macro(circuit).save(gds)
+        (macro or draw_macro(circuit)).save(gds)
         spice.write_text(circuit.netlist())
         return parasitics.extract_capacitances(gds, spice)
 

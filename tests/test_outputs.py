@@ -211,6 +211,12 @@ def test_train_refuses_to_overwrite_a_file_it_did_not_write(tmp_path):
     assert (tmp_path / "net.yaml").read_text() == "schema: bmru-network/1\n"
 
 
+def test_train_refuses_a_missing_directory_before_training(tmp_path):
+    result = run_bmru("train", "r2nn", "--task", "voice", "-o", "runs/net.yaml", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and "runs/net.yaml: its directory runs does not exist" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and not any(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("args, problem", [
     (["simulate", "N", "--inputs", "S", "--temp", "500"], "--temp: 500 °C is outside -40 … 125"),
     (["simulate", "N", "--inputs", "S", "--temp", "nan"], "--temp"),

@@ -89,6 +89,10 @@ class BmruFamily:
 
         return macro_timing(circuit)
 
+    def fit_to_layout(self, circuit, wiring_of):
+        """A BMRU macro's values are unit counts: the wiring sets its timing (`post_layout`)."""
+        return circuit
+
     def post_layout(self, circuit, wiring):
         from flows.bmru.circuit import post_layout_circuit
         from flows.bmru.timing import macro_timing, wiring_slowdown

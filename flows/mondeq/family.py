@@ -58,6 +58,10 @@ class MondeqFamily:
 
         return settling(circuit)
 
+    def fit_to_layout(self, circuit, wiring_of):
+        """A resistor network at its equilibrium: capacitance does not move the fixed point."""
+        return circuit
+
     def post_layout(self, circuit, wiring):
         """The pre-layout timing: derived from the resistor network's time constants,
         without the wiring."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from flows.r2nn.analog import pwl
 from flows.r2nn.circuit import DIODE_UNITS, Circuit
+from pdk.flat import flatten, seed_of
 from pdk.models import Conditions
 from pdk.ngspice import simulate
 
@@ -28,17 +29,24 @@ OPTIONS = ".option reltol=1e-4 abstol=1e-15 vntol=1e-7"
 
 
 def _deck(circuit: Circuit, conditions: Conditions, title: str, vin: str, analysis: str,
-          macro: str | None = None, wiring: str = "") -> str:
+          macro: str | None = None, wiring: str = "", flat: bool = False) -> str:
     """The macro (inline, or `.include`d from `macro`) with its supplies, vref, iref (one
     fine unit × the tree's diode units, sunk from vdd), the `in` source `vin`, every
     lattice node starting at vref and `analysis`; `wiring`: top-level lines added to the
-    macro (post-layout capacitors, flows.postlayout)."""
+    macro (post-layout capacitors, flows.postlayout). `flat` (inline macro only): one model
+    card per device geometry (pdk/flat.py), with the mismatch of `conditions` drawn per
+    unit device from its seed (threshold shifts; the MiM plates stay nominal)."""
     iref = DIODE_UNITS * circuit.mapping.options.unit_current
-    lines = [f"* {circuit.network.name}: {title}", conditions.lines(passives=True),
+    lines = [f"* {circuit.network.name}: {title}", conditions.lines(fet_subckts=not flat, passives=True),
              f'.include "{macro}"' if macro else circuit.netlist(), wiring,
              "Vdd vdd 0 {supply}", f"Vref vref 0 {VREF:g}", f"Iref vdd iref {iref:.9g}", f"Vin in 0 {vin}",
              _instance(circuit), _nodeset(circuit), OPTIONS, analysis, ".end"]
-    return "\n".join(lines) + "\n"
+    deck = "\n".join(lines) + "\n"
+    if not flat:
+        return deck
+    if macro:
+        raise ValueError("a flat deck inlines the macro")
+    return flatten(deck, seed_of(conditions), conditions.temp)[0]
 
 
 def _nodeset(circuit: Circuit) -> str:
@@ -60,14 +68,14 @@ def _instance(circuit: Circuit) -> str:
 
 
 def transient_deck(circuit: Circuit, waveform: np.ndarray, conditions: Conditions = Conditions(),
-                   macro: str | None = None, wiring: str = "") -> str:
+                   macro: str | None = None, wiring: str = "", flat: bool = False) -> str:
     u = np.asarray(waveform, dtype=np.float64).ravel()
     dt = circuit.network.dt
     step = dt / STEPS_PER_SAMPLE
     times = np.concatenate([[0.0, 0.01 * dt], np.arange(1, len(u)) * dt])
     return _deck(circuit, conditions, f"transient, {len(u)} samples at {circuit.network.sample_rate:g} Hz",
                  pwl(times, VREF + circuit.mapping.input_scale * np.concatenate([[0.0], u])),
-                 f".tran {step:.9g} {(len(u) + 1) * dt:.9g} 0 {step:.9g}", macro, wiring)
+                 f".tran {step:.9g} {(len(u) + 1) * dt:.9g} 0 {step:.9g}", macro, wiring, flat)
 
 
 def run_transient(circuit: Circuit, waveform: np.ndarray, conditions: Conditions = Conditions()) -> dict:
@@ -91,16 +99,17 @@ def transient_result(circuit: Circuit, plot, samples: int, conditions: Condition
 
 
 def ac_deck(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
-            conditions: Conditions = Conditions(), wiring: str = "") -> str:
+            conditions: Conditions = Conditions(), wiring: str = "", flat: bool = False) -> str:
     return _deck(circuit, conditions, ".ac of the lattice", f"DC {VREF:g} AC 1",
-                 f".ac dec {per_decade} {start:.9g} {stop:.9g}", wiring=wiring)
+                 f".ac dec {per_decade} {start:.9g} {stop:.9g}", wiring=wiring, flat=flat)
 
 
 def run_ac(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
-           conditions: Conditions = Conditions(), wiring: str = "") -> tuple[np.ndarray, np.ndarray]:
+           conditions: Conditions = Conditions(), wiring: str = "", flat: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(frequencies Hz, (frequencies, free) complex velocities per unit input: comparable
     with `model.mobility`)."""
-    (plot,) = simulate(ac_deck(circuit, start, stop, per_decade, conditions, wiring), f"{circuit.network.name}_ac")
+    (plot,) = simulate(ac_deck(circuit, start, stop, per_decade, conditions, wiring, flat),
+                       f"{circuit.network.name}_ac")
     freq = np.real(plot["frequency"])
     name = circuit.network.name
     mapping = circuit.mapping

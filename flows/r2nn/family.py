@@ -72,10 +72,28 @@ class R2nnFamily:
                 "method": "continuous-time lattice: drive `in` with the waveform sampled at the network's "
                           "rate (first-order hold); the outputs are the displacements at the same instants"}
 
+    def fit_to_layout(self, circuit, wiring_of):
+        """The MiM plates leave out the wiring the drawn macro adds to each node."""
+        from flows.r2nn.circuit import fit_to_layout
+
+        try:
+            return fit_to_layout(circuit, wiring_of)
+        except ValueError as e:  # a node whose pins and wiring leave too little plate
+            raise InputError(circuit.network.source, "masses", str(e)) from None
+
     def post_layout(self, circuit, wiring):
-        """The pre-layout timing: a continuous-time lattice driven at its sample rate, whose
-        step the wiring does not set."""
-        return circuit, self.timing(circuit)
+        """A continuous-time lattice driven at its sample rate, whose step the wiring does
+        not set; `post_layout` says how far the final drawing's node wiring is from what its
+        plates left out (`fit_to_layout`), in % of each node's capacitance."""
+        drawn = wiring()
+        assumed = dict(circuit.mapping.options.wiring)
+        nodes = {c.node: c.value + assumed.get(c.node, 0.0) for c in circuit.mapping.caps}
+        residual = max((abs(drawn.get(n, 0.0) - assumed.get(n, 0.0)) / total for n, total in nodes.items()),
+                       default=0.0)
+        return circuit, {**self.timing(circuit),
+                         "post_layout": {"node_wiring_F": sum(drawn.get(n, 0.0) for n in nodes),
+                                         "node_wiring_left_out_F": sum(assumed.values()),
+                                         "node_wiring_residual_max": residual}}
 
     def static_power(self, circuit, step: float) -> dict:
         from flows.r2nn.bench import idle_power
@@ -86,9 +104,12 @@ class R2nnFamily:
         from flows.netfile import write_sequence_csv
         from flows.r2nn.bench import example_waveform, transient_deck
 
+        from flows.postlayout import capacitor_lines
+
         waveform = example_waveform(circuit.network)
+        wiring = capacitor_lines(circuit, dict(circuit.mapping.options.wiring)) if circuit.mapping.options.wiring else ""
         (directory / "tran_example.spice").write_text(
-            transient_deck(circuit, waveform, macro=f"../{circuit.network.name}.spice"))
+            transient_deck(circuit, waveform, macro=f"../{circuit.network.name}.spice", wiring=wiring))
         write_sequence_csv(directory / "tran_example_inputs.csv", waveform[:, None])
         return ["tran_example.spice", "tran_example_inputs.csv"]
 
@@ -108,11 +129,11 @@ class R2nnFamily:
     def simulate(self, args: argparse.Namespace, options, out: Path) -> dict:
         from flows.r2nn.simulate import run
 
-        for flag, value in (("--seed", args.seed), ("--step", args.step)):
-            if value is not None:
-                raise InputError("command line", flag, "not available for R²NN lattices yet (a lattice "
-                                 "runs at its network's sample rate; mismatch is not modelled)")
-        return run(args.network, args.inputs, options, args.corner, args.temp, args.vdd, out, args.post_layout)
+        if args.step is not None:
+            raise InputError("command line", "--step", "not available for R²NN lattices (a lattice runs at its "
+                             "network's sample rate)")
+        return run(args.network, args.inputs, options, args.corner, args.temp, args.vdd, out, args.post_layout,
+                   args.seed)
 
     def headline(self, summary: dict) -> str:
         from flows.r2nn.simulate import headline

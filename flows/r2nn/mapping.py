@@ -23,7 +23,8 @@ transconductor's characterization measured in the lattice's bias, and the veloci
 capacitors are fitted to what the quantized gms realise (`_fit_capacitors`). The
 characterized non-idealities are made up where they act: the OTAs' delay as damping, the
 inn input's shortfall on the node's wall term, their output conductance subtracted from
-the damping, their pins' capacitance from the drawn capacitors.
+the damping, their pins' capacitance (and the drawn wiring, `BuildOptions.wiring`) from the drawn
+capacitors.
 """
 from __future__ import annotations
 
@@ -42,13 +43,18 @@ class BuildOptions:
     units per fine unit (the resolution of every gm: a damping gm C·γ of a few pF is a
     fraction of a fine unit, and a spring must be exact to ≈ 0.5 %); swing: largest
     velocity or displacement excursion (V) at full-scale input; input_peak: full-scale
-    input sample (model units)."""
+    input sample (model units); wiring: (net, F) the drawn macro's wiring adds to lattice
+    nodes (`flows.r2nn.circuit.fit_to_layout`), which their MiM plates leave out.
+
+    Why: the wiring was up to 14 % of a small velocity capacitor (r2nn_machine, v1: 276 fF
+    on 1.99 pF) and put the drawn lattice's resonances up to 6 % low."""
 
     unit_current: float = UNIT_CURRENT
     coarse: int = LATTICE_COARSE
     tiny: int = LATTICE_TINY
     swing: float = 0.01
     input_peak: float = 1.0
+    wiring: tuple[tuple[str, float], ...] = ()
 
 
 #: Node capacitors (F): at least a MiM plate that matches to ≈ 0.1 %, at most the area a
@@ -363,15 +369,16 @@ def map_network(network: R2nnNetwork, options: BuildOptions = BuildOptions()) ->
     leak = np.array([output_conductance(o.tail) for o in otas if o.role == "integrator"]) / caps_x
     damp[np.diag_indices(n)] += leak
     scale = abs(network.input_gain) * caps_v[i_in] * beta[i_in] / (mass[i_in] * g_in)
-    parasitic = _pin_loads(otas)
+    pins, wiring = _pin_loads(otas), dict(options.wiring)
     caps = []
     for i, node in enumerate(free):
         for name, net, value, what in ((f"CV{node}", f"v{node}", caps_v[i], f"masses[{node}]"),
                                        (f"CX{node}", x_net(network, node), caps_x[i], f"x of node {node}")):
-            drawn = value - parasitic.get(net, 0.0)
+            drawn = value - pins.get(net, 0.0) - wiring.get(net, 0.0)
             if drawn < 0.5 * value:
-                raise ValueError(f"node {node}: the transconductors' pins load {net} with {parasitic[net]:.3g} F "
-                                 f"of the {value:.3g} F it needs")
+                raise ValueError(f"node {node}: the transconductors' pins ({pins.get(net, 0.0):.3g} F) and the "
+                                 f"wiring ({wiring.get(net, 0.0):.3g} F) load {net} with more than half of the "
+                                 f"{value:.3g} F it needs")
             caps.append(Cap(name, net, float(drawn), what))
     return Mapping(network, options, beta, np.full(n, alpha), tuple(otas), tuple(caps), m @ stiff, m @ damp,
                    float(scale), tuple(notes))
@@ -450,6 +457,7 @@ def summary(mapping: Mapping) -> dict:
     from flows.r2nn.model import modes
 
     network = mapping.network
+    wiring = dict(mapping.options.wiring)
     mapped = mapped_frequencies(mapping)
     target = [m.frequency for m in modes(network)[0]]
     pairs = [{"model_hz": t, "mapped_hz": float(mapped[np.argmin(np.abs(mapped - t))]),
@@ -458,8 +466,8 @@ def summary(mapping: Mapping) -> dict:
               "target_S": o.target, "gm_S": o.gm, "error": o.gm / o.target - 1, "tail_A": o.tail,
               "units": {"tiny": o.tiny, "fine": o.fine, "coarse": o.coarse}} for o in mapping.otas]
     return {"transconductors": terms,
-            "capacitors": [{"name": c.name, "node": c.node, "F": c.value, "parameter": c.parameter}
-                           for c in mapping.caps],
+            "capacitors": [{"name": c.name, "node": c.node, "F": c.value, "parameter": c.parameter,
+                            "wiring_F": wiring.get(c.node, 0.0)} for c in mapping.caps],
             "capacitance_F": float(sum(c.value for c in mapping.caps)),
             "node_capacitor_range_F": list(node_capacitor_range(network)),
             "term_error_max": float(max((abs(t["error"]) for t in terms if t["role"] in ("damper", "damping")),
