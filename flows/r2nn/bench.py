@@ -121,7 +121,7 @@ def run_ac(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
 def idle_power(circuit: Circuit, conditions: Conditions = Conditions()) -> float:
     """Supply power (W) at rest (input at vref): the operating point's vdd current × vdd,
     iref included (it is drawn from the same supply)."""
-    (plot,) = simulate(_deck(circuit, conditions, "operating point at rest", f"{VREF:g}", ".op"),
+    (plot,) = simulate(_deck(circuit, conditions, "operating point at rest", f"{VREF:g}", ".op", flat=True),
                        f"{circuit.network.name}_op")
     return float(-plot["i(vdd)"][0] * conditions.vdd)
 
