@@ -1,12 +1,13 @@
 """Issue 20's test-set measurement: how often an R²NN circuit's decision is its network's.
 
 The first `--per-class` test waveforms of each class of a shipped task (`flows.r2nn.tasks`,
-in the data set's order, not picked) are simulated at transistor level exactly as `bmru simulate` does
-(the waveform at the macro's full-scale input, `simulate.full_scale_gain`; the transient
-from the operating point at rest, `bench.transient_deck`, flat); for each, the circuit's decision (argmax of its
-output energies) against the network's and the label, the network's score margin (largest normalised score − the next: a near tie
-flips on a small error), and the per-output waveform
-correlation. Prints one line per waveform and the totals.
+in the data set's order, not picked) are simulated at transistor level exactly as `bmru
+simulate` does (the waveform at the macro's full-scale input, `simulate.full_scale_gain`;
+the transient from the operating point at rest, `bench.transient_deck`, flat); for each,
+the circuit's decision (argmax of its output energies) against the network's and the
+label, the network's score margin (largest normalised score − the next: a near tie flips
+on a small error), and the per-output waveform correlation. Prints one line per waveform
+and the totals.
 Usage: .venv/bin/python benchmarks/r2nn_test_agreement.py NET.yaml --task machine [--per-class 4]
        [--workers 2] [--corner tt] [--temp 27]
 """
@@ -59,9 +60,10 @@ def main() -> int:
         result = transient_result(circuit, plot, len(u), conditions)
         circuit_y = result["outputs"] / gain
         software = model.simulate(network, u[None, :])[0]
-        ranked = sorted(model.decision(software)["scores"], reverse=True)
+        network_readout = model.decision(software)
+        ranked = sorted(network_readout["scores"], reverse=True)
         rows.append({"index": int(picked[i]), "label": int(label), "margin": ranked[0] - ranked[1],
-                     "network": model.decision(software)["decision"],
+                     "network": network_readout["decision"],
                      "circuit": model.decision(circuit_y)["decision"],
                      "correlation": output_correlation(circuit_y, software).tolist(),
                      "power_W": result["power_W"]})

@@ -104,8 +104,8 @@ def ac_deck(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
                  f".ac dec {per_decade} {start:.9g} {stop:.9g}", wiring=wiring, flat=flat)
 
 
-def run_ac(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
-           conditions: Conditions = Conditions(), wiring: str = "", flat: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def run_ac(circuit: Circuit, start: float, stop: float, per_decade: int = 400, conditions: Conditions = Conditions(),
+           wiring: str = "", flat: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(frequencies Hz, (frequencies, free) complex velocities per unit input: comparable
     with `model.mobility`)."""
     (plot,) = simulate(ac_deck(circuit, start, stop, per_decade, conditions, wiring, flat),

@@ -84,7 +84,7 @@ class R2nnFamily:
     def post_layout(self, circuit, wiring):
         """A continuous-time lattice driven at its sample rate, whose step the wiring does
         not set; `post_layout` says how far the final drawing's node wiring is from what its
-        plates left out (`fit_to_layout`), in % of each node's capacitance."""
+        plates left out (`fit_to_layout`), as a fraction of each node's capacitance."""
         drawn = wiring()
         assumed = dict(circuit.mapping.options.wiring)
         nodes = {c.node: c.value + assumed.get(c.node, 0.0) for c in circuit.mapping.caps}
@@ -102,12 +102,12 @@ class R2nnFamily:
 
     def testbenches(self, circuit, directory: Path, step: float) -> list[str]:
         from flows.netfile import write_sequence_csv
+        from flows.postlayout import capacitor_lines
         from flows.r2nn.bench import example_waveform, transient_deck
 
-        from flows.postlayout import capacitor_lines
-
         waveform = example_waveform(circuit.network)
-        wiring = capacitor_lines(circuit, dict(circuit.mapping.options.wiring)) if circuit.mapping.options.wiring else ""
+        left_out = dict(circuit.mapping.options.wiring)  # what the plates leave to the wiring
+        wiring = capacitor_lines(circuit, left_out) if left_out else ""
         (directory / "tran_example.spice").write_text(
             transient_deck(circuit, waveform, macro=f"../{circuit.network.name}.spice", wiring=wiring))
         write_sequence_csv(directory / "tran_example_inputs.csv", waveform[:, None])
