@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "flows.cmd_characterize",
     "flows.cmd_model",
     "flows.cmd_train",
+    "flows.cmd_pvt",
     "flows.cmd_drc",
     "flows.cmd_lvs",
     "flows.cmd_view",

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--outline", metavar="W,H", default=None,
                    help="width and height (µm) the macro must fit in: the smallest floorplan inside it "
                         "(default: the smallest within 2 : 1)")
-    _family_options(p, "compile")
+    family_options(p, "compile")
     p.set_defaults(handler=_compile)
 
     s = sub.add_parser("simulate", help="transient ngspice of the macro against the reference model",
@@ -45,11 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=None, help="turn on mismatch with this seed")
     s.add_argument("--post-layout", action="store_true",
                    help="draw the layout and add every net's extracted wiring capacitance to the testbench")
-    _family_options(s, "simulate")
+    family_options(s, "simulate")
     s.set_defaults(handler=_simulate)
 
 
-def _family_options(parser: argparse.ArgumentParser, command: str) -> None:
+def family_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """Every family's options of `command` (each names the family it applies to)."""
     from flows.families import all_families
 
     for family in all_families():

@@ -101,6 +101,13 @@ class Family(Protocol):
         """Run `bmru simulate` into `out` with the build options `build_options` gave;
         returns summary.json's content."""
     def headline(self, summary: dict) -> str: ...
+    def pvt_spec(self, args: argparse.Namespace, corners: tuple[str, ...], temps: tuple[float, ...],
+                 vdds: tuple[float, ...]) -> Any:
+        """`bmru pvt`'s study of this family from the checked grid and the command line;
+        bad input (the family's options, the inputs file) is refused here, before any work."""
+    def run_pvt(self, spec: Any, out: Path) -> tuple[dict, list[str]]:
+        """Run the study into `out` (pvt.json, pvt.md, plots); returns pvt.json's content
+        (its `goal.met` sets the exit status) and the tables to print."""
     def register_train(self, subparsers: argparse._SubParsersAction) -> None:
         """Add this family's `bmru train …` subcommands."""
     # `bmru report` (flows.report): the family's sections of a build report

@@ -44,8 +44,8 @@ class BmruFamily:
     schema = "bmru-network/1"
     title = "FQ-BMRU recurrent network"
     commands = ("flows.bmru.cmd_features", "flows.bmru.cmd_sweep", "flows.bmru.cmd_noise",
-                "flows.bmru.cmd_pvt", "flows.bmru.cmd_finetune")
-    options = ("diode_units", "frame_rate")
+                "flows.bmru.cmd_finetune")
+    options = ("diode_units", "frame_rate", "engine")
 
     def load_network(self, path: Path):
         from flows.bmru.network import load_network
@@ -70,6 +70,36 @@ class BmruFamily:
 
     def add_options(self, parser: argparse.ArgumentParser, command: str) -> None:
         diode_units_argument(parser)
+        if command == "pvt":
+            parser.add_argument("--engine", choices=("ngspice", "model"), default=None,
+                                help="BMRU networks: what judges each run: ngspice (default), or the circuit-aware "
+                                     "model around one nominal ngspice transient (flows/bmru/mismatch.py: every "
+                                     "unit device's offset as the flat deck of the same seed draws it; 10 000 "
+                                     "kws_d4 samples in seconds; power not modelled)")
+
+    def pvt_spec(self, args: argparse.Namespace, corners, temps, vdds):
+        from flows import checks
+        from flows.bmru.pvt import PvtSpec
+        from flows.errors import InputError
+        from flows.netfile import load_sequence
+        from pdk.ngspice import DEFAULT_TIMEOUT
+
+        checks.diode_units(args.diode_units)
+        checks.frame_rate(args.frame_rate)
+        engine = args.engine or "ngspice"
+        if engine == "model" and args.scheduler:
+            raise InputError("command line", "--scheduler", "runs ngspice jobs; --engine model runs one transient "
+                                                            "locally")
+        load_sequence(args.inputs, self.load_network(args.network).input_size)
+        return PvtSpec(args.network, args.inputs, corners, temps, vdds, mc=args.mc, seed=args.seed, step=args.step,
+                       diode_units=args.diode_units, frame_rate=args.frame_rate, workers=args.workers,
+                       scheduler=args.scheduler, timeout=args.timeout or DEFAULT_TIMEOUT, engine=engine)
+
+    def run_pvt(self, spec, out: Path) -> tuple[dict, list[str]]:
+        from flows.bmru import pvt
+
+        result = pvt.run(spec, out)
+        return result, pvt.tables(result)
 
     def build_options(self, args: argparse.Namespace) -> BuildOptions:
         from flows import checks
@@ -178,9 +208,10 @@ class BmruFamily:
         return zoom_cells(manifest)
 
     def report_studies(self, directory: Path) -> list[str]:
-        from flows.bmru.report import pvt_section
+        from flows import pvt
+        from flows.bmru.pvt import FIGURES, tables
 
-        return pvt_section(directory)
+        return pvt.section(directory, tables, FIGURES)
 
     def report_plots(self, manifest: dict, out: Path) -> dict[str, Path]:
         from flows.bmru.report import unit_current_plot

@@ -1,12 +1,10 @@
-"""`bmru pvt`: the transistor-level macro over process corners, temperatures, supplies and
-mismatch samples, with yield and worst-case tables.
+"""`bmru pvt` of a BMRU macro: the transistor-level macro over process corners,
+temperatures, supplies and mismatch samples (the grid and the goal: flows/pvt.py), with
+yield and worst-case tables.
 
 Every run is the transient `bmru simulate` does (`flows.bmru.simulate.Bench`: same deck, same
-score) under one Conditions: the PVT grid corner × temperature × supply, then Monte Carlo
-samples at tt 27 °C 1.8 V, sample i drawing its mismatch with seed `seed + i`. A run
-passes when the state of every BMRU cell agrees with the reference model on at least
-PASS_AGREEMENT of (steps × cells); yield counts passing runs. The goal is met when every
-PVT point passes and at least MC_YIELD_GOAL of the samples do.
+score) under one Conditions. A run passes when the state of every BMRU cell agrees with the
+reference model on at least PASS_AGREEMENT of (steps × cells); yield counts passing runs.
 
 With `engine="model"` every run is judged by the circuit-aware model instead (`model_rows`),
 around one nominal transient: 10⁴ samples in seconds, no power.
@@ -28,11 +26,12 @@ import numpy as np
 from flows.bmru import testbench
 from flows.errors import InputError
 from flows.bmru.simulate import PASS_AGREEMENT, Bench
+from flows.pvt import (MC, PVT, finished, grid, heat_maps, histograms, percent, power_spread, worst,
+                       yields_and_goal)
+from flows.pvt import tables as shared_tables
 from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL, Conditions
 from pdk.ngspice import DEFAULT_TIMEOUT, Job, SimulationError, simulate_many
 
-#: The goal asks this fraction of mismatch samples to pass (issue 7).
-MC_YIELD_GOAL = 0.99
 #: What judges each run (`PvtSpec.engine`), as pvt.md states it: a transient of the
 #: transistor-level macro, or the circuit-aware model around one nominal transient
 #: (flows.bmru.mismatch: the same per-device offsets).
@@ -40,7 +39,6 @@ ENGINE_TEXT = {"ngspice": "ngspice transient of the transistor-level macro per r
                "model": "circuit-aware model (flows/bmru/mismatch.py) around one nominal ngspice transient; "
                         "each mismatch sample carries the per-device offsets its seed gives the flat ngspice deck; "
                         "power is not modelled"}
-PVT, MC = "pvt", "mc"
 #: pvt.md lists every run up to this many; beyond, the PVT points and the failing samples.
 MARKDOWN_RUNS = 300
 #: Plot files beside pvt.json: title → file name.
@@ -73,16 +71,6 @@ class PvtSpec:
     engine: str = "ngspice"
 
 
-def grid(spec: PvtSpec) -> list[tuple[str, str, Conditions]]:
-    """(run name, kind, conditions) of every run, PVT points first, in a fixed order."""
-    runs = [(f"{c}_{t:g}C_{v:g}V", PVT, Conditions(c, temp=t, vdd=v))
-            for c in spec.corners for t in spec.temps for v in spec.vdds]
-    runs += [(f"mc_seed{spec.seed + i}", MC,
-              Conditions("tt", temp=TEMP_NOMINAL, vdd=VDD_NOMINAL, mismatch=True, seed=spec.seed + i))
-             for i in range(spec.mc)]
-    return runs
-
-
 def record(name: str, kind: str, score: dict) -> dict:
     """One row of pvt.json from a Bench score."""
     agreement, states = score["agreement"], score["states"]
@@ -106,57 +94,23 @@ def failure(name: str, kind: str, conditions: Conditions, error: SimulationError
             "pass": False, "error": str(error)}
 
 
-def _finished(rows: list[dict]) -> list[dict]:
-    return [r for r in rows if r["error"] is None]
-
-
-def _yield(rows: list[dict]) -> dict:
-    passed = sum(r["pass"] for r in rows)
-    return {"runs": len(rows), "passed": passed, "fraction": passed / len(rows) if rows else None,
-            "failed": len(rows) - len(_finished(rows))}
-
-
-def _worst(rows: list[dict]) -> dict:
-    """Lowest state agreement, highest output error, highest and lowest power, and where
-    (over the runs that finished)."""
-    rows = _finished(rows)
-    if not rows:
-        return {}
-
-    def pick(key: str, choose) -> dict:
-        row = choose((r for r in rows if r.get(key) is not None), key=lambda r: r[key])  # first on ties
-        return {"value": row[key], "run": row["run"]}
-
-    worst = {"state_agreement": pick("state_agreement", min),
-             "state_agreement_mapped": pick("state_agreement_mapped", min)}
-    if any(r["relative_error_max"] is not None for r in rows):
-        worst["relative_error_max"] = pick("relative_error_max", max)
-    if any(r.get("range_error_max") is not None for r in rows):
-        worst["range_error_max"] = pick("range_error_max", max)
-    if any(r["power_W"] is not None for r in rows):  # the model engine does not predict power
-        worst["power_max_W"] = pick("power_W", max)
-        worst["power_min_W"] = pick("power_W", min)
-    return worst
+#: The worst cases pvt.json lists: name → (row key, min or max).
+WORST = {"state_agreement": ("state_agreement", min), "state_agreement_mapped": ("state_agreement_mapped", min),
+         "relative_error_max": ("relative_error_max", max), "range_error_max": ("range_error_max", max),
+         "power_max_W": ("power_W", max), "power_min_W": ("power_W", min)}
 
 
 def summarize(network: str, steps: int, cells: int, rows: list[dict], spec: PvtSpec) -> dict:
     """pvt.json: settings that shape the results, every run, yield, worst cases, goal."""
-    pvt = [r for r in rows if r["kind"] == PVT]
+    yields, goal = yields_and_goal(rows)
     mc = [r for r in rows if r["kind"] == MC]
-    yields = {PVT: _yield(pvt), MC: _yield(mc), "all": _yield(rows)}
-    goal = {"pass_agreement": PASS_AGREEMENT, "mc_yield_goal": MC_YIELD_GOAL,
-            "every_pvt_point_passes": yields[PVT]["passed"] == yields[PVT]["runs"],
-            "mc_yield_met": not mc or yields[MC]["fraction"] >= MC_YIELD_GOAL}
-    goal["met"] = goal["every_pvt_point_passes"] and goal["mc_yield_met"]
-    mc_power = np.array([r["power_W"] for r in _finished(mc) if r["power_W"] is not None])
     return {
         "network": network, "inputs": str(spec.inputs), "engine": spec.engine, "steps": steps, "bmru_cells": cells,
         "corners": list(spec.corners), "temps_c": list(spec.temps), "vdds_v": list(spec.vdds),
         "mc_samples": spec.mc, "mc_seeds": [r["mismatch_seed"] for r in mc],
-        "runs": rows, "yield": yields, "worst": {PVT: _worst(pvt), MC: _worst(mc)},
-        "mc_power": ({"mean_W": float(mc_power.mean()), "std_W": float(mc_power.std(ddof=1)) if len(mc_power) > 1 else 0.0}
-                     if len(mc_power) else None),
-        "goal": goal,
+        "runs": rows, "yield": yields,
+        "worst": {PVT: worst([r for r in rows if r["kind"] == PVT], WORST), MC: worst(mc, WORST)},
+        "mc_power": power_spread(mc), "goal": {"pass_agreement": PASS_AGREEMENT, **goal},
     }
 
 
@@ -234,47 +188,24 @@ def _model_score(bench: Bench, cond: Conditions, states: np.ndarray, outputs: np
             "states": bench.states_of(states), "power": {"total_W": None}}
 
 
-def percent(x: float | None) -> str:
-    return "n/a" if x is None else f"{x * 100:.2f} %"
+def nanowatts(w: float) -> str:
+    return f"{w * 1e9:.2f} nW"
+
+
+#: How pvt.md labels and formats each worst case.
+WORST_LABELS = {"state_agreement": ("lowest state agreement", percent),
+                "state_agreement_mapped": ("lowest state agreement with the mapped model", percent),
+                "relative_error_max": ("highest output error (max relative)", percent),
+                "range_error_max": ("highest output error, of each output's range", percent),
+                "power_max_W": ("highest average power", nanowatts),
+                "power_min_W": ("lowest average power", nanowatts)}
 
 
 def tables(result: dict) -> list[str]:
     """Yield and worst-case tables (Markdown lines), for pvt.md and the build report."""
-    y = result["yield"]
-    goal = result["goal"]
-    lines = [f"A run passes when ≥ {goal['pass_agreement'] * 100:g} % of the BMRU cell states "
-             f"({result['steps']} steps × {result['bmru_cells']} cells) agree with the model. "
-             f"Goal (every PVT point passes, ≥ {goal['mc_yield_goal'] * 100:g} % of mismatch samples pass): "
-             f"{'met' if goal['met'] else 'NOT met'}.", "",
-             "| runs | passed | ngspice failed | total | yield |", "|---|---|---|---|---|"]
-    count = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
-    names = {PVT: f"PVT points ({count(len(result['corners']), 'corner')} × "
-                  f"{count(len(result['temps_c']), 'temperature')} × {count(len(result['vdds_v']), 'supply voltage')})",
-             MC: f"mismatch samples (tt {TEMP_NOMINAL:g} °C {VDD_NOMINAL:g} V)", "all": "all"}
-    for kind, label in names.items():
-        if y[kind]["runs"]:
-            lines.append(f"| {label} | {y[kind]['passed']} | {y[kind].get('failed', 0)} | {y[kind]['runs']} | "
-                         f"{percent(y[kind]['fraction'])} |")
-    lines += ["", "| worst case | PVT | where | mismatch | where |", "|---|---|---|---|---|"]
-    fmt = {"state_agreement": ("lowest state agreement", percent),
-           "state_agreement_mapped": ("lowest state agreement with the mapped model", percent),
-           "relative_error_max": ("highest output error (max relative)", percent),
-           "range_error_max": ("highest output error, of each output's range", percent),
-           "power_max_W": ("highest average power", lambda w: f"{w * 1e9:.2f} nW"),
-           "power_min_W": ("lowest average power", lambda w: f"{w * 1e9:.2f} nW")}
-    worst = result["worst"]
-    for key, (label, f) in fmt.items():
-        cells = []
-        for kind in (PVT, MC):
-            entry = worst[kind].get(key)
-            cells += [f(entry["value"]), entry["run"]] if entry else ["—", "—"]
-        if cells != ["—"] * 4:
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    failed = [r for r in result["runs"] if r.get("error")]
-    if failed:
-        lines += ["", "Runs ngspice could not finish (each counts as a failing run):", ""]
-        lines += [f"- {r['run']}: {r['error']}" for r in failed]
-    return lines
+    rule = (f"A run passes when ≥ {result['goal']['pass_agreement'] * 100:g} % of the BMRU cell states "
+            f"({result['steps']} steps × {result['bmru_cells']} cells) agree with the model.")
+    return shared_tables(result, rule, WORST_LABELS)
 
 
 def markdown(result: dict, images: dict[str, str]) -> str:
@@ -308,63 +239,26 @@ def markdown(result: dict, images: dict[str, str]) -> str:
 def figures(result: dict, out: Path) -> dict[str, str]:
     """Heat maps over corner × (temperature, supply) and, with samples, MC histograms;
     returns {title: file name}."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     images: dict[str, str] = {}
     pvt = [r for r in result["runs"] if r["kind"] == PVT]
     if pvt:
-        corners = result["corners"]
-        columns = [(t, v) for t in result["temps_c"] for v in result["vdds_v"]]
-        index = {(r["corner"], r["temp_c"], r["vdd_v"]): r for r in pvt}
         # agreement on a fixed scale so that a failing point stands out; the others scaled to data
         panels = [("state agreement (%)", lambda r: r["state_agreement"] * 100, "RdYlGn", (90.0, 100.0))]
+        if any(r["relative_error_max"] is not None for r in pvt):
+            panels.append(("max output error (%)", lambda r: r["relative_error_max"] * 100, "magma_r", None))
         if any(r["power_W"] is not None for r in pvt):
             panels.append(("power (nW)", lambda r: r["power_W"] * 1e9, "viridis", None))
-        if any(r["relative_error_max"] is not None for r in pvt):
-            panels.insert(1, ("max output error (%)", lambda r: r["relative_error_max"] * 100, "magma_r", None))
-        fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 1.2 + 0.45 * len(corners) + 0.6),
-                                 squeeze=False)
-        for ax, (title, value, cmap, limits) in zip(axes[0], panels):
-            data = np.array([[np.nan if index[(c, t, v)]["error"] else value(index[(c, t, v)])
-                              for t, v in columns] for c in corners])  # NaN: ngspice failed, left blank
-            low, high = limits if limits else (None, None)
-            finite = data[np.isfinite(data)]
-            image = ax.imshow(data, cmap=cmap, aspect="auto",
-                              vmin=None if low is None or not finite.size else min(low, finite.min()), vmax=high)
-            for (i, j), x in np.ndenumerate(data):
-                red, green, blue, _ = image.cmap(image.norm(x)) if np.isfinite(x) else (1, 1, 1, 1)
-                dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-                ax.text(j, i, f"{x:.3g}" if np.isfinite(x) else "failed", ha="center", va="center", fontsize=7,
-                        color="white" if dark else "black")
-            ax.set_xticks(range(len(columns)), [f"{t:g}°C\n{v:g}V" for t, v in columns], fontsize=7)
-            ax.set_yticks(range(len(corners)), corners)
-            ax.set_title(title, fontsize=9)
-            fig.colorbar(image, ax=ax, shrink=0.8)
-        fig.suptitle(f"{result['network']}: PVT grid (pass ≥ {PASS_AGREEMENT * 100:g} % state agreement)", fontsize=10)
-        fig.tight_layout()
-        fig.savefig(out / FIGURES["PVT grid"], dpi=100)
-        plt.close(fig)
+        heat_maps(result, panels, f"{result['network']}: PVT grid (pass ≥ {PASS_AGREEMENT * 100:g} % state agreement)",
+                  out / FIGURES["PVT grid"])
         images["PVT grid"] = FIGURES["PVT grid"]
-    mc = _finished([r for r in result["runs"] if r["kind"] == MC])
+    mc = finished([r for r in result["runs"] if r["kind"] == MC])
     if mc:
+        panels = [("state agreement (%)", [r["state_agreement"] * 100 for r in mc], "#3b6ea8", PASS_AGREEMENT * 100)]
         powers = [r["power_W"] * 1e9 for r in mc if r["power_W"] is not None]
-        fig, axes = plt.subplots(1, 2 if powers else 1, figsize=(9 if powers else 4.8, 3.2), squeeze=False)
-        axes = axes[0]
-        axes[0].hist([r["state_agreement"] * 100 for r in mc], bins=20, color="#3b6ea8")
-        axes[0].axvline(PASS_AGREEMENT * 100, color="#c0392b", ls="--", label="pass")
-        axes[0].set_xlabel("state agreement (%)")
-        axes[0].legend(fontsize=8)
         if powers:
-            axes[1].hist(powers, bins=20, color="#5b8c5a")
-            axes[1].set_xlabel("average power (nW)")
-        for ax in axes:
-            ax.set_ylabel("samples")
-        fig.suptitle(f"{result['network']}: {len(mc)} mismatch samples at tt {TEMP_NOMINAL:g} °C "
-                     f"{VDD_NOMINAL:g} V, yield {percent(result['yield'][MC]['fraction'])}", fontsize=10)
-        fig.tight_layout()
-        fig.savefig(out / FIGURES["mismatch samples"], dpi=100)
-        plt.close(fig)
+            panels.append(("average power (nW)", powers, "#5b8c5a", None))
+        histograms(panels, f"{result['network']}: {len(mc)} mismatch samples at tt {TEMP_NOMINAL:g} °C "
+                           f"{VDD_NOMINAL:g} V, yield {percent(result['yield'][MC]['fraction'])}",
+                   out / FIGURES["mismatch samples"])
         images["mismatch samples"] = FIGURES["mismatch samples"]
     return images

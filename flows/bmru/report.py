@@ -3,7 +3,6 @@ against settling and power, the unit-device mapping table, the layout cells wort
 and the PVT study."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ def zoom_cells(manifest: dict) -> dict[str, str]:
 def verdict_section(simulations: list[Simulation]) -> list[str]:
     """The report's first table: every simulation judged against the network file as
     given (flows.bmru.simulate.verdict), with the numbers it is judged by."""
-    from flows.bmru.pvt import percent
+    from flows.pvt import percent
 
     lines = ["## Verdict against the network", ""]
     if not simulations:
@@ -65,24 +64,6 @@ def verdict_section(simulations: list[Simulation]) -> list[str]:
                       "shows how much of a difference quantization alone explains; output errors are "
                       "fractions of each output's range over the sequence."]
     return lines + [""]
-
-
-def pvt_section(directory: Path) -> list[str]:
-    """Yield and worst-case tables and plots of DIR/pvt (bmru pvt), if present."""
-    from flows.bmru.pvt import FIGURES, tables
-
-    path = directory / "pvt" / "pvt.json"
-    if not path.is_file():
-        return []
-    result = json.loads(path.read_text())
-    lines = ["", "## PVT and mismatch yield", "", f"`{result['inputs']}`, {len(result['runs'])} runs.", ""]
-    lines += tables(result)
-    for title, name in FIGURES.items():
-        if (path.parent / name).is_file():
-            lines += ["", f"![{title}](pvt/{name})"]
-    return lines
-
-
 
 
 def _has_timing(manifest: dict) -> bool:
@@ -164,7 +145,7 @@ def timing_section(manifest: dict, figures: dict[str, str]) -> list[str]:
 def layout_comparison(simulations: list[Simulation]) -> list[str]:
     """Runs of one sequence under one condition before and after layout (`bmru simulate
     --post-layout`), side by side: step, measured settling, BMRU states, power."""
-    from flows.bmru.pvt import percent
+    from flows.pvt import percent
 
     runs: dict[tuple, dict[bool, Simulation]] = {}
     for sim in simulations:

@@ -29,14 +29,15 @@ OPTIONS = ".option reltol=1e-4 abstol=1e-15 vntol=1e-7"
 
 
 def _deck(circuit: Circuit, conditions: Conditions, title: str, vin: str, analysis: str,
-          macro: str | None = None, wiring: str = "", flat: bool = False) -> str:
+          macro: str | None = None, wiring: str = "", flat: bool = False, iref_scale: float = 1.0) -> str:
     """The macro (inline, or `.include`d from `macro`) with its supplies, vref, iref (one
-    fine unit × the tree's diode units, sunk from vdd), the `in` source `vin`, every
-    lattice node starting at vref and `analysis`; `wiring`: top-level lines added to the
-    macro (post-layout capacitors, flows.postlayout). `flat` (inline macro only): one model
-    card per device geometry (pdk/flat.py), with the mismatch of `conditions` drawn per
-    unit device from its seed (threshold shifts; the MiM plates stay nominal)."""
-    iref = DIODE_UNITS * circuit.mapping.options.unit_current
+    fine unit × the tree's diode units × `iref_scale`, sunk from vdd), the `in` source
+    `vin`, every lattice node starting at vref and `analysis`; `wiring`: top-level lines
+    added to the macro (post-layout capacitors, flows.postlayout). `flat` (inline macro
+    only): one model card per device geometry (pdk/flat.py), with the mismatch of
+    `conditions` drawn per unit device from its seed (threshold shifts; the MiM plates stay
+    nominal)."""
+    iref = DIODE_UNITS * circuit.mapping.options.unit_current * iref_scale
     lines = [f"* {circuit.network.name}: {title}", conditions.lines(fet_subckts=not flat, passives=True),
              f'.include "{macro}"' if macro else circuit.netlist(), wiring,
              "Vdd vdd 0 {supply}", f"Vref vref 0 {VREF:g}", f"Iref vdd iref {iref:.9g}", f"Vin in 0 {vin}",
@@ -68,14 +69,14 @@ def _instance(circuit: Circuit) -> str:
 
 
 def transient_deck(circuit: Circuit, waveform: np.ndarray, conditions: Conditions = Conditions(),
-                   macro: str | None = None, wiring: str = "", flat: bool = False) -> str:
+                   macro: str | None = None, wiring: str = "", flat: bool = False, iref_scale: float = 1.0) -> str:
     u = np.asarray(waveform, dtype=np.float64).ravel()
     dt = circuit.network.dt
     step = dt / STEPS_PER_SAMPLE
     times = np.concatenate([[0.0, 0.01 * dt], np.arange(1, len(u)) * dt])
     return _deck(circuit, conditions, f"transient, {len(u)} samples at {circuit.network.sample_rate:g} Hz",
                  pwl(times, VREF + circuit.mapping.input_scale * np.concatenate([[0.0], u])),
-                 f".tran {step:.9g} {(len(u) + 1) * dt:.9g} 0 {step:.9g}", macro, wiring, flat)
+                 f".tran {step:.9g} {(len(u) + 1) * dt:.9g} 0 {step:.9g}", macro, wiring, flat, iref_scale)
 
 
 def run_transient(circuit: Circuit, waveform: np.ndarray, conditions: Conditions = Conditions()) -> dict:
@@ -99,9 +100,9 @@ def transient_result(circuit: Circuit, plot, samples: int, conditions: Condition
 
 
 def ac_deck(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
-            conditions: Conditions = Conditions(), wiring: str = "", flat: bool = False) -> str:
+            conditions: Conditions = Conditions(), wiring: str = "", flat: bool = False, iref_scale: float = 1.0) -> str:
     return _deck(circuit, conditions, ".ac of the lattice", f"DC {VREF:g} AC 1",
-                 f".ac dec {per_decade} {start:.9g} {stop:.9g}", wiring=wiring, flat=flat)
+                 f".ac dec {per_decade} {start:.9g} {stop:.9g}", wiring=wiring, flat=flat, iref_scale=iref_scale)
 
 
 def run_ac(circuit: Circuit, start: float, stop: float, per_decade: int = 400, conditions: Conditions = Conditions(),
@@ -110,6 +111,11 @@ def run_ac(circuit: Circuit, start: float, stop: float, per_decade: int = 400, c
     with `model.mobility`)."""
     (plot,) = simulate(ac_deck(circuit, start, stop, per_decade, conditions, wiring, flat),
                        f"{circuit.network.name}_ac")
+    return ac_result(circuit, plot)
+
+
+def ac_result(circuit: Circuit, plot) -> tuple[np.ndarray, np.ndarray]:
+    """`run_ac`'s result from the plot of an `ac_deck`."""
     freq = np.real(plot["frequency"])
     name = circuit.network.name
     mapping = circuit.mapping

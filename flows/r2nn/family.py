@@ -15,11 +15,17 @@ import numpy as np
 from flows.errors import InputError
 
 
+def _refuse_step(args: argparse.Namespace) -> None:
+    if args.step is not None:
+        raise InputError("command line", "--step", "not available for R²NN lattices (a lattice runs at its "
+                         "network's sample rate)")
+
+
 class R2nnFamily:
     schema = "r2nn-network/1"
     title = "resonant mass–spring recurrent network (R²NN)"
     commands = ()
-    options = ()
+    options = ("iref",)
 
     def load_network(self, path: Path):
         from flows.r2nn.network import load_network
@@ -50,7 +56,28 @@ class R2nnFamily:
         return network.output_size
 
     def add_options(self, parser: argparse.ArgumentParser, command: str) -> None:
-        return None
+        if command == "pvt":
+            parser.add_argument("--iref", choices=("tuned", "fixed"), default=None,
+                                help="R²NN lattices: tuned (default): iref scaled at each run so that the "
+                                     "lattice's modes sit on the network's, as a per-die trim or a tuning loop "
+                                     "does; fixed: the nominal iref everywhere (the modes drift with "
+                                     "temperature and the MiM corner)")
+
+    def pvt_spec(self, args: argparse.Namespace, corners, temps, vdds):
+        from flows.r2nn.pvt import LatticePvtSpec
+        from pdk.ngspice import DEFAULT_TIMEOUT
+
+        _refuse_step(args)
+        self.load_inputs(args.inputs, self.load_network(args.network))
+        return LatticePvtSpec(args.network, args.inputs, corners, temps, vdds, mc=args.mc, seed=args.seed,
+                              iref=args.iref or "tuned", workers=args.workers, scheduler=args.scheduler,
+                              timeout=args.timeout or DEFAULT_TIMEOUT)
+
+    def run_pvt(self, spec, out: Path) -> tuple[dict, list[str]]:
+        from flows.r2nn import pvt
+
+        result = pvt.run(spec, out)
+        return result, pvt.tables(result)
 
     def build_options(self, args: argparse.Namespace):
         from flows.r2nn.mapping import BuildOptions
@@ -129,9 +156,7 @@ class R2nnFamily:
     def simulate(self, args: argparse.Namespace, options, out: Path) -> dict:
         from flows.r2nn.simulate import run
 
-        if args.step is not None:
-            raise InputError("command line", "--step", "not available for R²NN lattices (a lattice runs at its "
-                             "network's sample rate)")
+        _refuse_step(args)
         return run(args.network, args.inputs, options, args.corner, args.temp, args.vdd, out, args.post_layout,
                    args.seed)
 
@@ -193,7 +218,10 @@ class R2nnFamily:
         return {}
 
     def report_studies(self, directory: Path) -> list[str]:
-        return []
+        from flows import pvt
+        from flows.r2nn.pvt import FIGURES, tables
+
+        return pvt.section(directory, tables, FIGURES)
 
     def report_plots(self, manifest: dict, out: Path) -> dict[str, Path]:
         return {}

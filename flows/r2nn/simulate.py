@@ -41,16 +41,17 @@ def mapped_outputs(circuit: Circuit, waveform: np.ndarray) -> np.ndarray:
     return model.respond(a, b, pick, waveform[None, :], circuit.network.dt)[0]
 
 
-def resonances(circuit: Circuit, conditions: Conditions, wiring: str = "") -> dict:
-    """The lattice's .ac against the network's modes: each underdamped mode below Nyquist
-    whose peak the input node's or an output node's velocity shows, matched to the
-    circuit's nearest peak of the same node."""
-    network = circuit.network
+def ac_band(network) -> tuple[float, float] | None:
+    """The .ac span around the network's underdamped modes below Nyquist (None: none)."""
     modes = [m for m in model.modes(network)[0] if m.frequency < network.sample_rate / 2]
     if not modes:
-        return {"modes": [], "error_max": 0.0}
-    lo, hi = 0.7 * modes[0].frequency, min(1.3 * modes[-1].frequency, network.sample_rate / 2)
-    freq, volts = run_ac(circuit, lo, hi, AC_PER_DECADE, conditions, wiring, flat=True)
+        return None
+    return 0.7 * modes[0].frequency, min(1.3 * modes[-1].frequency, network.sample_rate / 2)
+
+
+def match_modes(network, freq: np.ndarray, volts: np.ndarray) -> dict:
+    """Each resonance peak of the model's response that the input node's or an output
+    node's velocity shows, matched to the circuit's nearest peak of the same node."""
     reference = model.mobility(network, freq)
     found = []
     for i, node in enumerate(network.free):
@@ -63,6 +64,15 @@ def resonances(circuit: Circuit, conditions: Conditions, wiring: str = "") -> di
                 found.append({"node": node, "model_hz": float(f_model), "circuit_hz": f_circuit,
                               "error": f_circuit / float(f_model) - 1})
     return {"modes": found, "error_max": max((abs(m["error"]) for m in found), default=0.0)}
+
+
+def resonances(circuit: Circuit, conditions: Conditions, wiring: str = "") -> dict:
+    """The lattice's .ac against the network's modes (`match_modes`)."""
+    band = ac_band(circuit.network)
+    if band is None:
+        return {"modes": [], "error_max": 0.0}
+    freq, volts = run_ac(circuit, *band, AC_PER_DECADE, conditions, wiring, flat=True)
+    return match_modes(circuit.network, freq, volts)
 
 
 def full_scale_gain(circuit: Circuit, waveform: np.ndarray) -> float:

@@ -1,5 +1,6 @@
 """`bmru pvt NET --inputs SEQ -o DIR`: corners × temperatures × supplies plus mismatch
-samples, locally or on a Dask cluster (flows/bmru/pvt.py)."""
+samples of any family's macro (flows/pvt.py), locally or on a Dask cluster; the family
+judges each run (`Family.pvt_spec`, `Family.run_pvt`)."""
 from __future__ import annotations
 
 import argparse
@@ -10,15 +11,18 @@ from flows.outdir import add_arguments as add_output_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from flows.cmd_compile import family_options
     from pdk.models import CORNERS, SUPPLIES, TEMPERATURES
 
     p = sub.add_parser("pvt", help="PVT corners and mismatch samples: yield and worst cases",
                        description="Run the transient of `bmru simulate` over corners × temperatures × "
-                                   "supplies and N mismatch samples (tt 27 °C 1.8 V); a run passes when "
-                                   "≥ 99 %% of the BMRU cell states agree with the model. Writes DIR/pvt.json, "
-                                   "DIR/pvt.md and PNG plots. Exit 0 when every PVT point passes and ≥ 99 %% "
-                                   "of the samples pass, 1 when not (all files still written), 2 on bad input.")
-    p.add_argument("network", type=Path, help="network file (schema bmru-network/1)")
+                                   "supplies and N mismatch samples (tt 27 °C 1.8 V); a run passes as "
+                                   "`bmru simulate` judges it (BMRU: ≥ 99 %% of the cell states agree with the "
+                                   "model; R²NN lattice: every output correlates ≥ 0.98 and the decision agrees). "
+                                   "Writes DIR/pvt.json, DIR/pvt.md and PNG plots. Exit 0 when every PVT point "
+                                   "passes and ≥ 99 %% of the samples pass, 1 when not (all files still written), "
+                                   "2 on bad input.")
+    p.add_argument("network", type=Path, help="network file (bmru-network/1 or r2nn-network/1)")
     p.add_argument("--inputs", required=True, type=Path, help="input sequence CSV (x0,…)")
     add_output_arguments(p, "output directory (BUILD/pvt adds a section to `bmru report BUILD`)")
     p.add_argument("--mc", type=int, default=0, metavar="N", help="mismatch samples (default 0)")
@@ -37,18 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vdds", default=",".join(f"{v:g}" for v in SUPPLIES),
                    help=f"comma-separated supplies, V (default {','.join(f'{v:g}' for v in SUPPLIES)})")
     p.add_argument("--step", type=float, default=None,
-                   help="seconds per input row (default as bmru simulate: the circuit's settling step)")
-    p.add_argument("--diode-units", type=int, default=None, metavar="M",
-                   help="unit devices of every signal diode, as bmru compile/simulate")
-    p.add_argument("--frame-rate", type=float, default=None, metavar="HZ",
-                   help="input rows per second, as bmru compile/simulate: sets the unit current and the step")
-    p.add_argument("--engine", choices=("ngspice", "model"), default="ngspice",
-                   help="what judges each run: ngspice (default), or the circuit-aware model around one nominal "
-                        "ngspice transient (flows/bmru/mismatch.py: every unit device's offset as the flat deck "
-                        "of the same seed draws it; 10 000 kws_d4 samples in seconds; power not modelled)")
+                   help="BMRU networks: seconds per input row (default as bmru simulate: the circuit's "
+                        "settling step)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="seconds one run may take before it counts as failing (default 900; "
                         "a kws_d4 mismatch sample takes ≈ 30 CPU-seconds in the flat deck)")
+    family_options(p, "pvt")
     p.set_defaults(handler=_pvt)
 
 
@@ -67,43 +65,42 @@ def _numbers(option: str, text: str, low: float, high: float, unit: str) -> tupl
     return values
 
 
-def _pvt(args: argparse.Namespace) -> int:
-    from flows.bmru import pvt
+def grid_of(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]:
+    """The corners, temperatures and supplies of the command line, checked."""
     from flows.errors import InputError
-    from flows import checks
-    from flows.bmru.network import load_network
-    from flows.netfile import load_sequence
-    from flows.outdir import OutputDir
     from pdk.limits import SUPPLY_RANGE_V, TEMPERATURE_RANGE_C
     from pdk.models import CORNERS
-    from pdk.ngspice import DEFAULT_TIMEOUT
 
     corners = tuple(c.strip() for c in args.corners.split(","))
     unknown = [c for c in corners if c not in CORNERS]
     if unknown or len(set(corners)) != len(corners):
         raise InputError("command line", "--corners", f"{args.corners!r}: give distinct corners from "
                                                       f"{', '.join(CORNERS)}")
-    temps = _numbers("--temps", args.temps, *TEMPERATURE_RANGE_C, "°C")
-    vdds = _numbers("--vdds", args.vdds, *SUPPLY_RANGE_V, "V")
+    return corners, _numbers("--temps", args.temps, *TEMPERATURE_RANGE_C, "°C"), \
+        _numbers("--vdds", args.vdds, *SUPPLY_RANGE_V, "V")
+
+
+def _pvt(args: argparse.Namespace) -> int:
+    from flows import checks
+    from flows.errors import InputError
+    from flows.families import family_of, refuse_foreign_options
+    from flows.outdir import OutputDir
+
+    family = family_of(args.network)
+    refuse_foreign_options(family, args)
+    grid = grid_of(args)
     for option, value, low in (("--mc", args.mc, 0), ("--workers", args.workers, 1), ("--seed", args.seed, 1)):
         checks.at_least(option, value, low)
     checks.seed("--seed", args.seed + max(args.mc - 1, 0))
     checks.seconds("--step", args.step)
     checks.seconds("--timeout", args.timeout)
-    checks.diode_units(args.diode_units)
-    checks.frame_rate(args.frame_rate)
-    if args.engine == "model" and args.scheduler:
-        raise InputError("command line", "--scheduler", "runs ngspice jobs; --engine model runs one transient locally")
     if args.scheduler is not None and not args.scheduler.strip():
         raise InputError("command line", "--scheduler", "is empty; give a Dask address such as tcp://host:8786")
+    spec = family.pvt_spec(args, *grid)  # the family's own options and the inputs, before any work
     output = OutputDir.check(args.output, "pvt", force=args.force, inputs=[args.network, args.inputs])
-    load_sequence(args.inputs, load_network(args.network).input_size)  # bad input before any work
-    spec = pvt.PvtSpec(args.network, args.inputs, corners, temps, vdds, mc=args.mc, seed=args.seed,
-                       step=args.step, diode_units=args.diode_units, frame_rate=args.frame_rate, workers=args.workers,
-                       scheduler=args.scheduler, timeout=args.timeout or DEFAULT_TIMEOUT, engine=args.engine)
     with output.write() as out:
-        result = pvt.run(spec, out)
-    for line in pvt.tables(result):
+        result, lines = family.run_pvt(spec, out)
+    for line in lines:
         print(line)
     print(f"wrote {args.output / 'pvt.json'}, {args.output / 'pvt.md'} and plots")
     if not result["goal"]["met"]:
