@@ -626,6 +626,17 @@ def output_conductance(tail_current: float, conditions: Conditions | None = None
     return _interpolate(tail_current, _frozen_curve()[2], conditions)
 
 
+def input_offset_sigma() -> float:
+    """σ (V) of the input offset over mismatch samples at tt 27 °C 1.8 V (1 nA tail)."""
+    (band,) = _specs()["input_offset_sigma"]["bands"].values()
+    return band["typ"] * 1e-3
+
+
+def linear_range() -> float:
+    """|v(inp) − v(inn)| (V) where gm has fallen 10 % at tt 27 °C 1.8 V (1 nA tail)."""
+    return _specs()["linear_range"]["bands"]["tt 27C 1.8V"]["typ"] * 1e-3
+
+
 def plot(sheet: Datasheet, directory: Path) -> list[Path]:
     import matplotlib
     matplotlib.use("Agg")

@@ -123,3 +123,20 @@ def test_frequency_ratio_is_the_geometric_mean_of_the_matched_modes():
     modes = {"modes": [{"circuit_hz": 110.0, "model_hz": 100.0}, {"circuit_hz": 90.0, "model_hz": 100.0}]}
     assert pvt.frequency_ratio(modes) == pytest.approx(np.sqrt(0.99))
     assert pvt.frequency_ratio({"modes": []}) is None
+
+
+def test_offsets_predict_which_lattices_leave_the_linear_range():
+    """r2nn_machine: the DC system divides unpartnered offset forces by soft modes (σ 845 mV
+    on out2; ngspice with every threshold mismatch: 0.4–0.87 V rest shifts, 0/4 samples
+    pass); a one-node chain stays near its 8.8 mV offsets (σ 14.6 mV; samples pass)."""
+    from flows.r2nn.mapping import map_network
+    from flows.r2nn.network import load_network
+    from flows.r2nn.offsets import offset_gains, rest_spread
+
+    machine = rest_spread(map_network(load_network(ROOT / "examples" / "r2nn_machine.yaml")))
+    single = rest_spread(map_network(chain(1)))
+    assert machine["worst_sigma_V"] > 20 * machine["linear_range_V"] and machine["latches"]
+    assert single["worst_sigma_V"] < single["linear_range_V"]
+    nets, gains = offset_gains(map_network(chain(1)))
+    velocity = nets.index("v1")  # a velocity node rests at its integrator's offset
+    assert max(abs(g) for g in gains[velocity]) == pytest.approx(1.0, rel=0.01)

@@ -143,15 +143,23 @@ class R2nnFamily:
     def manifest(self, circuit) -> dict:
         from flows.r2nn.mapping import summary
 
+        from flows.r2nn.offsets import rest_spread
+
         counts = circuit.device_count()
         return {"device_kinds": {"transistors": counts["transistors"], "capacitors": counts["capacitors"]},
-                "mapping": summary(circuit.mapping)}
+                "mapping": summary(circuit.mapping), "rest_offsets": rest_spread(circuit.mapping)}
 
     def compiled(self, manifest: dict) -> None:
         import sys
 
         for note in manifest["mapping"]["notes"]:
             print(f"note: {manifest['network']}: {note}", file=sys.stderr)
+        rest = manifest["rest_offsets"]
+        if rest["latches"]:
+            print(f"warning: {manifest['network']}: the transconductors' offsets (σ {rest['offset_sigma_V'] * 1e3:.1f} mV) "
+                  f"move {rest['worst_net']} at rest by σ {rest['worst_sigma_V'] * 1e3:.0f} mV, 3σ beyond their "
+                  f"{rest['linear_range_V'] * 1e3:.0f} mV linear range: mismatch detunes or latches the lattice "
+                  "(no offset servo is built; bmru pvt --mc N measures it)", file=sys.stderr)
 
     def simulate(self, args: argparse.Namespace, options, out: Path) -> dict:
         from flows.r2nn.simulate import run
