@@ -12,23 +12,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable, Protocol
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-from pdk.models import TEMP_NOMINAL, VDD_NOMINAL, Conditions
+from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL, Conditions
 
 #: The goal asks this fraction of mismatch samples to pass (issue 7).
 MC_YIELD_GOAL = 0.99
 PVT, MC = "pvt", "mc"
 
 
-class GridSpec(Protocol):
-    corners: tuple[str, ...]
-    temps: tuple[float, ...]
-    vdds: tuple[float, ...]
-    mc: int
-    seed: int
+@dataclass(frozen=True)
+class GridSpec:
+    """What every family's study runs: a network on one input file over the grid."""
+    network: Path
+    inputs: Path
+    corners: tuple[str, ...] = CORNERS
+    temps: tuple[float, ...] = TEMPERATURES
+    vdds: tuple[float, ...] = SUPPLIES
+    #: mismatch samples at tt, nominal temperature and supply
+    mc: int = 0
+    #: seed of the first mismatch sample; sample i uses seed + i
+    seed: int = 1
 
 
 def grid(spec: GridSpec) -> list[tuple[str, str, Conditions]]:

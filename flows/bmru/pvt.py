@@ -26,10 +26,10 @@ import numpy as np
 from flows.bmru import testbench
 from flows.errors import InputError
 from flows.bmru.simulate import PASS_AGREEMENT, Bench
-from flows.pvt import (MC, PVT, finished, grid, heat_maps, histograms, percent, power_spread, worst,
+from flows.pvt import (MC, PVT, GridSpec, finished, grid, heat_maps, histograms, percent, power_spread, worst,
                        yields_and_goal)
 from flows.pvt import tables as shared_tables
-from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL, Conditions
+from pdk.models import TEMP_NOMINAL, VDD_NOMINAL, Conditions
 from pdk.ngspice import DEFAULT_TIMEOUT, Job, SimulationError, simulate_many
 
 #: What judges each run (`PvtSpec.engine`), as pvt.md states it: a transient of the
@@ -46,16 +46,7 @@ FIGURES = {"PVT grid": "pvt_grid.png", "mismatch samples": "pvt_mc.png"}
 
 
 @dataclass(frozen=True)
-class PvtSpec:
-    network: Path
-    inputs: Path
-    corners: tuple[str, ...] = CORNERS
-    temps: tuple[float, ...] = TEMPERATURES
-    vdds: tuple[float, ...] = SUPPLIES
-    #: mismatch samples at tt, nominal temperature and supply
-    mc: int = 0
-    #: seed of the first mismatch sample; sample i uses seed + i
-    seed: int = 1
+class PvtSpec(GridSpec):
     step: float | None = None
     diode_units: int | None = None
     #: rows per second (build_circuit frame_rate); None: the network's unit current

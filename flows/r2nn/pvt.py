@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from flows.errors import InputError
-from flows.pvt import (MC, PVT, finished, grid, heat_maps, histograms, percent, power_spread, worst,
+from flows.pvt import (MC, PVT, GridSpec, finished, grid, heat_maps, histograms, percent, power_spread, worst,
                        yields_and_goal)
 from flows.pvt import tables as shared_tables
 from flows.r2nn import model
@@ -28,7 +28,7 @@ from flows.r2nn.circuit import build_circuit
 from flows.r2nn.network import load_inputs, load_network
 from flows.r2nn.simulate import (AC_PER_DECADE, PASS_CORRELATION, ac_band, full_scale_gain, match_modes,
                                  output_correlation)
-from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL
+from pdk.models import TEMP_NOMINAL, VDD_NOMINAL
 from pdk.ngspice import DEFAULT_TIMEOUT, Job, SimulationError, simulate_many
 
 IREF_TEXT = {"tuned": "iref scaled at each run so that the lattice's .ac modes sit on the network's (geometric "
@@ -58,14 +58,7 @@ WORST_LABELS = {"correlation_min": ("lowest waveform correlation (worst output)"
 
 
 @dataclass(frozen=True)
-class LatticePvtSpec:
-    network: Path
-    inputs: Path
-    corners: tuple[str, ...] = CORNERS
-    temps: tuple[float, ...] = TEMPERATURES
-    vdds: tuple[float, ...] = SUPPLIES
-    mc: int = 0
-    seed: int = 1
+class LatticePvtSpec(GridSpec):
     #: a key of IREF_TEXT
     iref: str = "tuned"
     workers: int | None = None
