@@ -17,7 +17,9 @@ from typing import Callable
 
 import numpy as np
 
+from flows.errors import InputError
 from pdk.models import CORNERS, SUPPLIES, TEMP_NOMINAL, TEMPERATURES, VDD_NOMINAL, Conditions
+from pdk.ngspice import DEFAULT_TIMEOUT, Job, simulate_many
 
 #: The goal asks this fraction of mismatch samples to pass (issue 7).
 MC_YIELD_GOAL = 0.99
@@ -36,6 +38,23 @@ class GridSpec:
     mc: int = 0
     #: seed of the first mismatch sample; sample i uses seed + i
     seed: int = 1
+    workers: int | None = None
+    scheduler: str | None = None
+    progress: bool | None = None
+    #: seconds one run may take before it counts as a failing run
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def run_jobs(jobs: list[Job], spec: GridSpec, desc: str, threads: int | None = None) -> dict:
+    """`simulate_many` of the study's jobs, every one run even when some fail; a scheduler
+    that cannot be reached is the command line's error."""
+    try:
+        return simulate_many(jobs, workers=spec.workers, progress=spec.progress, desc=desc,
+                             scheduler=spec.scheduler, keep_going=True, timeout=spec.timeout, threads=threads)
+    except OSError as exc:  # the Client could not reach the scheduler
+        if not spec.scheduler:
+            raise
+        raise InputError("command line", "--scheduler", f"cannot reach {spec.scheduler}: {exc}") from None
 
 
 def grid(spec: GridSpec) -> list[tuple[str, str, Conditions]]:
@@ -84,6 +103,10 @@ def worst(rows: list[dict], picks: dict[str, tuple[str, Callable]]) -> dict:
 
 def percent(x: float | None) -> str:
     return "n/a" if x is None else f"{x * 100:.2f} %"
+
+
+def nanowatts(w: float) -> str:
+    return f"{w * 1e9:.2f} nW"
 
 
 def tables(result: dict, rule: str, labels: dict[str, tuple[str, Callable]]) -> list[str]:

@@ -26,11 +26,11 @@ import numpy as np
 from flows.bmru import testbench
 from flows.errors import InputError
 from flows.bmru.simulate import PASS_AGREEMENT, Bench
-from flows.pvt import (MC, PVT, GridSpec, finished, grid, heat_maps, histograms, percent, power_spread, worst,
-                       yields_and_goal)
+from flows.pvt import (MC, PVT, GridSpec, finished, grid, heat_maps, histograms, nanowatts, percent, power_spread,
+                       run_jobs, worst, yields_and_goal)
 from flows.pvt import tables as shared_tables
 from pdk.models import TEMP_NOMINAL, VDD_NOMINAL, Conditions
-from pdk.ngspice import DEFAULT_TIMEOUT, Job, SimulationError, simulate_many
+from pdk.ngspice import Job, SimulationError
 
 #: What judges each run (`PvtSpec.engine`), as pvt.md states it: a transient of the
 #: transistor-level macro, or the circuit-aware model around one nominal transient
@@ -51,11 +51,6 @@ class PvtSpec(GridSpec):
     diode_units: int | None = None
     #: rows per second (build_circuit frame_rate); None: the network's unit current
     frame_rate: float | None = None
-    workers: int | None = None
-    scheduler: str | None = None
-    progress: bool | None = None
-    #: seconds one run may take before it counts as a failing run
-    timeout: float = DEFAULT_TIMEOUT
     #: flat decks (pdk/flat.py); False: the wheel's device subckts
     flat: bool = True
     #: a key of ENGINE_TEXT
@@ -124,13 +119,7 @@ def run(spec: PvtSpec, out: Path) -> dict:
 
 def _ngspice_rows(bench: Bench, runs: list[tuple[str, str, Conditions]], spec: PvtSpec) -> list[dict]:
     jobs = [Job(f"{bench.network.name}_{name}", bench.deck(cond)) for name, _, cond in runs]
-    try:
-        outcomes = simulate_many(jobs, workers=spec.workers, progress=spec.progress, desc="pvt",
-                                 scheduler=spec.scheduler, keep_going=True, timeout=spec.timeout)
-    except OSError as exc:  # the Client could not reach the scheduler
-        if not spec.scheduler:
-            raise
-        raise InputError("command line", "--scheduler", f"cannot reach {spec.scheduler}: {exc}") from None
+    outcomes = run_jobs(jobs, spec, "pvt")
     rows = []
     for (name, kind, cond), job in zip(runs, jobs):
         outcome = outcomes[job.name]
@@ -179,10 +168,6 @@ def _model_score(bench: Bench, cond: Conditions, states: np.ndarray, outputs: np
             "states": bench.states_of(states), "power": {"total_W": None}}
 
 
-def nanowatts(w: float) -> str:
-    return f"{w * 1e9:.2f} nW"
-
-
 #: How pvt.md labels and formats each worst case.
 WORST_LABELS = {"state_agreement": ("lowest state agreement", percent),
                 "state_agreement_mapped": ("lowest state agreement with the mapped model", percent),
@@ -216,7 +201,7 @@ def markdown(result: dict, images: dict[str, str]) -> str:
         lines.insert(-2, f"{len(result['runs'])} runs: the table lists the PVT points and the failing samples "
                          "(pvt.json has every run).\n")
     for r in runs:
-        power = "—" if r["power_W"] is None else f"{r['power_W'] * 1e9:.2f} nW"
+        power = "—" if r["power_W"] is None else nanowatts(r["power_W"])
         lines.append(f"| {r['run']} | {r['corner']} | {r['temp_c']:g} °C | {r['vdd_v']:g} V | "
                      f"{'' if r['mismatch_seed'] is None else r['mismatch_seed']} | {percent(r['state_agreement'])} | "
                      f"{percent(r['state_agreement_mapped'])} | "

@@ -18,18 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from flows.errors import InputError
-from flows.pvt import (MC, PVT, GridSpec, finished, grid, heat_maps, histograms, percent, power_spread, worst,
-                       yields_and_goal)
+from flows.pvt import (MC, PVT, GridSpec, finished, grid, heat_maps, histograms, nanowatts, percent, power_spread,
+                       run_jobs, worst, yields_and_goal)
 from flows.pvt import tables as shared_tables
 from flows.r2nn import model
 from flows.r2nn.bench import VREF, ac_deck, ac_result, transient_deck, transient_result
 from flows.r2nn.circuit import build_circuit
 from flows.r2nn.network import load_inputs, load_network
-from flows.r2nn.simulate import (AC_PER_DECADE, PASS_CORRELATION, ac_band, full_scale_gain, match_modes,
-                                 output_correlation)
+from flows.r2nn.simulate import AC_PER_DECADE, PASS_CORRELATION, ac_band, full_scale_gain, judge, match_modes
 from pdk.models import TEMP_NOMINAL, VDD_NOMINAL
-from pdk.ngspice import DEFAULT_TIMEOUT, Job, SimulationError, simulate_many
+from pdk.ngspice import Job, SimulationError
 
 IREF_TEXT = {"tuned": "iref scaled at each run so that the lattice's .ac modes sit on the network's (geometric "
                       "mean): a per-die trim or a master–slave tuning loop on the iref pin",
@@ -53,18 +51,14 @@ WORST_LABELS = {"correlation_min": ("lowest waveform correlation (worst output)"
                 "rest_shift_max_V": ("largest output rest shift from vref", lambda v: f"{v * 1e3:.1f} mV"),
                 "iref_scale_max": ("highest iref (of nominal)", _number(".4f")),
                 "iref_scale_min": ("lowest iref (of nominal)", _number(".4f")),
-                "power_max_W": ("highest average power", lambda w: f"{w * 1e9:.2f} nW"),
-                "power_min_W": ("lowest average power", lambda w: f"{w * 1e9:.2f} nW")}
+                "power_max_W": ("highest average power", nanowatts),
+                "power_min_W": ("lowest average power", nanowatts)}
 
 
 @dataclass(frozen=True)
 class LatticePvtSpec(GridSpec):
     #: a key of IREF_TEXT
     iref: str = "tuned"
-    workers: int | None = None
-    scheduler: str | None = None
-    progress: bool | None = None
-    timeout: float = DEFAULT_TIMEOUT
 
 
 def frequency_ratio(modes: dict) -> float | None:
@@ -73,16 +67,6 @@ def frequency_ratio(modes: dict) -> float | None:
     if not found:
         return None
     return float(np.exp(np.mean([np.log(m["circuit_hz"] / m["model_hz"]) for m in found])))
-
-
-def _simulate(jobs: list[Job], spec: LatticePvtSpec, desc: str) -> dict:
-    try:
-        return simulate_many(jobs, workers=spec.workers, progress=spec.progress, desc=desc,
-                             scheduler=spec.scheduler, keep_going=True, timeout=spec.timeout, threads=1)
-    except OSError as exc:  # the Client could not reach the scheduler
-        if not spec.scheduler:
-            raise
-        raise InputError("command line", "--scheduler", f"cannot reach {spec.scheduler}: {exc}") from None
 
 
 def run(spec: LatticePvtSpec, out: Path) -> dict:
@@ -97,7 +81,7 @@ def run(spec: LatticePvtSpec, out: Path) -> dict:
     if spec.iref == "tuned" and band is not None:
         jobs = {name: Job(f"{network.name}_{name}_tune", ac_deck(circuit, *band, AC_PER_DECADE, cond, flat=True))
                 for name, _, cond in runs}
-        outcomes = _simulate(list(jobs.values()), spec, "pvt tuning")
+        outcomes = run_jobs(list(jobs.values()), spec, "pvt tuning", threads=1)
         for name, job in jobs.items():
             outcome = outcomes[job.name]
             ratio = None if isinstance(outcome, SimulationError) else \
@@ -111,7 +95,7 @@ def run(spec: LatticePvtSpec, out: Path) -> dict:
         if band is not None:
             jobs.append(Job(f"{network.name}_{name}_ac", ac_deck(circuit, *band, AC_PER_DECADE, cond, flat=True,
                                                                  iref_scale=scales[name])))
-    outcomes = _simulate(jobs, spec, "pvt")
+    outcomes = run_jobs(jobs, spec, "pvt", threads=1)
     software = model.simulate(network, waveform[None, :])[0]
     network_decision = model.decision(software)["decision"]
     rows = []
@@ -128,14 +112,13 @@ def run(spec: LatticePvtSpec, out: Path) -> dict:
         else:
             result = transient_result(circuit, tran[0], len(waveform), cond)
             circuit_y = result["outputs"] / gain
-            corr = float(output_correlation(circuit_y, software).min())
-            decided = model.decision(circuit_y)["decision"]
+            corr, decided, agrees, passes = judge(circuit_y, software)
             modes = match_modes(network, *ac_result(circuit, ac[0])) if ac is not None else {"error_max": 0.0}
-            row.update({"correlation_min": corr, "decision": decided, "decision_agrees": decided == network_decision,
+            row.update({"correlation_min": float(corr.min()), "decision": decided, "decision_agrees": agrees,
                         "resonance_error_max": modes["error_max"],
                         "rest_shift_max_V": max(abs(v - VREF) for v in result["rest"]),
                         "power_W": result["power_W"],
-                        "pass": bool(corr >= PASS_CORRELATION and decided == network_decision)})
+                        "pass": passes})
         rows.append(row)
     result = summarize(network.name, len(waveform), network_decision, rows, spec)
     images = figures(result, out)
@@ -175,7 +158,7 @@ def markdown(result: dict, images: dict[str, str]) -> str:
                      f"{'' if r['mismatch_seed'] is None else r['mismatch_seed']} | {r['iref_scale']:.4f} | "
                      + (f"{r['correlation_min']:.4f} | {r['decision']}"
                         f"{'' if r['decision_agrees'] else ' (DIFFERS)'} | {percent(r['resonance_error_max'])} | "
-                        f"{r['rest_shift_max_V'] * 1e3:.1f} mV | {r['power_W'] * 1e9:.2f} nW | "
+                        f"{r['rest_shift_max_V'] * 1e3:.1f} mV | {nanowatts(r['power_W'])} | "
                         f"{'yes' if r['pass'] else 'NO'} |" if done else "— | — | — | — | — | NO (ngspice failed) |"))
     lines += [""] + [f"![{name}]({path})" for name, path in images.items()]
     return "\n".join(lines)

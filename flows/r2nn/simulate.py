@@ -34,6 +34,14 @@ def output_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.nan_to_num(correlation(a, b), nan=0.0)
 
 
+def judge(circuit_y: np.ndarray, software: np.ndarray) -> tuple[np.ndarray, int, bool, bool]:
+    """(per-output correlation, circuit decision, whether it agrees, whether the run passes)."""
+    corr = output_correlation(circuit_y, software)
+    decided = model.decision(circuit_y)["decision"]
+    agrees = decided == model.decision(software)["decision"]
+    return corr, decided, agrees, bool(corr.min() >= PASS_CORRELATION and agrees)
+
+
 def mapped_outputs(circuit: Circuit, waveform: np.ndarray) -> np.ndarray:
     """(samples, outputs) of the realised values (`mapped_state_space`), continuous time."""
     a, b = mapped_state_space(circuit.mapping)
@@ -121,8 +129,7 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
     ac = resonances(circuit, conditions, wiring)
     scores = {label: model.decision(trace) for label, trace in
               (("circuit", circuit_y), ("network", software), ("mapped", mapped))}
-    corr = output_correlation(circuit_y, software)
-    agrees = scores["circuit"]["decision"] == scores["network"]["decision"]
+    corr, _, agrees, passes = judge(circuit_y, software)
     summary = {
         "network": network.name,
         "family": "r2nn-network/1",
@@ -131,7 +138,7 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
         "corner": corner, "temp_c": temp, "vdd": vdd, "seed": seed,
         "samples": len(waveform),
         "input_gain": gain,
-        "verdict": {"pass": bool(corr.min() >= PASS_CORRELATION and agrees),
+        "verdict": {"pass": passes,
                     "correlation_min": float(corr.min()), "goal_correlation": PASS_CORRELATION,
                     "decision_agrees": bool(agrees),
                     "correlation_mapped_min": float(output_correlation(mapped, software).min()),
