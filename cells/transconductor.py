@@ -2,7 +2,7 @@
 Gm-C lattice, and the replica that biases its cascodes.
 
 Telescopic cascode OTA, nine devices plus its tail: NMOS input pair (nfet 4/8 units), NMOS
-cascodes on `vcn`, a PMOS mirror load (pfet 4/16 units) cascoded on `vref`. Output current
+cascodes on `vcn`, a PMOS mirror load (pfet 4/16 units) cascoded on `vcp`. Output current
 into `out` = gm·(v(inp) − v(inn)), gm = I_tail/(2·n·U_T) ≈ 14 /V × I_tail. The tail is
 `fine` NMOS units on the bias tree's `bn` line plus `coarse` units on `bn2`, so gm is a unit
 count, like every weight of the project. Without the cascodes gm/g_out is ≈ 170 (the
@@ -15,7 +15,8 @@ plus a cascode's V_GS, whatever the tail current: `CascodeBias` copies an input 
 (gate on `vref`, one unit of current) and stacks a narrow long diode (0.42/8) on its
 source, so `vcn` follows the tail node over temperature instead of a fixed stack
 (0.88–1.52 V at −40…85 °C). The diode runs at `feed` PMOS units so that the pair's V_DS
-is ≥ 4.5 U_T (saturated); see `CascodeBias`.
+is ≥ 4.5 U_T (saturated); see `CascodeBias`. The PMOS cascodes' gate `vcp` likewise follows
+a PMOS V_SG (`PmosCascodeBias`) instead of sitting on `vref`: see there.
 """
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ LOAD_P = UnitDevice("pfet_01v8", 0.42, 2.0)
 #: Cascode-bias diode: narrow and long, so its V_GS exceeds the cascodes' by the ≈ 0.1 V
 #: the input pair needs across its drain.
 VCN_DIODE = UnitDevice("nfet_01v8", 0.42, 8.0)
+#: PMOS cascode-bias diode: narrow and long at ≈ 5 nA, so its V_SG exceeds the cascodes'
+#: at the largest tail (5 nA a side) by the ≈ 0.1 V the load needs across it.
+VCP_DIODE = UnitDevice("pfet_01v8", 0.42, 16.0)
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class Transconductor:
     def ports(self) -> tuple[str, ...]:
         lines = tuple(line for line, count in (("bn0", self.tiny), ("bn", self.fine), ("bn2", self.coarse))
                       if count)
-        return ("vdd", "vss", "vref", "vcn") + lines + ("inp", "inn", "out")
+        return ("vdd", "vss", "vcn", "vcp") + lines + ("inp", "inn", "out")
 
     def devices(self) -> list[Device]:
         q, n, p = PAIR, CASCODE_N, LOAD_P
@@ -83,8 +87,8 @@ class Transconductor:
                 Device("MCB", n.device, "out", "vcn", "xb", "vss", n.w, n.l, "ncasc"),
                 Device("MLA", p.device, "pa", "x", "vdd", "vdd", p.w, p.l, "load"),
                 Device("MLB", p.device, "pb", "x", "vdd", "vdd", p.w, p.l, "load"),
-                Device("MPA", p.device, "x", "vref", "pa", "vdd", p.w, p.l, "pcasc"),
-                Device("MPB", p.device, "out", "vref", "pb", "vdd", p.w, p.l, "pcasc")]
+                Device("MPA", p.device, "x", "vcp", "pa", "vdd", p.w, p.l, "pcasc"),
+                Device("MPB", p.device, "out", "vcp", "pb", "vdd", p.w, p.l, "pcasc")]
         devs += units("MTF", NMOS, self.fine, "tail", "bn", "vss", "vss", "tail")
         devs += units("MTC", NMOS, self.coarse, "tail", "bn2", "vss", "vss", "tail")
         devs += units("MTT", NMOS, self.tiny, "tail", "bn0", "vss", "vss", "tail")
@@ -160,6 +164,38 @@ class CascodeBias:
     netlist = subckt
 
 
+@dataclass(frozen=True)
+class PmosCascodeBias:
+    """`vcp` for every OTA's PMOS cascodes: a 0.42/16 PMOS diode from vdd sunk by `sink`
+    coarse NMOS units (≈ 6.4 nA), so vcp sits a PMOS V_SG below vdd and follows it over
+    temperature and corner.
+
+    Why: cascoded on `vref`, the load's source sits at vref + V_SG, which at −40 °C leaves
+    the load out of saturation above 2 nA of tail at 1.8 V (1 nA at 1.62 V), while a lattice
+    plans tails up to 10.9 nA: the stiff rows' gms collapsed and r2nn_machine latched with
+    its displacements 0.35–0.4 V from vref at −30 °C and below. With this diode the
+    largest usable tail keeps its gm/I_tail and gm/g_out ≥ 1200 at every corner, −40 … 85 °C,
+    1.62 … 1.98 V (fed 4.8 nA: 800 at ss −40 °C 1.62 V; 2 nA: 360)."""
+
+    sink: int = 16
+    name: str = "r2nn_vcp"
+
+    @property
+    def ports(self) -> tuple[str, ...]:
+        return ("vdd", "vss", "bn2", "vcp")
+
+    def devices(self) -> list[Device]:
+        d = VCP_DIODE
+        return ([Device("MDIOP", d.device, "vcp", "vcp", "vdd", "vdd", d.w, d.l, "vcp")]
+                + units("MPSNK", NMOS, self.sink, "vcp", "bn2", "vss", "vss", "vcpsink"))
+
+    def subckt(self) -> str:
+        return subckt(self.name, self.ports, self.devices(),
+                      f"PMOS cascode bias vcp: 0.42/16 diode on {self.sink} coarse NMOS units")
+
+    netlist = subckt
+
+
 # --------------------------------------------------------------------------- characterization
 #: Reference voltage of every lattice node and OTA input (mid-supply at 1.8 V).
 VREF = 0.9
@@ -170,6 +206,7 @@ LATTICE_COARSE, LATTICE_TINY = 8, 16
 TREE = BiasTree(coarse=LATTICE_COARSE, coarse_sink=True, name="r2nn_bias")
 TINY = TinyLine(LATTICE_TINY)
 CASCODE = CascodeBias()
+PCASCODE = PmosCascodeBias()
 EXAMPLE = Transconductor(fine=4, coarse=0)
 #: The lattice's fine unit (A): iref = diode_units × it, fixed, as in a lattice.
 UNIT_CURRENT = 50e-12
@@ -193,12 +230,13 @@ GOLDEN = Path(__file__).parent / "goldens" / "transconductor.yaml"
 
 
 def bench(ota: Transconductor, iref: float, cond: Conditions, analysis: str, load: str = "Vout out 0 {vref}") -> str:
-    """`ota` biased by TREE and CASCODE at `iref`; inputs at vref + `Vd` (inp) and vref (inn);
+    """`ota` biased by TREE, CASCODE and PCASCODE at `iref`; inputs at vref + `Vd` (inp) and vref (inn);
     the OTA's own supply `Vota` (its current is the tail's); `load` holds or loads `out`."""
     lines = [cond.lines(), TREE.subckt(), CASCODE.subckt(), ota.subckt(), f".param vref={VREF:g}",
              "Vdd vdd 0 {supply}", "Vota vddo 0 {supply}", f"Iref vdd iref {iref:g}",
              f"Xt vdd 0 iref {' '.join(TREE.ports[3:])} {TREE.name}", "Vref vref 0 {vref}",
-             f"Xc vdd 0 vref bn bp vcn {CASCODE.name}", TINY.subckt(), f"Xtiny vdd 0 bp bn0 {TINY.name}",
+             f"Xc vdd 0 vref bn bp vcn {CASCODE.name}", PCASCODE.subckt(), f"Xp vdd 0 bn2 vcp {PCASCODE.name}",
+             TINY.subckt(), f"Xtiny vdd 0 bp bn0 {TINY.name}",
              f"Xo vddo 0 {' '.join(ota.ports[2:])} {ota.name}",
              "Vinn inn 0 {vref}", "Vd inp inn dc 0 ac 1", load, analysis]
     return "\n".join(lines) + "\n"
@@ -280,7 +318,7 @@ NOISE_LOAD = "Gload out vref out vref 1u"
 HEADROOM_N = 1.5
 
 GM_PER_TAIL = Spec("gm_per_tail", "1/V", "gm / programmed tail current at 0.1, 1, 10 nA (≈ 0.1 /V: the PMOS load "
-                   "cascoded on vref has run out of headroom)")
+                   "has run out of headroom)")
 MAX_TAIL = Spec("max_tail", "nA", f"largest tail of the grid {', '.join(f'{t * 1e9:g}' for t in PVT_TAILS)} nA up to "
                 "which gm/I_tail ≥ 0.9/(2·1.5·U_T) (0: none)")
 GAIN_MIN = Spec("gm_gout_min", "", "smallest gm(out)/g_out(out) over out 0.8–1.0 V at 1 nA tail")
@@ -564,8 +602,8 @@ def _frozen_curve() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def usable_range() -> tuple[float, float]:
     """Tail currents (A) where the frozen curve holds: from the smallest measured tail up to
-    the last point before `headroom_ok` fails. Above it the PMOS load, cascoded on vref,
-    runs out of headroom (its source reaches vdd) and gm collapses."""
+    the last point before `headroom_ok` fails. Above it the PMOS load runs out of headroom
+    (its cascode's source reaches vdd) and gm collapses."""
     tails, gm, _ = _frozen_curve()
     good = [headroom_ok(g / t, TEMP_NOMINAL) for g, t in zip(gm, tails)]
     last = good.index(False) - 1 if False in good else len(tails) - 1

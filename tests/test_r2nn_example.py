@@ -1,5 +1,6 @@
-"""The shipped R²NN example: `examples/r2nn_machine.yaml` (written by `bmru train r2nn`) and
-its test waveforms `examples/r2nn/*.csv` with `labels.csv`."""
+"""The shipped R²NN examples: `examples/r2nn_machine.yaml` and `examples/r2nn_voice.yaml`
+(written by `bmru train r2nn`) and the machine's test waveforms `examples/r2nn/*.csv` with
+`labels.csv`."""
 from __future__ import annotations
 
 import csv
@@ -13,10 +14,11 @@ from flows.r2nn.network import load_inputs, load_network
 
 ROOT = Path(__file__).resolve().parents[1] / "examples"
 NET = ROOT / "r2nn_machine.yaml"
+VOICE = ROOT / "r2nn_voice.yaml"
 
 
-def header_value(key: str) -> float:
-    match = re.search(rf"^# {key}: ([0-9.]+)$", NET.read_text(), re.M)
+def header_value(key: str, path: Path = NET) -> float:
+    match = re.search(rf"^# {key}: ([0-9.]+)$", path.read_text(), re.M)
     assert match, key
     return float(match.group(1))
 
@@ -26,10 +28,11 @@ def shipped() -> list[tuple[Path, int]]:
         return [(ROOT / "r2nn" / row["file"], int(row["label"])) for row in csv.DictReader(f)]
 
 
-def test_header_accuracy_is_the_networks():
-    net = load_network(NET)
-    x, y = tasks.dataset("machine", "test")
-    assert round(train.accuracy(net, x, y), 4) == header_value("test_accuracy")
+@pytest.mark.parametrize("path, task", [(NET, "machine"), (VOICE, "voice")], ids=["machine", "voice"])
+def test_header_accuracy_is_the_networks(path, task):
+    net = load_network(path)
+    x, y = tasks.dataset(task, "test")
+    assert round(train.accuracy(net, x, y), 4) == header_value("test_accuracy", path)
 
 
 def test_shipped_waveforms_are_the_test_sets_first(tmp_path):

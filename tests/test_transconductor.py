@@ -9,19 +9,19 @@ import pytest
 
 from cells import transconductor as ota
 from cells.netlist import touched_ports
-from cells.transconductor import CascodeBias, Transconductor
+from cells.transconductor import CascodeBias, PmosCascodeBias, Transconductor
 from pdk.datasheet import check, load_golden
 from pdk.models import Conditions
 from tests.test_cells_characterize import _golden_subset, _measured_subset
 
-LAYOUT_CELLS = [Transconductor(4, 0), Transconductor(3, 2, 5), CascodeBias(), ota.TinyLine()]
+LAYOUT_CELLS = [Transconductor(4, 0), Transconductor(3, 2, 5), CascodeBias(), PmosCascodeBias(), ota.TinyLine()]
 
 
 def test_ports_follow_the_tail_lines():
-    assert Transconductor(4, 0).ports == ("vdd", "vss", "vref", "vcn", "bn", "inp", "inn", "out")
-    assert Transconductor(0, 1).ports == ("vdd", "vss", "vref", "vcn", "bn2", "inp", "inn", "out")
-    assert Transconductor(3, 2).ports == ("vdd", "vss", "vref", "vcn", "bn", "bn2", "inp", "inn", "out")
-    assert Transconductor(0, 0, 3).ports == ("vdd", "vss", "vref", "vcn", "bn0", "inp", "inn", "out")
+    assert Transconductor(4, 0).ports == ("vdd", "vss", "vcn", "vcp", "bn", "inp", "inn", "out")
+    assert Transconductor(0, 1).ports == ("vdd", "vss", "vcn", "vcp", "bn2", "inp", "inn", "out")
+    assert Transconductor(3, 2).ports == ("vdd", "vss", "vcn", "vcp", "bn", "bn2", "inp", "inn", "out")
+    assert Transconductor(0, 0, 3).ports == ("vdd", "vss", "vcn", "vcp", "bn0", "inp", "inn", "out")
     with pytest.raises(ValueError):
         Transconductor(0, 0)
     for cell in LAYOUT_CELLS:
@@ -30,7 +30,7 @@ def test_ports_follow_the_tail_lines():
 
 def test_netlist_holds_every_unit():
     text = Transconductor(3, 2).subckt()
-    assert text.startswith("* cascode OTA") and ".subckt ota_f3_c2 vdd vss vref vcn bn bn2 inp inn out" in text
+    assert text.startswith("* cascode OTA") and ".subckt ota_f3_c2 vdd vss vcn vcp bn bn2 inp inn out" in text
     assert sum(line.startswith("X") for line in text.splitlines()) == 8 + 3 + 2
     assert Transconductor(3, 2).tail_units(coarse_ratio=4) == 11
     assert Transconductor(3, 2, 8).tail_units(coarse_ratio=8, tiny_ratio=1 / 16) == 19.5
@@ -39,6 +39,11 @@ def test_netlist_holds_every_unit():
     assert "XMDIO vcn vcn rtail vss sky130_fd_pr__nfet_01v8 W=0.42 L=8" in bias
     # the replica device keeps one unit: feed + 1 tail units under feed PMOS units
     assert "XMSRC7 vcn bp vdd" in bias and "XMRT8 rtail bn" in bias and "XMRT9" not in bias
+    # the PMOS cascodes sit on vcp, a long PMOS diode on coarse sinks, not on vref
+    assert "XMPB out vcp pb vdd" in text and " vref " not in text
+    pbias = PmosCascodeBias().subckt()
+    assert "XMDIOP vcp vcp vdd vdd sky130_fd_pr__pfet_01v8 W=0.42 L=16" in pbias
+    assert "XMPSNK15 vcp bn2 vss vss" in pbias and "XMPSNK16" not in pbias
 
 
 def test_frozen_curve_interpolates_and_refuses_outside():
@@ -73,6 +78,29 @@ def test_what_the_mapping_reads_is_physical():
     # unsaturated one fell 0.29 %/mV at 2 nA and made every spring 0.2 % weak in situ)
     slopes = load_golden(ota.GOLDEN)["specs"]["gm_common_mode"]["bands"]
     assert len(slopes) == len(ota.PIN_TAILS) and all(abs(b["typ"]) < 0.03 for b in slopes.values())
+
+
+@pytest.mark.ngspice
+def test_largest_tail_works_cold_and_hot_at_low_supply():
+    """The largest tail a lattice plans keeps its gm and its cascodes' gain at the grid's
+    hardest points: cold (the load's V_SG is largest; cascoded on vref it had no gm at all
+    above 1 nA at −40 °C 1.62 V) and hot at low supply (vcp lowest, the output cascode
+    closest to triode). Its gm/I_tail is within 25 % of a 50 pA tail's (the input pair
+    nears moderate inversion at 6 nA a side: 0.79 of it at ss −40 °C)."""
+    from pdk.ngspice import Job, simulate_many
+
+    tails = (50e-12, ota.usable_range()[1])
+    corners = [Conditions("ss", temp=-40.0, vdd=1.62), Conditions("fs", temp=85.0, vdd=1.62)]
+    jobs = [Job(f"{kind}{i}_{k}", ota.bench(*ota._lattice_ota(tail), c, sweep))
+            for i, c in enumerate(corners) for k, tail in enumerate(tails)
+            for kind, sweep in (("gm", ota.GM_SWEEP), ("gout", ota.GOUT_SWEEP))]
+    res = simulate_many(jobs, workers=2)
+    for i, c in enumerate(corners):
+        small, large = (ota.gm_at_zero(res[f"gm{i}_{k}"][0]) / tail for k, tail in enumerate(tails))
+        assert large > 0.75 * small, (c.label(), small, large)
+        for k, tail in enumerate(tails):
+            gm = ota.gm_at_zero(res[f"gm{i}_{k}"][0])
+            assert gm / ota.gout_at(res[f"gout{i}_{k}"][0], ota.VREF) > 1000, (c.label(), tail)
 
 
 def test_headroom_criterion():

@@ -13,7 +13,7 @@ from typing import Callable
 
 from cells.bias import BiasTree
 from cells.netlist import Capacitor, subckt, touched_ports
-from cells.transconductor import CascodeBias, TinyLine, Transconductor
+from cells.transconductor import CascodeBias, PmosCascodeBias, TinyLine, Transconductor
 from flows.families import Block
 from flows.r2nn.mapping import BuildOptions, Mapping, map_network
 from flows.r2nn.network import R2nnNetwork
@@ -86,7 +86,8 @@ def build_circuit(network: R2nnNetwork, options: BuildOptions | None = None) -> 
     mapping = map_network(network, options)
     tree = BiasTree(diode_units=DIODE_UNITS, coarse=options.coarse, coarse_sink=True, name=f"{network.name}_bias")
     blocks = [Block(name, cell, _identity(cell))
-              for name, cell in (("bias", tree), ("tiny", TinyLine(options.tiny)), ("vcn", CascodeBias()))]
+              for name, cell in (("bias", tree), ("tiny", TinyLine(options.tiny)), ("vcn", CascodeBias()),
+                                 ("vcp", PmosCascodeBias()))]
     for o in mapping.otas:
         cell = Transconductor(fine=o.fine, coarse=o.coarse, tiny=o.tiny)
         blocks.append(Block(o.name, cell, {**_identity(cell), "inp": o.inp, "inn": o.inn, "out": o.out}))
