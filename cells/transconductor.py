@@ -49,8 +49,8 @@ LOAD_P = UnitDevice("pfet_01v8", 0.42, 2.0)
 #: Cascode-bias diode: narrow and long, so its V_GS exceeds the cascodes' by the ≈ 0.1 V
 #: the input pair needs across its drain.
 VCN_DIODE = UnitDevice("nfet_01v8", 0.42, 8.0)
-#: PMOS cascode-bias diode: narrow and long at ≈ 5 nA, so its V_SG exceeds the cascodes'
-#: at the largest tail (5 nA a side) by the ≈ 0.1 V the load needs across it.
+#: PMOS cascode-bias diode: narrow and long at ≈ 6.4 nA, so its V_SG exceeds the cascodes'
+#: at the largest tail (≈ 6 nA a side) by the ≈ 0.1 V the load needs across it.
 VCP_DIODE = UnitDevice("pfet_01v8", 0.42, 16.0)
 
 
