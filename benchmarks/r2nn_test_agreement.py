@@ -53,9 +53,14 @@ def main() -> int:
     gains = [full_scale_gain(circuit, u) for u in x]
     jobs = [Job(f"test{i}", transient_deck(circuit, g * u, conditions, flat=True))
             for i, (g, u) in enumerate(zip(gains, x))]
-    plots = simulate_many(jobs, workers=args.workers, desc=f"{network.name} test set", threads=1)
+    # one batch of `workers` waveforms at a time, each printed when it is done: a voice
+    # waveform takes minutes, and a run cut short keeps what it measured
+    batch = args.workers or os.cpu_count() or 1
+    plots = {}
     rows = []
     for i, (u, label, gain) in enumerate(zip(x, labels, gains)):
+        if i % batch == 0:
+            plots = simulate_many(jobs[i:i + batch], workers=args.workers, desc=f"{network.name} test set", threads=1)
         (plot,) = plots[f"test{i}"]
         result = transient_result(circuit, plot, len(u), conditions)
         circuit_y = result["outputs"] / gain
@@ -71,7 +76,7 @@ def main() -> int:
         print(f"test {r['index']:3d} {SPECS[args.task].classes[label]:>9}: network {r['network']} (score margin "
               f"{r['margin']:.3f}) circuit {r['circuit']} "
               f"{'agree' if r['network'] == r['circuit'] else 'DIFFER'}  correlation "
-              + " ".join(f"{c:.4f}" for c in r["correlation"]) + f"  {r['power_W'] * 1e9:.1f} nW")
+              + " ".join(f"{c:.4f}" for c in r["correlation"]) + f"  {r['power_W'] * 1e9:.1f} nW", flush=True)
     n = len(rows)
     agree = sum(r["network"] == r["circuit"] for r in rows)
     corr = np.array([r["correlation"] for r in rows])
