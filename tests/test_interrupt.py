@@ -71,7 +71,7 @@ def _interrupt(proc: subprocess.Popen, signum: int, command: str, cwd: Path, out
 def test_signal_mid_compile_leaves_nothing(tmp_path, signum):
     proc = _start(["compile", KWS, "-o", "build"], tmp_path)
     # wait until the compile has forked its schematics child beside the layout (35 s into
-    # kws_d4's compile on this machine once the parasitics cache is warm: 30 s was a race)
+    # kws_d4's compile on this machine, idle: 30 s was a race)
     assert _wait_for(lambda: len(_session(proc.pid)) >= 2, 120), proc.communicate()
     time.sleep(1.0)
     _interrupt(proc, signum, "compile", tmp_path, "build")
