@@ -56,7 +56,6 @@ def main() -> int:
     # one batch of `workers` waveforms at a time, each printed when it is done: a voice
     # waveform takes minutes, and a run cut short keeps what it measured
     batch = args.workers or os.cpu_count() or 1
-    plots = {}
     rows = []
     for i, (u, label, gain) in enumerate(zip(x, labels, gains)):
         if i % batch == 0:

@@ -127,7 +127,7 @@ def test_frequency_ratio_is_the_geometric_mean_of_the_matched_modes():
 
 def test_offsets_predict_which_lattices_leave_the_linear_range():
     """r2nn_machine: the DC system divides unpartnered offset forces by soft modes (σ 773 mV
-    on out2; ngspice with every threshold mismatch: 0.4–0.87 V rest shifts, 0/4 samples
+    on out2; ngspice with every threshold mismatch: 0.42–0.90 V rest shifts, 0/4 samples
     pass); a one-node chain stays near its 8.07 mV offsets (σ 13.4 mV; samples pass)."""
     from flows.r2nn.mapping import map_network
     from flows.r2nn.network import load_network
