@@ -137,7 +137,8 @@ def test_random_lattice_waveforms_follow_the_model():
 @pytest.mark.klayout
 def test_compile_and_simulate_through_the_cli(tmp_path, capsys):
     """A two-node chain end to end: compile (own DRC 0, LVS clean), manifest with every
-    transconductor, then simulate: summary with correlation, decision and resonances; then
+    transconductor, then simulate: summary with correlation, decision, resonances and device
+    noise; then
     the build report with the run."""
     network = chain(2, 3)
     (tmp_path / "net.yaml").write_text(network.to_yaml())
@@ -158,6 +159,8 @@ def test_compile_and_simulate_through_the_cli(tmp_path, capsys):
     assert s["verdict"]["correlation_min"] >= 0.98 and s["verdict"]["decision_agrees"]
     assert s["verdict"]["resonance_error_max"] < 0.01
     assert s["agreement"]["steps"] == len(u) and max(s["agreement"]["range_error"]) < 0.05
+    assert len(s["noise"]["snr_db"]) == network.output_size and 0 <= s["noise"]["decision_kept"] <= 1
+    assert (run / "noise.png").exists()
     assert "PASS" in capsys.readouterr().out
     assert cli.main(["report", str(tmp_path / "build")]) == 0
     report = (tmp_path / "build" / "report.md").read_text()

@@ -105,6 +105,14 @@ def ac_deck(circuit: Circuit, start: float, stop: float, per_decade: int = 400,
                  f".ac dec {per_decade} {start:.9g} {stop:.9g}", wiring=wiring, flat=flat, iref_scale=iref_scale)
 
 
+def noise_deck(circuit: Circuit, output: int, start: float, stop: float, per_decade: int = 20,
+               conditions: Conditions = Conditions(), wiring: str = "", flat: bool = False) -> str:
+    """`.noise` of output pin `output` at rest: its PSD from every device's thermal and
+    flicker noise (the SKY130 models'), and the same referred to `in`."""
+    return _deck(circuit, conditions, f".noise at out{output}", f"DC {VREF:g} AC 1",
+                 f".noise v(out{output}) Vin dec {per_decade} {start:.9g} {stop:.9g}", wiring=wiring, flat=flat)
+
+
 def run_ac(circuit: Circuit, start: float, stop: float, per_decade: int = 400, conditions: Conditions = Conditions(),
            wiring: str = "", flat: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(frequencies Hz, (frequencies, free) complex velocities per unit input: comparable

@@ -1,7 +1,8 @@
 """`bmru simulate` for an R²NN lattice: the ngspice transient of the macro driven by the
 waveform, against the network as given and the mapped circuit model; an `.ac` of the
 lattice against the network's modes. Writes circuit.csv and software.csv (output nodes'
-displacement in model units, `step,y0,…`), mapped.csv, testbench.spice, summary.json."""
+displacement in model units, `step,y0,…`), mapped.csv, testbench.spice, summary.json, and
+the outputs' device noise (`flows.r2nn.noise`: noise.png, summary.json `noise`)."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ import numpy as np
 from flows.agreement import range_error
 from flows.netfile import write_trace_csv
 from flows.r2nn import model
+from flows.r2nn import noise as r2nn_noise
 from flows.r2nn.analog import correlation, peaks
 from flows.r2nn.bench import run_ac, transient_deck, transient_result
 from flows.r2nn.circuit import Circuit, build_circuit, fit_to_layout
@@ -127,6 +129,9 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
     write_trace_csv(out / "software.csv", software)
     write_trace_csv(out / "mapped.csv", mapped)
     ac = resonances(circuit, conditions, wiring)
+    outputs_v = circuit_y * gain * circuit.mapping.alpha[0]
+    noise = r2nn_noise.output_noise(circuit, *r2nn_noise.band(network, len(waveform)), conditions, wiring)
+    r2nn_noise.plot(noise, outputs_v, network.dt, out / "noise.png")
     scores = {label: model.decision(trace) for label, trace in
               (("circuit", circuit_y), ("network", software), ("mapped", mapped))}
     corr, _, agrees, passes = judge(circuit_y, software)
@@ -149,6 +154,7 @@ def run(network_path: Path, inputs_path: Path, options, corner: str, temp: float
         "resonances": ac,
         "rest_V": result["rest"],
         "power": {"total_W": result["power_W"]},
+        "noise": r2nn_noise.summary(outputs_v, scores["network"]["decision"], noise, network.dt),
         "post_layout": extracted,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -163,4 +169,6 @@ def headline(summary: dict) -> str:
             f"network (goal {v['goal_correlation']:g}; mapped values {v['correlation_mapped_min']:.4f}); decision "
             f"{s['circuit']['decision']} ({'agrees' if v['decision_agrees'] else 'network: ' + str(s['network']['decision'])}); "
             f"resonances within {v['resonance_error_max'] * 100:.2f} % of the modes; "
-            f"average power {summary['power']['total_W'] * 1e9:.3g} nW")
+            f"average power {summary['power']['total_W'] * 1e9:.3g} nW; with device noise the decision holds in "
+            f"{summary['noise']['decision_kept'] * 100:.0f} % of draws (output SNR "
+            f"{min(summary['noise']['snr_db']):.0f} dB at worst)")
