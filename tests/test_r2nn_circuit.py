@@ -164,6 +164,7 @@ def test_compile_and_simulate_through_the_cli(tmp_path, capsys):
     assert "PASS" in capsys.readouterr().out
     assert cli.main(["report", str(tmp_path / "build")]) == 0
     report = (tmp_path / "build" / "report.md").read_text()
+    assert "decision kept with device noise" in report
     assert "| wave | tt 27C 1.8V | 400 |" in report and (tmp_path / "build" / "report" / "trace_wave.png").exists()
 
 

@@ -189,16 +189,22 @@ class R2nnFamily:
         for sim in simulations:
             v = sim.summary["verdict"]
             s = sim.summary["scores"]
+            noise = sim.summary.get("noise")  # absent from summaries written before it was measured
             rows.append([sim.name, sim.summary["conditions"], sim.summary["samples"],
                          f"{v['correlation_min']:.4f}", f"{v['correlation_mapped_min']:.4f}",
                          f"{s['circuit']['decision']} / {s['network']['decision']}",
-                         f"{v['resonance_error_max'] * 100:.2f} %", "PASS" if v["pass"] else "FAIL"])
+                         f"{v['resonance_error_max'] * 100:.2f} %", "PASS" if v["pass"] else "FAIL",
+                         f"{min(noise['snr_db']):.1f} dB" if noise else "—",
+                         f"{noise['decision_kept'] * 100:.0f} %" if noise else "—"])
         lines += table(["run", "conditions", "samples", "waveform correlation (worst output)",
                         "mapped values against the network", "decision circuit / network",
-                        "largest resonance error", "result"], rows)
+                        "largest resonance error", "result", "output SNR (worst)",
+                        "decision kept with device noise"], rows)
         return lines + ["", f"A run passes when every output's displacement waveform correlates ≥ "
                             f"{simulations[0].summary['verdict']['goal_correlation']:g} with the network's "
-                            "and the decision (largest output energy) is the network's.", ""]
+                            "and the decision (largest output energy) is the network's. The transient has "
+                            "no device noise; the last two columns add it (`.noise` at each output pin, "
+                            "records of that PSD added to the outputs: `noise.png` of the run).", ""]
 
     def report_build_rows(self, manifest: dict) -> list[list]:
         kinds = manifest["device_kinds"]
