@@ -169,6 +169,6 @@ def headline(summary: dict) -> str:
             f"network (goal {v['goal_correlation']:g}; mapped values {v['correlation_mapped_min']:.4f}); decision "
             f"{s['circuit']['decision']} ({'agrees' if v['decision_agrees'] else 'network: ' + str(s['network']['decision'])}); "
             f"resonances within {v['resonance_error_max'] * 100:.2f} % of the modes; "
-            f"average power {summary['power']['total_W'] * 1e9:.3g} nW; with device noise the decision holds in "
+            f"average power {summary['power']['total_W'] * 1e9:.3g} nW; with device noise it decides as the network in "
             f"{summary['noise']['decision_kept'] * 100:.0f} % of draws (output SNR "
             f"{min(summary['noise']['snr_db']):.0f} dB at worst)")
