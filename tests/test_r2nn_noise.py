@@ -4,10 +4,11 @@ survival follows the ratio of signal to noise."""
 from __future__ import annotations
 
 import numpy as np
+from scipy.constants import k as BOLTZMANN
 
 from flows.r2nn import noise
 from flows.r2nn.circuit import build_circuit
-from pdk.passives import K_B_Q
+from pdk.models import TEMP_NOMINAL
 from tests.test_r2nn_circuit import chain
 
 RATE = 10240.0
@@ -35,7 +36,7 @@ def test_one_node_lattice_output_noise_is_above_its_capacitor_floor():
     spectrum = noise.output_noise(circuit, 4.0, RATE / 2)
     assert np.all(np.isfinite(spectrum.psd)) and np.all(spectrum.psd > 0)
     (cap,) = [c for c in circuit.mapping.caps if c.node == "out0"]
-    floor = np.sqrt(K_B_Q * 1.602176634e-19 * 300.15 / cap.value)
+    floor = np.sqrt(BOLTZMANN * (TEMP_NOMINAL + 273.15) / cap.value)
     assert spectrum.rms()[0] > floor
 
 
